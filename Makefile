@@ -1,0 +1,50 @@
+# SPDX-License-Identifier: MIT
+# Front door for people: `make demo` and `make check` work on a fresh Debian machine as
+# root (they install what they need). CMake does the real build; see CMakeLists.txt.
+#   make          release build -> build/botwatch
+#   make demo     install deps, build, fetch the SpamAssassin corpus + ASN data, ingest,
+#                 print the report and write out/report.html
+#   make check    install deps, build with ASan+UBSan, run every test (CI runs this)
+#   make fuzz     build libFuzzer targets with clang (build-fuzz/fuzz_*)
+#   make bench    release build + run the benchmarks in bench/
+JOBS ?= $(shell nproc)
+BW_DATA ?= $(HOME)/.cache/botwatch
+export BW_DATA
+DEMO_DB ?= out/demo.db
+
+.PHONY: all deps data demo check fuzz bench clean
+
+all: build/botwatch
+
+deps:
+	@bash scripts/install-deps.sh
+
+build/botwatch: deps FORCE
+	@cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+	@cmake --build build -j$(JOBS)
+
+data:
+	@bash scripts/fetch-data.sh >/dev/null
+
+demo: build/botwatch data
+	@bash scripts/demo.sh build/botwatch "$(DEMO_DB)"
+
+check: deps data
+	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBW_SANITIZE=ON >/dev/null
+	@cmake --build build-asan -j$(JOBS)
+	@cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j$(JOBS)
+
+fuzz: deps
+	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DBW_FUZZ=ON -DBW_BENCH=OFF >/dev/null
+	@cmake --build build-fuzz -j$(JOBS)
+
+bench: build/botwatch data
+	@bash bench/run.sh build
+
+clean:
+	rm -rf build build-asan build-fuzz out
+
+FORCE:

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: MIT
+// From a parsed bw_message to the record botwatch stores and reports on: identity (SHA-256
+// of the bytes), the Received chain and its sender hop, visible text (plain parts and HTML
+// rendered to text), URLs from text and HTML with hosts normalised, and the header-order
+// fingerprint. Used by ingest, `botwatch parse`, the SMTP trap and (later) campaigns.
+//
+// Lifetime: a bw_mail_record's slices point into the bw_message it came from or into the
+// analyzer's own memory; both stay valid until the next bw_mail_analyze() on this analyzer
+// or bw_mime_parser_reset() on the message's parser, whichever comes first.
+#ifndef BOTWATCH_MAIL_H
+#define BOTWATCH_MAIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "botwatch/error.h"
+#include "botwatch/hash.h"
+#include "botwatch/mime.h"
+#include "botwatch/str.h"
+
+// Limits and settings for analysis; every count that untrusted mail controls is capped.
+typedef struct bw_mail_config {
+    size_t max_urls;            // URLs kept per message
+    size_t max_url_bytes;       // one URL
+    size_t max_text_bytes;      // visible text kept per message
+    size_t max_received;        // Received hops parsed
+    // Trusted relays: CIDRs ("10.0.0.0/8", "2001:db8::/32") and host names or domain
+    // suffixes (".example.net") of the operator's own relays. Empty = inferred, as
+    // SpamAssassin does: private/reserved addresses and hops inside the receiving domain.
+    const char *const *trusted;
+    size_t trusted_count;
+} bw_mail_config;
+
+void bw_mail_config_default(bw_mail_config *config);
+
+typedef struct bw_received_hop {
+    bw_slice from_name;     // the name the sending host gave (HELO/EHLO), as written
+    bw_slice from_rdns;     // the reverse-DNS name the receiver recorded, if any
+    bw_slice ip;            // the sending IP as text (IPv4 dotted or IPv6), empty if none
+    bw_slice by_name;       // the receiving host
+    time_t time;            // the hop's date, if has_time
+    bool has_time;
+    bool trusted;           // inside the operator's boundary
+    bool forged;            // below the boundary but inconsistent (e.g. time goes back)
+} bw_received_hop;
+
+typedef struct bw_url {
+    bw_slice url;           // normalised URL (scheme added, entities/percent undone in host)
+    bw_slice host;          // lowercase, IDN as A-label (punycode); IP literals normalised
+    bw_slice domain;        // registrable domain (libpsl); the IP for IP hosts
+    bool host_is_ip;
+    bool from_html;         // found in an HTML attribute (href/src/action) vs plain text
+    bool obfuscated;        // hxxp, missing scheme, decimal IP, entity/percent-encoded host
+} bw_url;
+
+typedef struct bw_mail_record {
+    char sha256[BW_SHA256_HEX_LEN + 1];   // of the message bytes (after mbox unquoting)
+    const bw_message *message;
+    bw_received_hop *received;            // top (newest) first, as in the header
+    size_t received_count;
+    int sender_hop;                       // index into received, -1 if none found
+    bw_slice sender_ip, helo;             // from the sender hop; empty if none
+    bw_slice text;                        // visible text, UTF-8
+    bw_url *urls;
+    size_t url_count;
+    bw_slice header_fingerprint;          // e.g. "received,from,to,subject,date,..." lowercased
+    uint64_t anomalies;                   // message anomalies plus analysis ones
+} bw_mail_record;
+
+typedef struct bw_mail_analyzer bw_mail_analyzer;
+
+// config may be NULL for the defaults; it is copied. NULL on allocation failure; errbuf
+// names a bad trusted-relay entry.
+bw_mail_analyzer *bw_mail_analyzer_new(const bw_mail_config *config, char *errbuf);
+void bw_mail_analyzer_free(bw_mail_analyzer *analyzer);
+
+// Analyzes msg into *out (owned by the analyzer). Never fails on bad mail; only
+// BW_ERR_NOMEM is possible.
+bw_status bw_mail_analyze(bw_mail_analyzer *analyzer, const bw_message *msg, bw_mail_record *out);
+
+// Appends the record as the JSON object documented in docs/parse-json.md.
+bw_status bw_mail_record_to_json(const bw_mail_record *record, bw_buf *out);
+
+#endif

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: MIT
+// Keyed SipHash-2-4 (Aumasson & Bernstein, reference description) for hash tables keyed
+// by attacker data, and SHA-256 through OpenSSL for message identity.
+#include <openssl/sha.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "botwatch/hash.h"
+
+int bw_hash_key_random(bw_hash_key *key)
+{
+    uint64_t k[2];
+    size_t got = 0;
+    while (got < sizeof k) {
+        ssize_t r = getrandom((char *)k + got, sizeof k - got, 0);
+        if (r <= 0)
+            return -1;
+        got += (size_t)r;
+    }
+    key->k0 = k[0];
+    key->k1 = k[1];
+    return 0;
+}
+
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND                                                               \
+    do {                                                                       \
+        v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32);              \
+        v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2;                                 \
+        v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0;                                 \
+        v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);              \
+    } while (0)
+
+static inline uint64_t load_le64(const unsigned char *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+uint64_t bw_siphash(const bw_hash_key *key, const void *data, size_t n)
+{
+    const unsigned char *in = data;
+    uint64_t v0 = 0x736f6d6570736575ULL ^ key->k0;
+    uint64_t v1 = 0x646f72616e646f6dULL ^ key->k1;
+    uint64_t v2 = 0x6c7967656e657261ULL ^ key->k0;
+    uint64_t v3 = 0x7465646279746573ULL ^ key->k1;
+    size_t blocks = n & ~(size_t)7;
+    for (size_t i = 0; i < blocks; i += 8) {
+        uint64_t m = load_le64(in + i);
+        v3 ^= m;
+        SIPROUND;
+        SIPROUND;
+        v0 ^= m;
+    }
+    uint64_t b = (uint64_t)n << 56;
+    for (size_t i = 0; i < (n & 7); i++)
+        b |= (uint64_t)in[blocks + i] << (8 * i);
+    v3 ^= b;
+    SIPROUND;
+    SIPROUND;
+    v0 ^= b;
+    v2 ^= 0xff;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+void bw_sha256(const void *data, size_t n, uint8_t out[BW_SHA256_LEN])
+{
+    SHA256(data, n, out);
+}
+
+void bw_hex(const uint8_t *bytes, size_t n, char *hex)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        hex[2 * i] = digits[bytes[i] >> 4];
+        hex[2 * i + 1] = digits[bytes[i] & 15];
+    }
+    hex[2 * n] = '\0';
+}

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: MIT
+// IP and CIDR handling (include/botwatch/ip.h) on top of inet_pton/inet_ntop.
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "botwatch/ip.h"
+
+bool bw_ip_parse(bw_slice text, bw_ip *out)
+{
+    char tmp[BW_IP_STRLEN];
+    if (text.n == 0 || text.n >= sizeof tmp)
+        return false;
+    memcpy(tmp, text.p, text.n);
+    tmp[text.n] = '\0';
+    struct in_addr v4;
+    if (inet_pton(AF_INET, tmp, &v4) == 1) {
+        bw_ip_from_v4(ntohl(v4.s_addr), out);
+        return true;
+    }
+    return inet_pton(AF_INET6, tmp, out->b) == 1;
+}
+
+void bw_ip_format(const bw_ip *ip, char *buf)
+{
+    if (bw_ip_is_v4(ip))
+        snprintf(buf, BW_IP_STRLEN, "%u.%u.%u.%u", ip->b[12], ip->b[13], ip->b[14], ip->b[15]);
+    else if (!inet_ntop(AF_INET6, ip->b, buf, BW_IP_STRLEN))
+        buf[0] = '\0';
+}
+
+static void mask_to_prefix(bw_ip *ip, unsigned prefix)
+{
+    for (unsigned i = 0; i < 16; i++) {
+        unsigned keep = prefix > 8 * i ? prefix - 8 * i : 0;
+        if (keep < 8)
+            ip->b[i] &= (uint8_t)(0xff00u >> keep);
+    }
+}
+
+bool bw_cidr_parse(bw_slice text, bw_cidr *out)
+{
+    text = bw_slice_trim(text);
+    const char *slash = text.n ? memchr(text.p, '/', text.n) : NULL;
+    bw_slice addr = slash ? bw_slice_make(text.p, (size_t)(slash - text.p)) : text;
+    if (!bw_ip_parse(addr, &out->base))
+        return false;
+    unsigned max = bw_ip_is_v4(&out->base) ? 32 : 128;
+    unsigned prefix = max;
+    if (slash) {
+        size_t len = text.n - (size_t)(slash - text.p) - 1;
+        if (len == 0 || len > 3)
+            return false;
+        prefix = 0;
+        for (size_t i = 0; i < len; i++) {
+            char c = slash[1 + i];
+            if (c < '0' || c > '9')
+                return false;
+            prefix = prefix * 10 + (unsigned)(c - '0');
+        }
+        if (prefix > max)
+            return false;
+    }
+    if (max == 32)
+        prefix += 96;
+    out->prefix = (uint8_t)prefix;
+    mask_to_prefix(&out->base, prefix);
+    return true;
+}
+
+bool bw_cidr_contains(const bw_cidr *cidr, const bw_ip *ip)
+{
+    bw_ip masked = *ip;
+    mask_to_prefix(&masked, cidr->prefix);
+    return bw_ip_cmp(&masked, &cidr->base) == 0;
+}
+
+bool bw_ip_is_special(const bw_ip *ip)
+{
+    static const char *const special[] = {
+        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+        "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16",
+        "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+        "::/128", "::1/128", "64:ff9b::/96", "100::/64", "2001::/23", "2001:db8::/32",
+        "fc00::/7", "fe80::/10", "ff00::/8",
+    };
+    for (size_t i = 0; i < sizeof special / sizeof special[0]; i++) {
+        bw_cidr c;
+        if (bw_cidr_parse(bw_slice_cstr(special[i]), &c) && bw_cidr_contains(&c, ip))
+            return true;
+    }
+    return false;
+}

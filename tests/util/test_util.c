@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: MIT
+// Unit tests for the util module: buffers, JSON escaping, arena caps, SipHash and SHA-256
+// against their published test vectors.
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "botwatch/arena.h"
+#include "botwatch/hash.h"
+#include "botwatch/ip.h"
+#include "botwatch/str.h"
+
+static void test_buf_growth(void **state)
+{
+    (void)state;
+    bw_buf b = BW_BUF_INIT;
+    for (int i = 0; i < 10000; i++)
+        assert_int_equal(bw_buf_printf(&b, "%d,", i % 10), 0);
+    assert_int_equal(b.n, 20000);
+    assert_memory_equal(b.p, "0,1,2,", 6);
+    assert_int_equal(b.p[b.n], '\0');
+    bw_buf_free(&b);
+    assert_null(b.p);
+}
+
+static void test_json_string(void **state)
+{
+    (void)state;
+    bw_buf b = BW_BUF_INIT;
+    const char in[] = "a\"b\\c\n\x01\xff\xc3\xa9";
+    assert_int_equal(bw_buf_append_json_string(&b, bw_slice_make(in, sizeof in - 1)), 0);
+    assert_string_equal(b.p, "\"a\\\"b\\\\c\\n\\u0001\xEF\xBF\xBD\xc3\xa9\"");
+    bw_buf_free(&b);
+}
+
+static void test_escaped(void **state)
+{
+    (void)state;
+    bw_buf b = BW_BUF_INIT;
+    assert_int_equal(bw_buf_append_escaped(&b, BW_SLICE_LIT("ok\r\nlonger"), 6), 0);
+    assert_string_equal(b.p, "ok\\x0d\\x0alo...");
+    bw_buf_free(&b);
+}
+
+static void test_slices(void **state)
+{
+    (void)state;
+    assert_true(bw_slice_eq_ci_cstr(BW_SLICE_LIT("Content-Type"), "content-type"));
+    assert_false(bw_slice_eq_ci_cstr(BW_SLICE_LIT("Content-Typ"), "content-type"));
+    bw_slice t = bw_slice_trim(BW_SLICE_LIT(" \t x y\r\n"));
+    assert_int_equal(t.n, 3);
+    assert_int_equal(bw_slice_find(BW_SLICE_LIT("abcabd"), BW_SLICE_LIT("abd")), 3);
+    assert_int_equal(bw_slice_find(BW_SLICE_LIT("abc"), BW_SLICE_LIT("x")), -1);
+}
+
+static void test_arena_cap(void **state)
+{
+    (void)state;
+    bw_arena *a = bw_arena_new(200000);
+    assert_non_null(a);
+    assert_non_null(bw_arena_alloc(a, 100000));
+    assert_non_null(bw_arena_alloc(a, 90000));
+    assert_null(bw_arena_alloc(a, 20000));   // over the cap
+    bw_arena_reset(a);
+    assert_int_equal(bw_arena_used(a), 0);
+    char *s = bw_arena_memdup(a, "abc", 3);
+    assert_string_equal(s, "abc");
+    bw_arena_free(a);
+}
+
+static void test_siphash_vector(void **state)
+{
+    (void)state;
+    // Reference vector from the SipHash paper: key 00..0f, message 00..0e (15 bytes).
+    bw_hash_key key = { 0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL };
+    unsigned char msg[15];
+    for (int i = 0; i < 15; i++)
+        msg[i] = (unsigned char)i;
+    assert_true(bw_siphash(&key, msg, 15) == 0xa129ca6149be45e5ULL);
+}
+
+static void test_sha256_vector(void **state)
+{
+    (void)state;
+    uint8_t d[BW_SHA256_LEN];
+    char hex[BW_SHA256_HEX_LEN + 1];
+    bw_sha256("abc", 3, d);
+    bw_hex(d, sizeof d, hex);
+    assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+static void test_ip_cidr(void **state)
+{
+    (void)state;
+    bw_ip ip;
+    char text[BW_IP_STRLEN];
+    assert_true(bw_ip_parse(BW_SLICE_LIT("192.168.1.7"), &ip));
+    assert_true(bw_ip_is_v4(&ip));
+    assert_true(bw_ip_v4(&ip) == 0xC0A80107u);
+    assert_true(bw_ip_is_special(&ip));
+    bw_ip_format(&ip, text);
+    assert_string_equal(text, "192.168.1.7");
+    assert_false(bw_ip_parse(BW_SLICE_LIT("192.168.1.777"), &ip));
+    assert_true(bw_ip_parse(BW_SLICE_LIT("2001:DB8::1"), &ip));
+    bw_ip_format(&ip, text);
+    assert_string_equal(text, "2001:db8::1");
+    bw_cidr c;
+    assert_true(bw_cidr_parse(BW_SLICE_LIT("10.1.0.0/16"), &c));
+    assert_true(bw_ip_parse(BW_SLICE_LIT("10.1.255.3"), &ip) && bw_cidr_contains(&c, &ip));
+    assert_true(bw_ip_parse(BW_SLICE_LIT("10.2.0.1"), &ip) && !bw_cidr_contains(&c, &ip));
+    assert_false(bw_cidr_parse(BW_SLICE_LIT("10.0.0.0/33"), &c));
+    assert_true(bw_ip_parse(BW_SLICE_LIT("66.63.168.35"), &ip));
+    assert_false(bw_ip_is_special(&ip));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_buf_growth),    cmocka_unit_test(test_json_string),
+        cmocka_unit_test(test_escaped),       cmocka_unit_test(test_slices),
+        cmocka_unit_test(test_arena_cap),     cmocka_unit_test(test_siphash_vector),
+        cmocka_unit_test(test_sha256_vector), cmocka_unit_test(test_ip_cidr),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

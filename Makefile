@@ -4,13 +4,15 @@
 #   make          release build -> build/botwatch
 #   make demo     install deps, build, fetch the SpamAssassin corpus + ASN data, ingest,
 #                 print the report and write out/report.html
-#   make check    install deps, build with ASan+UBSan, run every test (CI runs this)
+#   make check    install deps, build with ASan+UBSan, run every test, then every fuzz
+#                 target for FUZZ_SECONDS (CI runs this)
 #   make fuzz     build libFuzzer targets with clang (build-fuzz/fuzz_*)
 #   make bench    release build + run the benchmarks in bench/
 JOBS ?= $(shell nproc)
 BW_DATA ?= $(HOME)/.cache/botwatch
 export BW_DATA
 DEMO_DB ?= out/demo.db
+FUZZ_SECONDS ?= 10
 
 .PHONY: all deps data demo check fuzz bench clean
 
@@ -35,6 +37,8 @@ check: deps data
 	@cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j$(JOBS)
+	@$(MAKE) --no-print-directory fuzz
+	@bash scripts/fuzz-smoke.sh build-fuzz $(FUZZ_SECONDS)
 
 fuzz: deps
 	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -1,0 +1,771 @@
+// SPDX-License-Identifier: MIT
+// The HTML renderer behind bw_html.h: one forward pass over the bytes with a small state
+// (inside <head>, inside an <a>, pending whitespace), so its cost is linear in the input
+// whatever the nesting or breakage. It follows the HTML5 tokenizer where spam exploits
+// the difference (comments, raw-text elements, entity rules in attributes, quoted values
+// spanning '>') and simplifies elsewhere: no tree, no implied end tags beyond <head>.
+#include "botwatch/html.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+// Defaults. Text: 256 KiB is far more than any human reads in a mail and bounds what a
+// multi-megabyte HTML bomb can make us keep. Tags: real tags are under 1 KiB; 16 KiB
+// leaves room for inline styles while bounding attribute parsing of a giant tag. URLs:
+// browsers cope with ~2 KiB, spam tracking URLs reach 1-2 KiB, so 4 KiB keeps them all.
+// Links: newsletters carry up to a few hundred; 1000 bounds link-farm spam. Anchor text:
+// 256 bytes is a long sentence; we keep it as a feature, not as content.
+void bw_html_limits_default(bw_html_limits *limits)
+{
+    limits->max_text_bytes = 256 * 1024;
+    limits->max_tag_bytes = 16 * 1024;
+    limits->max_attr_bytes = 4096;
+    limits->max_links = 1000;
+    limits->max_link_text_bytes = 256;
+}
+
+const char *bw_html_flag_name(unsigned flag)
+{
+    switch (flag) {
+    case BW_HTML_TEXT_LIMIT: return "html_text_limit";
+    case BW_HTML_LINK_LIMIT: return "html_link_limit";
+    case BW_HTML_TAG_LIMIT: return "html_tag_limit";
+    case BW_HTML_ATTR_LIMIT: return "html_attr_limit";
+    case BW_HTML_UNCLOSED_COMMENT: return "html_unclosed_comment";
+    case BW_HTML_UNCLOSED_TAG: return "html_unclosed_tag";
+    case BW_HTML_NUL: return "html_nul";
+    default: return NULL;
+    }
+}
+
+// ---- character references ----
+
+typedef struct entity {
+    const char *name;
+    const char *utf8;
+    uint8_t utf8_len;
+    uint8_t legacy;     // also recognised without the ';' (HTML4-era names)
+} entity;
+
+static const entity entities[] = {
+#include "entities.inc"
+};
+#define ENTITY_COUNT (sizeof entities / sizeof entities[0])
+#define ENTITY_MAX_NAME 32
+#define LEGACY_MAX_NAME 6   // longest legacy name ("frac34", "middot", ...)
+
+static const entity *entity_find(const char *name, size_t n)
+{
+    size_t lo = 0, hi = ENTITY_COUNT;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const char *e = entities[mid].name;
+        size_t en = strlen(e);
+        int c = memcmp(name, e, n < en ? n : en);
+        if (c == 0)
+            c = (n > en) - (n < en);
+        if (c == 0)
+            return &entities[mid];
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
+static size_t utf8_encode(uint32_t cp, char *out)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xc0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xe0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+        out[2] = (char)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    out[0] = (char)(0xf0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
+    out[3] = (char)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+// Browsers read &#128;..&#159; as windows-1252, and spam written in Word relies on it.
+static const uint16_t cp1252_c1[32] = {
+    0x20ac, 0xfffd, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
+    0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0xfffd, 0x017d, 0xfffd,
+    0xfffd, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
+    0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0xfffd, 0x017e, 0x0178,
+};
+
+static inline bool is_alpha(unsigned char c) { return (unsigned char)((c | 0x20) - 'a') < 26; }
+static inline bool is_digit(unsigned char c) { return (unsigned char)(c - '0') < 10; }
+static inline bool is_alnum(unsigned char c) { return is_alpha(c) || is_digit(c); }
+static inline int hex_value(unsigned char c)
+{
+    if (is_digit(c))
+        return c - '0';
+    c |= 0x20;
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static size_t decode_numeric(bw_slice s, char *utf8, size_t *utf8_len)
+{
+    size_t i = 2;   // past "&#"
+    bool hex = i < s.n && (s.p[i] | 0x20) == 'x';
+    if (hex)
+        i++;
+    size_t digits_start = i;
+    uint32_t cp = 0;
+    bool overflow = false;
+    for (; i < s.n; i++) {
+        int d = hex ? hex_value((unsigned char)s.p[i]) : (is_digit((unsigned char)s.p[i]) ? s.p[i] - '0' : -1);
+        if (d < 0)
+            break;
+        if (cp > 0x10ffff)
+            overflow = true;   // keep consuming digits, the value is already invalid
+        else
+            cp = cp * (hex ? 16 : 10) + (uint32_t)d;
+    }
+    if (i == digits_start)
+        return 0;
+    if (i < s.n && s.p[i] == ';')
+        i++;
+    if (overflow || cp > 0x10ffff || cp == 0 || (cp >= 0xd800 && cp <= 0xdfff))
+        cp = 0xfffd;
+    else if (cp >= 0x80 && cp <= 0x9f)
+        cp = cp1252_c1[cp - 0x80];
+    *utf8_len = utf8_encode(cp, utf8);
+    return i;
+}
+
+size_t bw_html_decode_entity(bw_slice s, int in_attribute, char utf8[8], size_t *utf8_len)
+{
+    if (s.n < 2 || s.p[0] != '&')
+        return 0;
+    if (s.p[1] == '#')
+        return decode_numeric(s, utf8, utf8_len);
+    size_t n = 0;
+    while (1 + n < s.n && n < ENTITY_MAX_NAME && is_alnum((unsigned char)s.p[1 + n]))
+        n++;
+    if (n == 0)
+        return 0;
+    const char *name = s.p + 1;
+    if (1 + n < s.n && s.p[1 + n] == ';') {
+        const entity *e = entity_find(name, n);
+        if (e) {
+            memcpy(utf8, e->utf8, e->utf8_len);
+            *utf8_len = e->utf8_len;
+            return n + 2;
+        }
+    }
+    // Without ';' only the legacy names count, longest match first ("&notin" -> "¬in").
+    for (size_t len = n < LEGACY_MAX_NAME ? n : LEGACY_MAX_NAME; len >= 2; len--) {
+        const entity *e = entity_find(name, len);
+        if (!e || !e->legacy)
+            continue;
+        if (in_attribute && 1 + len < s.n && (is_alnum((unsigned char)s.p[1 + len]) || s.p[1 + len] == '='))
+            return 0;   // "?a=1&copy=2" in a URL is a parameter, not a character
+        memcpy(utf8, e->utf8, e->utf8_len);
+        *utf8_len = e->utf8_len;
+        return len + 1;
+    }
+    return 0;
+}
+
+// ---- elements ----
+
+enum {
+    TAG_BLOCK = 1 << 0,     // a line break before and after
+    TAG_CELL = 1 << 1,      // a space: table cells
+    TAG_RAW = 1 << 2,       // content is not markup and not shown (script, style, title)
+    TAG_IN_HEAD = 1 << 3,   // may appear inside <head> without ending it
+    TAG_HREF = 1 << 4,
+    TAG_SRC = 1 << 5,
+    TAG_ACTION = 1 << 6,
+    TAG_ANCHOR = 1 << 7,
+    TAG_HEAD = 1 << 8,
+    TAG_BODY = 1 << 9,
+};
+
+typedef struct tag_info {
+    const char *name;
+    unsigned flags;
+} tag_info;
+
+// Sorted by name for binary search.
+static const tag_info tags[] = {
+    { "a", TAG_HREF | TAG_ANCHOR },
+    { "address", TAG_BLOCK },
+    { "area", TAG_HREF },
+    { "article", TAG_BLOCK },
+    { "aside", TAG_BLOCK },
+    { "base", TAG_IN_HEAD },
+    { "blockquote", TAG_BLOCK },
+    { "body", TAG_BLOCK | TAG_BODY },
+    { "br", TAG_BLOCK },
+    { "caption", TAG_BLOCK },
+    { "center", TAG_BLOCK },
+    { "dd", TAG_BLOCK },
+    { "div", TAG_BLOCK },
+    { "dl", TAG_BLOCK },
+    { "dt", TAG_BLOCK },
+    { "embed", TAG_SRC },
+    { "fieldset", TAG_BLOCK },
+    { "figcaption", TAG_BLOCK },
+    { "figure", TAG_BLOCK },
+    { "footer", TAG_BLOCK },
+    { "form", TAG_BLOCK | TAG_ACTION },
+    { "frame", TAG_SRC },
+    { "h1", TAG_BLOCK },
+    { "h2", TAG_BLOCK },
+    { "h3", TAG_BLOCK },
+    { "h4", TAG_BLOCK },
+    { "h5", TAG_BLOCK },
+    { "h6", TAG_BLOCK },
+    { "head", TAG_HEAD | TAG_IN_HEAD },
+    { "header", TAG_BLOCK },
+    { "hr", TAG_BLOCK },
+    { "html", TAG_IN_HEAD },
+    { "iframe", TAG_SRC },
+    { "img", TAG_SRC },
+    { "li", TAG_BLOCK },
+    { "link", TAG_IN_HEAD },
+    { "main", TAG_BLOCK },
+    { "meta", TAG_IN_HEAD },
+    { "nav", TAG_BLOCK },
+    { "noscript", TAG_IN_HEAD },
+    { "ol", TAG_BLOCK },
+    { "option", TAG_BLOCK },
+    { "p", TAG_BLOCK },
+    { "pre", TAG_BLOCK },
+    { "script", TAG_RAW | TAG_SRC | TAG_IN_HEAD },
+    { "section", TAG_BLOCK },
+    { "style", TAG_RAW | TAG_IN_HEAD },
+    { "table", TAG_BLOCK },
+    { "tbody", TAG_BLOCK },
+    { "td", TAG_CELL },
+    { "template", TAG_RAW | TAG_IN_HEAD },
+    { "tfoot", TAG_BLOCK },
+    { "th", TAG_CELL },
+    { "thead", TAG_BLOCK },
+    { "title", TAG_RAW | TAG_IN_HEAD },
+    { "tr", TAG_BLOCK },
+    { "ul", TAG_BLOCK },
+};
+#define TAG_NAME_MAX 16
+
+static const tag_info *tag_find(const char *name, size_t n)
+{
+    size_t lo = 0, hi = sizeof tags / sizeof tags[0];
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const char *t = tags[mid].name;
+        size_t tn = strlen(t);
+        int c = memcmp(name, t, n < tn ? n : tn);
+        if (c == 0)
+            c = (n > tn) - (n < tn);
+        if (c == 0)
+            return &tags[mid];
+        if (c < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return NULL;
+}
+
+// ---- the renderer ----
+
+typedef struct link_rec {
+    size_t target_off, target_len;   // in link_bytes
+    size_t text_start, text_end;     // in text (text_end = SIZE_MAX while the <a> is open)
+    bw_html_link_kind kind;
+    bool anchor;
+} link_rec;
+
+struct bw_html_renderer {
+    bw_html_limits limits;
+    bw_buf text;
+    bw_buf link_bytes;
+    link_rec *recs;
+    size_t rec_count, rec_cap;
+    bw_html_link *links;
+    size_t link_cap;
+    // per-document state
+    unsigned flags;
+    int pending_space;     // 0 none, 1 space, 2 newline: emitted before the next visible byte
+    bool in_head;
+    bool text_full;
+    bool nomem;
+    size_t open_anchor;    // index in recs, SIZE_MAX if none
+};
+
+bw_html_renderer *bw_html_renderer_new(const bw_html_limits *limits)
+{
+    bw_html_renderer *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    if (limits)
+        r->limits = *limits;
+    else
+        bw_html_limits_default(&r->limits);
+    return r;
+}
+
+void bw_html_renderer_free(bw_html_renderer *r)
+{
+    if (!r)
+        return;
+    bw_buf_free(&r->text);
+    bw_buf_free(&r->link_bytes);
+    free(r->recs);
+    free(r->links);
+    free(r);
+}
+
+// Length of the longest prefix of s[0..n) that does not end inside a UTF-8 sequence.
+static size_t utf8_safe_cut(const char *s, size_t n)
+{
+    size_t i = n, back = 0;
+    while (i > 0 && back < 4 && ((unsigned char)s[i - 1] & 0xc0) == 0x80) {
+        i--;
+        back++;
+    }
+    if (i == 0)
+        return n;
+    unsigned char lead = (unsigned char)s[i - 1];
+    size_t need = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+    return (back + 1 >= need || lead < 0xc0) ? n : i - 1;
+}
+
+// Appends visible bytes, first the pending separator, within max_text_bytes.
+static void emit(bw_html_renderer *r, const char *p, size_t n)
+{
+    if (r->text_full || n == 0)
+        return;
+    if (r->pending_space && r->text.n > 0) {
+        char sep = r->pending_space == 2 ? '\n' : ' ';
+        if (r->text.n + 1 > r->limits.max_text_bytes) {
+            r->text_full = true;
+            r->flags |= BW_HTML_TEXT_LIMIT;
+            return;
+        }
+        if (bw_buf_append_char(&r->text, sep) < 0) {
+            r->nomem = true;
+            return;
+        }
+    }
+    r->pending_space = 0;
+    size_t room = r->limits.max_text_bytes - r->text.n;
+    if (n > room) {
+        n = utf8_safe_cut(p, room);
+        r->text_full = true;
+        r->flags |= BW_HTML_TEXT_LIMIT;
+    }
+    if (bw_buf_append(&r->text, p, n) < 0)
+        r->nomem = true;
+}
+
+static inline void want_space(bw_html_renderer *r, int kind)
+{
+    if (r->pending_space < kind)
+        r->pending_space = kind;
+}
+
+static inline bool is_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+// Visible text between tags: collapses whitespace, decodes references, drops NULs.
+static void render_text(bw_html_renderer *r, const char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        size_t run = i;
+        while (run < n) {
+            unsigned char c = (unsigned char)p[run];
+            if (is_space(c) || c == '&' || c == '\0')
+                break;
+            run++;
+        }
+        if (run > i) {
+            if (r->in_head)
+                r->in_head = false;   // browsers end <head> at the first visible text
+            emit(r, p + i, run - i);
+            i = run;
+            continue;
+        }
+        unsigned char c = (unsigned char)p[i];
+        if (c == '\0') {
+            r->flags |= BW_HTML_NUL;
+            i++;
+        } else if (c == '&') {
+            char utf8[8];
+            size_t len = 0;
+            size_t used = bw_html_decode_entity(bw_slice_make(p + i, n - i), 0, utf8, &len);
+            if (used == 0) {
+                emit(r, "&", 1);
+                i++;
+                continue;
+            }
+            i += used;
+            r->in_head = false;
+            if (len == 2 && (unsigned char)utf8[0] == 0xc2 && (unsigned char)utf8[1] == 0xa0)
+                want_space(r, 1);   // &nbsp; separates words like a space
+            else
+                emit(r, utf8, len);
+        } else {
+            want_space(r, 1);
+            i++;
+        }
+    }
+}
+
+static void add_link(bw_html_renderer *r, const char *value, size_t n, bw_html_link_kind kind, bool anchor)
+{
+    if (r->rec_count >= r->limits.max_links) {
+        r->flags |= BW_HTML_LINK_LIMIT;
+        return;
+    }
+    // Decode references and drop NULs into link_bytes, then trim.
+    size_t start = r->link_bytes.n;
+    size_t i = 0;
+    bool cut = false;
+    while (i < n) {
+        if (r->link_bytes.n - start >= r->limits.max_attr_bytes) {
+            cut = true;
+            break;
+        }
+        unsigned char c = (unsigned char)value[i];
+        if (c == '&') {
+            char utf8[8];
+            size_t len = 0;
+            size_t used = bw_html_decode_entity(bw_slice_make(value + i, n - i), 1, utf8, &len);
+            if (used) {
+                if (bw_buf_append(&r->link_bytes, utf8, len) < 0)
+                    goto nomem;
+                i += used;
+                continue;
+            }
+        } else if (c == '\0') {
+            r->flags |= BW_HTML_NUL;
+            i++;
+            continue;
+        }
+        if (bw_buf_append_char(&r->link_bytes, (char)c) < 0)
+            goto nomem;
+        i++;
+    }
+    if (cut) {
+        r->flags |= BW_HTML_ATTR_LIMIT;
+        r->link_bytes.n = start + utf8_safe_cut(r->link_bytes.p + start, r->limits.max_attr_bytes);
+    }
+    size_t s = start, e = r->link_bytes.n;
+    while (s < e && is_space((unsigned char)r->link_bytes.p[s]))
+        s++;
+    while (e > s && is_space((unsigned char)r->link_bytes.p[e - 1]))
+        e--;
+    if (s == e) {
+        r->link_bytes.n = start;
+        return;
+    }
+    if (r->rec_count == r->rec_cap) {
+        size_t cap = r->rec_cap ? r->rec_cap * 2 : 16;
+        link_rec *recs = realloc(r->recs, cap * sizeof *recs);
+        if (!recs)
+            goto nomem;
+        r->recs = recs;
+        r->rec_cap = cap;
+    }
+    link_rec *rec = &r->recs[r->rec_count];
+    rec->target_off = s;
+    rec->target_len = e - s;
+    rec->kind = kind;
+    rec->text_start = rec->text_end = 0;
+    rec->anchor = anchor;
+    if (anchor) {
+        rec->text_start = r->text.n;
+        rec->text_end = SIZE_MAX;
+        r->open_anchor = r->rec_count;
+    }
+    r->rec_count++;
+    return;
+nomem:
+    r->nomem = true;
+}
+
+static void close_anchor(bw_html_renderer *r)
+{
+    if (r->open_anchor != SIZE_MAX) {
+        r->recs[r->open_anchor].text_end = r->text.n;
+        r->open_anchor = SIZE_MAX;
+    }
+}
+
+// Skips the content of a raw-text element up to its end tag ("</script" + non-name byte).
+// Returns the offset after that end tag's '>', or n if it never ends.
+static size_t skip_raw(bw_html_renderer *r, const char *p, size_t n, size_t i, const char *name)
+{
+    size_t name_len = strlen(name);
+    while (i < n) {
+        const char *lt = memchr(p + i, '<', n - i);
+        if (!lt)
+            break;
+        i = (size_t)(lt - p) + 1;
+        if (i < n && p[i] == '/' && n - i - 1 >= name_len) {
+            size_t k = 0;
+            while (k < name_len && (p[i + 1 + k] | 0x20) == name[k])
+                k++;
+            size_t after = i + 1 + name_len;
+            if (k == name_len && (after == n || !is_alnum((unsigned char)p[after]))) {
+                const char *gt = memchr(p + after, '>', n - after);
+                return gt ? (size_t)(gt - p) + 1 : n;
+            }
+        }
+    }
+    r->flags |= BW_HTML_UNCLOSED_TAG;
+    return n;
+}
+
+// Parses the tag starting at p[i] == '<' (followed by a letter or '/'+letter). Returns the
+// offset after it.
+static size_t render_tag(bw_html_renderer *r, const char *p, size_t n, size_t i)
+{
+    size_t tag_start = i;
+    bool end_tag = p[i + 1] == '/';
+    i += end_tag ? 2 : 1;
+    char name[TAG_NAME_MAX];
+    size_t name_len = 0, name_full = 0;
+    while (i < n && !is_space((unsigned char)p[i]) && p[i] != '/' && p[i] != '>') {
+        if (name_len < TAG_NAME_MAX)
+            name[name_len++] = (char)(p[i] | (is_alpha((unsigned char)p[i]) ? 0x20 : 0));
+        name_full++;
+        i++;
+    }
+    const tag_info *info = name_full <= TAG_NAME_MAX ? tag_find(name, name_len) : NULL;
+    unsigned flags = info ? info->flags : 0;
+    size_t limit = r->limits.max_tag_bytes;
+    bool truncated = false;
+
+    // Attributes (start tags only; end tags' are ignored, as by browsers).
+    while (i < n && p[i] != '>') {
+        if (i - tag_start >= limit) {
+            truncated = true;
+            break;
+        }
+        if (is_space((unsigned char)p[i]) || p[i] == '/') {
+            i++;
+            continue;
+        }
+        size_t an = i;
+        i++;   // the first byte may be '=': part of the name (HTML5)
+        while (i < n && !is_space((unsigned char)p[i]) && p[i] != '/' && p[i] != '>' && p[i] != '=')
+            i++;
+        size_t attr_len = i - an;
+        const char *attr = p + an;
+        while (i < n && is_space((unsigned char)p[i]))
+            i++;
+        const char *value = NULL;
+        size_t value_len = 0;
+        if (i < n && p[i] == '=') {
+            i++;
+            while (i < n && is_space((unsigned char)p[i]))
+                i++;
+            if (i < n && (p[i] == '"' || p[i] == '\'')) {
+                char quote = p[i++];
+                const char *close = memchr(p + i, quote, n - i);
+                size_t end = close ? (size_t)(close - p) : n;
+                value = p + i;
+                value_len = end - i;
+                i = close ? end + 1 : n;
+            } else {
+                size_t vs = i;
+                while (i < n && !is_space((unsigned char)p[i]) && p[i] != '>')
+                    i++;
+                value = p + vs;
+                value_len = i - vs;
+            }
+        }
+        if (end_tag || !value)
+            continue;
+        bw_html_link_kind kind;
+        bool wanted = false;
+        if (attr_len == 4 && (flags & TAG_HREF) && !strncasecmp(attr, "href", 4)) {
+            kind = BW_HTML_LINK_HREF;
+            wanted = true;
+        } else if (attr_len == 3 && (flags & TAG_SRC) && !strncasecmp(attr, "src", 3)) {
+            kind = BW_HTML_LINK_SRC;
+            wanted = true;
+        } else if (attr_len == 6 && (flags & TAG_ACTION) && !strncasecmp(attr, "action", 6)) {
+            kind = BW_HTML_LINK_ACTION;
+            wanted = true;
+        } else if (attr_len == 10 && !strncasecmp(attr, "background", 10)) {
+            kind = BW_HTML_LINK_BACKGROUND;
+            wanted = true;
+        }
+        if (wanted) {
+            bool anchor = (flags & TAG_ANCHOR) && kind == BW_HTML_LINK_HREF;
+            if (anchor)
+                close_anchor(r);   // <a> inside <a>: browsers close the first
+            add_link(r, value, value_len, kind, anchor);
+        }
+    }
+    if (truncated) {
+        r->flags |= BW_HTML_TAG_LIMIT;
+        const char *gt = memchr(p + i, '>', n - i);
+        i = gt ? (size_t)(gt - p) : n;
+    }
+    if (i >= n) {
+        r->flags |= BW_HTML_UNCLOSED_TAG;   // "<a href=..." at the very end: dropped
+        return n;
+    }
+    i++;   // '>'
+
+    if (flags & TAG_ANCHOR && end_tag)
+        close_anchor(r);
+    if (flags & TAG_HEAD) {
+        r->in_head = !end_tag;
+        return i;
+    }
+    if (r->in_head && !(flags & TAG_IN_HEAD))
+        r->in_head = false;
+    if (flags & TAG_BLOCK)
+        want_space(r, 2);
+    else if (flags & TAG_CELL)
+        want_space(r, 1);
+    if ((flags & TAG_RAW) && !end_tag)   // even "<script/>": browsers ignore the '/'
+        i = skip_raw(r, p, n, i, info->name);
+    return i;
+}
+
+// Skips "<!...", "<?...", "</ ..." forms; returns the offset after them.
+static size_t skip_markup_declaration(bw_html_renderer *r, const char *p, size_t n, size_t i)
+{
+    if (n - i >= 4 && p[i + 1] == '!' && p[i + 2] == '-' && p[i + 3] == '-') {
+        size_t j = i + 4;
+        // "<!-->" and "<!--->" are complete (empty) comments in HTML5.
+        if (j < n && p[j] == '>')
+            return j + 1;
+        if (j + 1 < n && p[j] == '-' && p[j + 1] == '>')
+            return j + 2;
+        while (j < n) {
+            const char *dash = memchr(p + j, '-', n - j);
+            if (!dash)
+                break;
+            j = (size_t)(dash - p);
+            if (j + 2 < n && p[j + 1] == '-' && p[j + 2] == '>')
+                return j + 3;
+            if (j + 3 < n && p[j + 1] == '-' && p[j + 2] == '!' && p[j + 3] == '>')
+                return j + 4;
+            j++;
+        }
+        r->flags |= BW_HTML_UNCLOSED_COMMENT;
+        return n;
+    }
+    const char *gt = memchr(p + i, '>', n - i);
+    if (!gt) {
+        r->flags |= BW_HTML_UNCLOSED_TAG;
+        return n;
+    }
+    return (size_t)(gt - p) + 1;
+}
+
+static bw_status finish(bw_html_renderer *r, bw_html_doc *out)
+{
+    if (r->rec_count > r->link_cap) {
+        bw_html_link *links = realloc(r->links, r->rec_count * sizeof *links);
+        if (!links)
+            return BW_ERR_NOMEM;
+        r->links = links;
+        r->link_cap = r->rec_count;
+    }
+    // Trailing separators are never emitted; only text already out counts.
+    for (size_t k = 0; k < r->rec_count; k++) {
+        const link_rec *rec = &r->recs[k];
+        bw_html_link *l = &r->links[k];
+        l->target = bw_slice_make(r->link_bytes.p + rec->target_off, rec->target_len);
+        l->kind = rec->kind;
+        l->text = BW_SLICE_LIT("");
+        if (rec->anchor) {
+            size_t end = rec->text_end == SIZE_MAX ? r->text.n : rec->text_end;
+            size_t start = rec->text_start;
+            // The separator pending at <a> lands inside the anchor's range: skip it.
+            while (start < end && is_space((unsigned char)r->text.p[start]))
+                start++;
+            size_t len = end - start;
+            if (len > r->limits.max_link_text_bytes)
+                len = utf8_safe_cut(r->text.p + start, r->limits.max_link_text_bytes);
+            l->text = bw_slice_make(r->text.p + start, len);
+        }
+    }
+    out->text = bw_buf_slice(&r->text);
+    if (!out->text.p)
+        out->text = BW_SLICE_LIT("");
+    out->links = r->links;
+    out->link_count = r->rec_count;
+    out->flags = r->flags;
+    return BW_OK;
+}
+
+bw_status bw_html_render(bw_html_renderer *r, bw_slice html, bw_html_doc *out)
+{
+    memset(out, 0, sizeof *out);
+    bw_buf_clear(&r->text);
+    bw_buf_clear(&r->link_bytes);
+    r->rec_count = 0;
+    r->flags = 0;
+    r->pending_space = 0;
+    r->in_head = false;
+    r->text_full = false;
+    r->nomem = false;
+    r->open_anchor = SIZE_MAX;
+    // Links are kept as offsets while parsing (the buffers may move as they grow) and
+    // turned into slices in finish().
+    const char *p = html.p;
+    size_t n = html.n, i = 0;
+    while (i < n && !r->nomem) {
+        const char *lt = memchr(p + i, '<', n - i);
+        size_t text_end = lt ? (size_t)(lt - p) : n;
+        if (text_end > i) {
+            if (r->in_head) {
+                // Only whitespace may stay in <head>; anything else is body text.
+                size_t k = i;
+                while (k < text_end && is_space((unsigned char)p[k]))
+                    k++;
+                if (k < text_end)
+                    render_text(r, p + k, text_end - k);
+            } else {
+                render_text(r, p + i, text_end - i);
+            }
+        }
+        i = text_end;
+        if (i >= n)
+            break;
+        unsigned char next = i + 1 < n ? (unsigned char)p[i + 1] : 0;
+        if (is_alpha(next) || (next == '/' && i + 2 < n && is_alpha((unsigned char)p[i + 2])))
+            i = render_tag(r, p, n, i);
+        else if (next == '!' || next == '?' || next == '/')
+            i = skip_markup_declaration(r, p, n, i);
+        else {
+            if (!r->in_head)
+                emit(r, "<", 1);   // "a < b": a literal '<'
+            i++;
+        }
+    }
+    if (r->nomem)
+        return BW_ERR_NOMEM;
+    return finish(r, out);
+}

@@ -37,6 +37,7 @@ typedef struct bw_flow {
     uint64_t orig_bytes, resp_bytes, orig_pkts, resp_pkts;
     bw_slice service;           // Zeek service / app protocol, if given
     bw_slice label;             // passthrough label column (Stratosphere label/detailed-label)
+    bw_slice detailed_label;    // Stratosphere detailed-label (e.g. "C&C-HeartBeat"), if given
     uint64_t line;              // 1-based line (or packet) number in its input
 } bw_flow;
 

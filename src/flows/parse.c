@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: MIT
+// Fast field parsers for the flow readers. A conn.log line has ~20 fields and we want
+// well over a million lines per second, so the common shapes (decimal counts, Zeek's
+// "seconds.micros", dotted IPv4) are parsed inline from (pointer, length) without copies;
+// rarer shapes (IPv6, exponents) fall back to the libc parsers on a bounded copy.
+#include <stdlib.h>
+#include <string.h>
+
+#include "reader_internal.h"
+
+bool bw_parse_u64(const char *p, size_t n, uint64_t *out)
+{
+    if (n == 0 || n > 20)
+        return false;
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned d = (unsigned)(unsigned char)p[i] - '0';
+        if (d > 9)
+            return false;
+        if (v > (UINT64_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return true;
+}
+
+bool bw_parse_u16(const char *p, size_t n, uint16_t *out)
+{
+    if (n == 0 || n > 5)
+        return false;
+    uint32_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned d = (unsigned)(unsigned char)p[i] - '0';
+        if (d > 9)
+            return false;
+        v = v * 10 + d;
+    }
+    if (v > 65535)
+        return false;
+    *out = (uint16_t)v;
+    return true;
+}
+
+static const double inv_pow10[] = {
+    1, 1e-1, 1e-2, 1e-3, 1e-4, 1e-5, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10, 1e-11, 1e-12,
+    1e-13, 1e-14, 1e-15, 1e-16, 1e-17, 1e-18, 1e-19,
+};
+
+static bool seconds_slow(const char *p, size_t n, double *out)
+{
+    char tmp[64];
+    if (n >= sizeof tmp)
+        return false;
+    memcpy(tmp, p, n);
+    tmp[n] = '\0';
+    char *end;
+    double v = strtod(tmp, &end);
+    // Reject inf/nan and negatives: a time or duration is a finite, non-negative number.
+    if (end != tmp + n || !(v >= 0) || v > 1e15)
+        return false;
+    *out = v;
+    return true;
+}
+
+bool bw_parse_seconds(const char *p, size_t n, double *out)
+{
+    if (n == 0)
+        return false;
+    uint64_t whole = 0;
+    size_t i = 0;
+    while (i < n && i < 15 && (unsigned)(unsigned char)p[i] - '0' <= 9)
+        whole = whole * 10 + (unsigned)(p[i++] - '0');
+    if (i == 0 && !(n > 1 && p[0] == '.'))
+        return seconds_slow(p, n, out);
+    if (i == n) {
+        *out = (double)whole;
+        return true;
+    }
+    if (p[i] != '.')
+        return seconds_slow(p, n, out);
+    i++;
+    uint64_t frac = 0;
+    size_t digits = 0;
+    while (i < n && (unsigned)(unsigned char)p[i] - '0' <= 9) {
+        if (digits < 19) {
+            frac = frac * 10 + (unsigned)(p[i] - '0');
+            digits++;
+        }
+        i++;
+    }
+    if (i != n)
+        return seconds_slow(p, n, out);
+    *out = (double)whole + (double)frac * inv_pow10[digits];
+    return true;
+}
+
+bool bw_parse_ip(const char *p, size_t n, bw_ip *out)
+{
+    if (n >= 7 && n <= 15) {
+        uint32_t addr = 0;
+        unsigned octets = 0, value = 0, digits = 0;
+        size_t i = 0;
+        for (; i < n; i++) {
+            unsigned c = (unsigned char)p[i];
+            if (c - '0' <= 9) {
+                value = value * 10 + (c - '0');
+                // Leading zeros are refused, as inet_pton does.
+                if (++digits > 3 || value > 255 || (digits == 2 && value < 10))
+                    break;
+            } else if (c == '.' && digits && octets < 3) {
+                addr = (addr << 8) | value;
+                octets++;
+                value = digits = 0;
+            } else {
+                break;
+            }
+        }
+        if (i == n && octets == 3 && digits) {
+            bw_ip_from_v4((addr << 8) | value, out);
+            return true;
+        }
+        if (memchr(p, ':', n) == NULL)
+            return false;
+    }
+    return bw_ip_parse(bw_slice_make(p, n), out);
+}
+
+static bool eq_ci(const char *p, size_t n, const char *lit)
+{
+    size_t len = strlen(lit);
+    if (n != len)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c - 'A' + 'a');
+        if (c != lit[i])
+            return false;
+    }
+    return true;
+}
+
+bool bw_parse_proto(const char *p, size_t n, uint8_t *out)
+{
+    static const struct { const char *name; uint8_t number; } names[] = {
+        { "tcp", 6 }, { "udp", 17 }, { "icmp", 1 }, { "ipv6-icmp", 58 }, { "icmp6", 58 },
+        { "icmpv6", 58 }, { "igmp", 2 }, { "gre", 47 }, { "esp", 50 }, { "ah", 51 },
+        { "sctp", 132 }, { "ipv6", 41 }, { "ipnip", 4 }, { "ipip", 4 }, { "pim", 103 },
+        { "rtp", 17 }, { "rtcp", 17 }, { "udt", 17 }, { "unknown_transport", 0 },
+    };
+    if (n == 3 && p[0] == 't' && p[1] == 'c' && p[2] == 'p') {
+        *out = 6;
+        return true;
+    }
+    if (n == 3 && p[0] == 'u' && p[1] == 'd' && p[2] == 'p') {
+        *out = 17;
+        return true;
+    }
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (eq_ci(p, n, names[i].name)) {
+            *out = names[i].number;
+            return true;
+        }
+    uint64_t v;
+    if (bw_parse_u64(p, n, &v) && v <= 255) {
+        *out = (uint8_t)v;
+        return true;
+    }
+    return false;
+}
+
+static const char *const state_names[] = {
+    [BW_CONN_UNKNOWN] = "-", [BW_CONN_S0] = "S0", [BW_CONN_S1] = "S1", [BW_CONN_SF] = "SF",
+    [BW_CONN_REJ] = "REJ", [BW_CONN_S2] = "S2", [BW_CONN_S3] = "S3", [BW_CONN_RSTO] = "RSTO",
+    [BW_CONN_RSTR] = "RSTR", [BW_CONN_RSTOS0] = "RSTOS0", [BW_CONN_RSTRH] = "RSTRH",
+    [BW_CONN_SH] = "SH", [BW_CONN_SHR] = "SHR", [BW_CONN_OTH] = "OTH",
+};
+
+const char *bw_conn_state_name(bw_conn_state state)
+{
+    if ((unsigned)state < sizeof state_names / sizeof state_names[0])
+        return state_names[state];
+    return "-";
+}
+
+bool bw_conn_state_failed(bw_conn_state state)
+{
+    // OTH is midstream traffic with no handshake seen: not evidence of a failed call, so it
+    // is not counted here (a reader that knows no reply came maps it to S0/SH instead).
+    switch (state) {
+    case BW_CONN_S0: case BW_CONN_REJ: case BW_CONN_RSTOS0: case BW_CONN_RSTRH:
+    case BW_CONN_SH: case BW_CONN_SHR:
+        return true;
+    default:
+        return false;
+    }
+}
+
+bw_conn_state bw_parse_conn_state(const char *p, size_t n)
+{
+    if (n == 2 && p[0] == 'S') {
+        switch (p[1]) {
+        case 'F': return BW_CONN_SF;
+        case '0': return BW_CONN_S0;
+        case '1': return BW_CONN_S1;
+        case '2': return BW_CONN_S2;
+        case '3': return BW_CONN_S3;
+        case 'H': return BW_CONN_SH;
+        default: break;
+        }
+    }
+    for (size_t s = 1; s < sizeof state_names / sizeof state_names[0]; s++)
+        if (strlen(state_names[s]) == n && memcmp(state_names[s], p, n) == 0)
+            return (bw_conn_state)s;
+    return BW_CONN_UNKNOWN;
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static bool digits_at(const char *p, size_t n, size_t at, size_t count, unsigned *out)
+{
+    if (at + count > n)
+        return false;
+    unsigned v = 0;
+    for (size_t i = 0; i < count; i++) {
+        unsigned d = (unsigned)(unsigned char)p[at + i] - '0';
+        if (d > 9)
+            return false;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return true;
+}
+
+bool bw_parse_datetime(const char *p, size_t n, double *out)
+{
+    unsigned year, month, day, hour, minute, second;
+    if (n >= 19 && (p[4] == '/' || p[4] == '-') && p[7] == p[4] && (p[10] == ' ' || p[10] == 'T')
+        && p[13] == ':' && p[16] == ':' && digits_at(p, n, 0, 4, &year)
+        && digits_at(p, n, 5, 2, &month) && digits_at(p, n, 8, 2, &day)
+        && digits_at(p, n, 11, 2, &hour) && digits_at(p, n, 14, 2, &minute)
+        && digits_at(p, n, 17, 2, &second)) {
+        if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
+            return false;
+        double frac = 0;
+        size_t rest = 19;
+        if (rest < n && p[rest] == '.') {
+            size_t end = rest + 1;
+            while (end < n && (unsigned)(unsigned char)p[end] - '0' <= 9)
+                end++;
+            if (end == rest + 1 || !bw_parse_seconds(p + rest, end - rest, &frac))
+                return false;
+            rest = end;
+        }
+        if (rest < n && p[rest] == 'Z')
+            rest++;
+        if (rest != n)
+            return false;
+        int64_t days = days_from_civil(year, month, day);
+        *out = (double)(days * 86400 + hour * 3600 + minute * 60 + second) + frac;
+        return true;
+    }
+    return bw_parse_seconds(p, n, out);
+}
+
+// Argus TCP states are "<originator flags>_<responder flags>" (S SYN, A ACK, P PSH, F FIN,
+// R RST, ...); other protocols use words (CON, INT, REQ, ECO, URP, ...). See
+// docs/flows-formats.md for the table and why each maps where it does.
+typedef struct tcp_flags {
+    bool syn, ack, fin, rst, any;
+} tcp_flags;
+
+static tcp_flags flags_of(const char *p, size_t n)
+{
+    tcp_flags f = { false, false, false, false, false };
+    for (size_t i = 0; i < n; i++) {
+        switch (p[i]) {
+        case 'S': f.syn = true; break;
+        case 'A': f.ack = true; break;
+        case 'F': f.fin = true; break;
+        case 'R': f.rst = true; break;
+        default: break;
+        }
+        if (p[i] != '.' && p[i] != ' ')
+            f.any = true;
+    }
+    return f;
+}
+
+static bw_conn_state tcp_state(tcp_flags orig, tcp_flags resp)
+{
+    if (!resp.any) {
+        if (orig.syn && !orig.ack)
+            return orig.rst ? BW_CONN_RSTOS0 : BW_CONN_S0;
+        if (orig.syn)
+            return BW_CONN_SH;   // SYN and more, never answered
+        return BW_CONN_OTH;
+    }
+    if (!orig.syn)
+        return BW_CONN_OTH;       // midstream: no handshake seen
+    if (!resp.syn)
+        return resp.rst ? BW_CONN_REJ : BW_CONN_OTH;
+    if (orig.rst)
+        return BW_CONN_RSTO;
+    if (resp.rst)
+        return BW_CONN_RSTR;
+    if (orig.fin && resp.fin)
+        return BW_CONN_SF;
+    if (orig.fin)
+        return BW_CONN_S2;
+    if (resp.fin)
+        return BW_CONN_S3;
+    return BW_CONN_S1;
+}
+
+bw_conn_state bw_argus_state(const char *p, size_t n, uint8_t proto)
+{
+    const char *underscore = memchr(p, '_', n);
+    if (proto == 6 && underscore) {
+        size_t left = (size_t)(underscore - p);
+        return tcp_state(flags_of(p, left), flags_of(underscore + 1, n - left - 1));
+    }
+    static const struct { const char *word; bw_conn_state state; } words[] = {
+        { "CON", BW_CONN_SF },    // traffic seen both ways
+        { "ACC", BW_CONN_SF },    // accepted (reply seen)
+        { "CLO", BW_CONN_SF },    // closed normally
+        { "FIN", BW_CONN_SF },
+        { "RSP", BW_CONN_SF },    // response seen
+        { "ECR", BW_CONN_SF },    // ICMP echo answered
+        { "INT", BW_CONN_S0 },    // initial: one direction only, no reply
+        { "REQ", BW_CONN_S0 },    // request, no reply (ARP, ICMP, UDP)
+        { "ECO", BW_CONN_S0 },    // ICMP echo, unanswered
+        { "RST", BW_CONN_REJ },   // reset
+        { "URP", BW_CONN_REJ },   // ICMP port unreachable: the attempt was refused
+        { "URH", BW_CONN_REJ },   // host unreachable
+        { "URN", BW_CONN_REJ },   // net unreachable
+        { "URO", BW_CONN_REJ },
+        { "URF", BW_CONN_REJ },
+        { "URFIL", BW_CONN_REJ }, // administratively filtered
+        { "URHPRO", BW_CONN_REJ },
+        { "TXD", BW_CONN_OTH }, { "TST", BW_CONN_OTH }, { "STA", BW_CONN_OTH },
+        { "MHR", BW_CONN_OTH }, { "RTA", BW_CONN_OTH }, { "SRC", BW_CONN_OTH },
+        { "TIM", BW_CONN_OTH }, { "RED", BW_CONN_OTH }, { "PAR", BW_CONN_OTH },
+        { "NNS", BW_CONN_OTH },
+    };
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strlen(words[i].word) == n && memcmp(words[i].word, p, n) == 0)
+            return words[i].state;
+    if (proto == 6 && n > 0)   // TCP flags without the underscore: originator only
+        return tcp_state(flags_of(p, n), flags_of("", 0));
+    return BW_CONN_UNKNOWN;
+}
+
+bw_conn_state bw_nfdump_state(const char *p, size_t n, uint8_t proto, uint64_t out_pkts)
+{
+    if (proto != 6)
+        return out_pkts > 0 ? BW_CONN_SF : BW_CONN_S0;
+    // NetFlow records are unidirectional unless the exporter pairs them (NSEL, bi-flows),
+    // and flags are OR-ed over the flow, so this is necessarily approximate.
+    tcp_flags f = flags_of(p, n);
+    f.any = false;
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != '.' && p[i] != ' ' && p[i] != '0' && p[i] != 'x')
+            f.any = true;
+    if (f.syn && !f.ack)
+        return f.rst ? BW_CONN_RSTOS0 : BW_CONN_S0;
+    if (f.syn && f.ack) {
+        if (f.rst)
+            return BW_CONN_RSTO;
+        return f.fin ? BW_CONN_SF : BW_CONN_S1;
+    }
+    if (f.rst && !f.ack && !f.fin)
+        return BW_CONN_REJ;
+    return f.any ? BW_CONN_OTH : BW_CONN_UNKNOWN;
+}

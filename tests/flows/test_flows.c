@@ -1,0 +1,471 @@
+// SPDX-License-Identifier: MIT
+// Tests for the flow readers: every format on the real captures in $BW_SHARED_DATA/flows
+// (exact counts, known labelled pairs), crafted malformed inputs with exact malformed
+// counts, limits, and chunked feeding giving the same records as one-shot feeding.
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "botwatch/flowread.h"
+#include "botwatch/hash.h"
+
+// ---------------------------------------------------------------- helpers
+
+typedef struct collect {
+    uint64_t count;
+    uint64_t digest;           // order-sensitive hash of every record's fields
+    bw_hash_key key;
+    // a pair to look for
+    bw_ip want_src, want_dst;
+    uint16_t want_dport;
+    uint64_t pair_count;
+    char pair_label[64];
+    char pair_detail[64];
+    bw_conn_state pair_state;
+    uint64_t states[BW_CONN_OTH + 1];
+    uint64_t stop_after;       // 0 = never stop
+} collect;
+
+static void collect_init(collect *c)
+{
+    memset(c, 0, sizeof *c);
+    c->key.k0 = 1;
+    c->key.k1 = 2;
+}
+
+static void want_pair(collect *c, const char *src, const char *dst, uint16_t dport)
+{
+    assert_true(bw_ip_parse(bw_slice_cstr(src), &c->want_src));
+    assert_true(bw_ip_parse(bw_slice_cstr(dst), &c->want_dst));
+    c->want_dport = dport;
+}
+
+static bool on_flow(const bw_flow *f, void *ctx)
+{
+    collect *c = ctx;
+    c->count++;
+    struct {
+        double ts, dur;
+        bw_ip src, dst;
+        uint16_t sp, dp;
+        uint32_t proto, state;
+        uint64_t ob, rb, op, rp;
+    } rec;
+    memset(&rec, 0, sizeof rec);
+    rec.ts = f->ts;
+    rec.dur = f->duration;
+    rec.src = f->src;
+    rec.dst = f->dst;
+    rec.sp = f->sport;
+    rec.dp = f->dport;
+    rec.proto = f->proto;
+    rec.state = f->state;
+    rec.ob = f->orig_bytes;
+    rec.rb = f->resp_bytes;
+    rec.op = f->orig_pkts;
+    rec.rp = f->resp_pkts;
+    uint64_t h = bw_siphash(&c->key, &rec, sizeof rec);
+    h ^= bw_siphash(&c->key, f->label.p ? f->label.p : "", f->label.n) * 31;
+    h ^= bw_siphash(&c->key, f->service.p ? f->service.p : "", f->service.n) * 7;
+    c->digest = c->digest * 1000003u ^ h;
+    if ((unsigned)f->state <= BW_CONN_OTH)
+        c->states[f->state]++;
+    if (c->want_dport && f->dport == c->want_dport && bw_ip_cmp(&f->src, &c->want_src) == 0
+        && bw_ip_cmp(&f->dst, &c->want_dst) == 0) {
+        c->pair_count++;
+        snprintf(c->pair_label, sizeof c->pair_label, "%.*s", (int)f->label.n, f->label.p ? f->label.p : "");
+        snprintf(c->pair_detail, sizeof c->pair_detail, "%.*s", (int)f->detailed_label.n,
+                 f->detailed_label.p ? f->detailed_label.p : "");
+        c->pair_state = f->state;
+    }
+    return !(c->stop_after && c->count >= c->stop_after);
+}
+
+static const char *shared_data(void)
+{
+    const char *d = getenv("BW_SHARED_DATA");
+    return d && *d ? d : NULL;
+}
+
+// Builds $BW_SHARED_DATA/flows/<rel> into path; false (after saying why) if absent.
+static bool data_path(const char *rel, char *path, size_t size)
+{
+    const char *d = shared_data();
+    struct stat st;
+    if (!d) {
+        print_message("BW_SHARED_DATA not set: skipping\n");
+        return false;
+    }
+    snprintf(path, size, "%s/flows/%s", d, rel);
+    if (stat(path, &st) != 0) {
+        print_message("%s absent: skipping\n", path);
+        return false;
+    }
+    return true;
+}
+
+static bw_status feed_all(const char *text, size_t n, size_t chunk, const bw_flow_reader_limits *lim,
+                          collect *c, bw_flow_reader_stats *stats)
+{
+    bw_flow_reader *r = bw_flow_reader_new(lim, on_flow, c);
+    assert_non_null(r);
+    bw_flow_reader_set_source(r, "test");
+    bw_status st = BW_OK;
+    for (size_t off = 0; off < n && st == BW_OK; off += chunk) {
+        size_t len = n - off < chunk ? n - off : chunk;
+        st = bw_flow_reader_feed(r, text + off, len, NULL);
+    }
+    if (st == BW_OK)
+        st = bw_flow_reader_finish(r, NULL);
+    *stats = *bw_flow_reader_stats_get(r);
+    bw_flow_reader_free(r);
+    return st;
+}
+
+static char *slurp(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    long size = ftell(f);
+    assert_true(size >= 0);
+    rewind(f);
+    char *buf = malloc((size_t)size + 1);
+    assert_non_null(buf);
+    assert_int_equal(fread(buf, 1, (size_t)size, f), (size_t)size);
+    fclose(f);
+    *n = (size_t)size;
+    return buf;
+}
+
+// ---------------------------------------------------------------- Zeek TSV
+
+static const char tsv_header[] =
+    "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n"
+    "#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\t"
+    "orig_bytes\tresp_bytes\tconn_state\torig_pkts\tresp_pkts\tlabel\n"
+    "#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring\t"
+    "count\tcount\tstring\n";
+
+static void test_tsv_basic(void **state)
+{
+    (void)state;
+    char text[4096];
+    snprintf(text, sizeof text, "%s%s", tsv_header,
+             "1677024003.714845\tC1\t192.168.1.107\t65164\t66.63.168.35\t5888\ttcp\t-\t0.037629\t0\t0\tREJ\t2\t2\tMalicious\n"
+             "12.5\tC2\t2001:db8::1\t53\t2001:db8::2\t53\tudp\tdns\t-\t-\t-\tS0\t1\t0\t(empty)\n");
+    collect c;
+    collect_init(&c);
+    want_pair(&c, "192.168.1.107", "66.63.168.35", 5888);
+    bw_flow_reader_stats st;
+    assert_int_equal(feed_all(text, strlen(text), 1 << 20, NULL, &c, &st), BW_OK);
+    assert_int_equal(st.flows, 2);
+    assert_int_equal(st.malformed, 0);
+    assert_int_equal(st.lines, 9);
+    assert_int_equal(st.headers, 7);
+    assert_int_equal(c.pair_count, 1);
+    assert_string_equal(c.pair_label, "Malicious");
+    assert_int_equal(c.pair_state, BW_CONN_REJ);
+    assert_int_equal(c.states[BW_CONN_S0], 1);
+}
+
+// One row of a table-driven malformed-input test.
+typedef struct bad_case {
+    const char *name;
+    const char *body;        // appended after tsv_header (or alone when no_header)
+    size_t body_len;         // bodies may hold NULs
+    bool no_header;
+    uint64_t flows, malformed, first_bad_line;
+    const char *reason;
+} bad_case;
+
+static void test_tsv_malformed(void **state)
+{
+    (void)state;
+#define B(lit) lit, sizeof(lit) - 1
+    static const bad_case cases[] = {
+        { "bad orig ip", B("1.0\tC\t1.2.3.256\t1\t5.6.7.8\t80\ttcp\t-\t1\t1\t1\tSF\t1\t1\t-\n"
+                         "1.0\tC\t1.2.3.4\t1\t5.6.7.8\t80\ttcp\t-\t1\t1\t1\tSF\t1\t1\t-\n"),
+          false, 1, 1, 8, "bad id.orig_h" },
+        { "bad v6", B("1.0\tC\t1::2::3\t1\t5.6.7.8\t80\ttcp\t-\t1\t1\t1\tSF\t1\t1\t-\n"), false, 0, 1, 8, "bad id.orig_h" },
+        { "too few columns", B("1.0\tC\t1.2.3.4\t1\t5.6.7.8\t80\ttcp\n"), false, 0, 1, 8, "fewer columns than #fields" },
+        { "too many columns", B("1.0\tC\t1.2.3.4\t1\t5.6.7.8\t80\ttcp\t-\t1\t1\t1\tSF\t1\t1\t-\textra\n"), false, 0, 1, 8,
+          "more columns than #fields" },
+        { "NUL byte", B("1.0\tC\t1.2.3.4\t1\t5.6.7.8\t80\ttcp\t-\t1\t1\t1\tSF\t1\t1\t-\n"
+                      "1.0\tC\t1.2.3.4\t1\t5.6.7.8\t8\0\ttcp\t-\t1\t1\t1\tSF\t1\t1\t-\n"), false, 1, 1, 9, "NUL byte in line" },
+        { "missing #fields", B("1.0\tC\t1.2.3.4\t1\t5.6.7.8\t80\ttcp\t-\t1\t1\t1\tSF\t1\t1\t-\n"
+                             "2.0\tC\t1.2.3.4\t1\t5.6.7.8\t80\ttcp\t-\t1\t1\t1\tSF\t1\t1\t-\n"),
+          true, 0, 2, 2, "data line before any #fields header" },
+        { "bad port", B("1.0\tC\t1.2.3.4\t65536\t5.6.7.8\t80\ttcp\t-\t1\t1\t1\tSF\t1\t1\t-\n"), false, 0, 1, 8, "bad id.orig_p" },
+        { "bad ts", B("x1.0\tC\t1.2.3.4\t1\t5.6.7.8\t80\ttcp\t-\t1\t1\t1\tSF\t1\t1\t-\n"), false, 0, 1, 8, "bad ts" },
+        { "unset ts", B("-\tC\t1.2.3.4\t1\t5.6.7.8\t80\ttcp\t-\t1\t1\t1\tSF\t1\t1\t-\n"), false, 0, 1, 8, "ts unset" },
+        { "bad state", B("1.0\tC\t1.2.3.4\t1\t5.6.7.8\t80\ttcp\t-\t1\t1\t1\tXX\t1\t1\t-\n"), false, 0, 1, 8, "bad conn_state" },
+        { "count overflow", B("1.0\tC\t1.2.3.4\t1\t5.6.7.8\t80\ttcp\t-\t1\t99999999999999999999\t1\tSF\t1\t1\t-\n"), false, 0, 1, 8,
+          "bad orig_bytes" },
+        { "negative duration", B("1.0\tC\t1.2.3.4\t1\t5.6.7.8\t80\ttcp\t-\t-1\t1\t1\tSF\t1\t1\t-\n"), false, 0, 1, 8, "bad duration" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const bad_case *bc = &cases[i];
+        char text[4096];
+        size_t hlen = bc->no_header ? 0 : strlen(tsv_header);
+        memcpy(text, tsv_header, hlen);
+        size_t blen = bc->body_len;
+        memcpy(text + hlen, bc->body, blen);
+        if (bc->no_header) {
+            // Without a header the first line is still Zeek TSV-shaped: force the format.
+            collect c;
+            collect_init(&c);
+            bw_flow_reader *r = bw_flow_reader_new(NULL, on_flow, &c);
+            bw_flow_reader_set_format(r, BW_FLOW_FORMAT_ZEEK_TSV);
+            assert_int_equal(bw_flow_reader_feed(r, text, blen, NULL), BW_OK);
+            assert_int_equal(bw_flow_reader_finish(r, NULL), BW_OK);
+            const bw_flow_reader_stats *st = bw_flow_reader_stats_get(r);
+            print_message("%s: flows %llu malformed %llu\n", bc->name, (unsigned long long)st->flows,
+                          (unsigned long long)st->malformed);
+            assert_int_equal(st->flows, bc->flows);
+            assert_int_equal(st->malformed, bc->malformed);
+            assert_int_equal(st->first_bad_line, 1);
+            assert_string_equal(st->first_bad_reason, bc->reason);
+            bw_flow_reader_free(r);
+            continue;
+        }
+        collect c;
+        collect_init(&c);
+        bw_flow_reader_stats st;
+        assert_int_equal(feed_all(text, hlen + blen, 7, NULL, &c, &st), BW_OK);
+        print_message("%s: flows %llu malformed %llu first %llu %s\n", bc->name, (unsigned long long)st.flows,
+                      (unsigned long long)st.malformed, (unsigned long long)st.first_bad_line, st.first_bad_reason);
+        assert_int_equal(st.flows, bc->flows);
+        assert_int_equal(st.malformed, bc->malformed);
+        assert_int_equal(st.first_bad_line, bc->first_bad_line);
+        assert_string_equal(st.first_bad_reason, bc->reason);
+    }
+}
+
+static void test_tsv_long_line_limit(void **state)
+{
+    (void)state;
+    const char *good = "1.0\tC\t1.2.3.4\t1\t5.6.7.8\t80\ttcp\t-\t1\t1\t1\tSF\t1\t1\t-\n";
+    size_t glen = strlen(good);
+    size_t huge = 200000;
+    size_t total = strlen(tsv_header) + glen + huge + 1 + glen;
+    char *text = malloc(total);
+    assert_non_null(text);
+    size_t off = 0;
+    memcpy(text, tsv_header, strlen(tsv_header));
+    off += strlen(tsv_header);
+    memcpy(text + off, good, glen);
+    off += glen;
+    memset(text + off, 'A', huge);
+    off += huge;
+    text[off++] = '\n';
+    memcpy(text + off, good, glen);
+    off += glen;
+    assert_int_equal(off, total);
+    for (size_t chunk = 1000; chunk <= 1 << 20; chunk *= 1000) {
+        collect c;
+        collect_init(&c);
+        bw_flow_reader_stats st;
+        assert_int_equal(feed_all(text, total, chunk, NULL, &c, &st), BW_OK);
+        assert_int_equal(st.flows, 2);
+        assert_int_equal(st.malformed, 1);
+        assert_int_equal(st.too_long, 1);
+        assert_int_equal(st.first_bad_line, 9);
+        assert_int_equal(st.lines, 10);
+    }
+    // A tighter configured limit rejects the ordinary lines too.
+    bw_flow_reader_limits lim;
+    bw_flow_reader_limits_default(&lim);
+    lim.max_line_len = 40;
+    collect c;
+    collect_init(&c);
+    bw_flow_reader_stats st;
+    assert_int_equal(feed_all(text, total, 4096, &lim, &c, &st), BW_OK);
+    assert_int_equal(st.flows, 0);
+    assert_int_equal(st.too_long, 3 + 2);   // 3 data lines + #fields and #types headers
+    free(text);
+
+}
+
+static void test_tsv_rotated_and_reordered(void **state)
+{
+    (void)state;
+    // Two logs back to back: the second with another column order, a pipe separator and a
+    // non-conn log in between whose lines are skipped.
+    const char text[] =
+        "#separator \\x09\n#fields\tts\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\n"
+        "1.5\t10.0.0.1\t1000\t10.0.0.2\t80\ttcp\n"
+        "#close\t2020\n"
+        "#separator \\x09\n#path\tdns\n#fields\tts\tquery\n2.0\texample.com\n"
+        "#separator |\n#path|conn\n#fields|id.resp_p|id.resp_h|ts|id.orig_h|tunnel_parents   label   detailed-label\n"
+        "443|10.0.0.9|3.25|10.0.0.8|(empty)   Malicious   C&C-HeartBeat\n";
+    collect c;
+    collect_init(&c);
+    want_pair(&c, "10.0.0.8", "10.0.0.9", 443);
+    bw_flow_reader_stats st;
+    assert_int_equal(feed_all(text, sizeof text - 1, 3, NULL, &c, &st), BW_OK);
+    assert_int_equal(st.flows, 2);
+    assert_int_equal(st.malformed, 0);
+    assert_int_equal(st.skipped, 1);
+    assert_int_equal(c.pair_count, 1);
+    assert_string_equal(c.pair_label, "Malicious");
+    assert_string_equal(c.pair_detail, "C&C-HeartBeat");
+}
+
+static void test_stratosphere_001(void **state)
+{
+    (void)state;
+    char path[1024];
+    if (!data_path("stratosphere/001-zeek-scenario-malicious/labeled-conn.log", path, sizeof path)) {
+        skip();
+        return;
+    }
+    collect c;
+    collect_init(&c);
+    want_pair(&c, "192.168.1.115", "41.108.179.197", 1177);
+    bw_flow_reader_stats st;
+    char errbuf[BW_ERRBUF_SIZE];
+    assert_int_equal(bw_flow_read_file(path, NULL, on_flow, &c, &st, errbuf), BW_OK);
+    assert_int_equal(st.lines, 1000);
+    assert_int_equal(st.headers, 8);
+    assert_int_equal(st.flows, 992);
+    assert_int_equal(st.malformed, 0);
+    assert_int_equal(c.pair_count, 237);   // awk: the NjRAT pair's lines
+    assert_string_equal(c.pair_label, "Malicious");
+    assert_string_equal(c.pair_detail, "CC");
+    assert_int_equal(c.pair_state, BW_CONN_S0);
+
+    // Chunked feeding (odd chunk sizes) gives exactly the same records.
+    size_t n;
+    char *text = slurp(path, &n);
+    static const size_t chunks[] = { 1, 2, 3, 7, 64, 1000, 4093, 1 << 20 };
+    for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
+        collect c2;
+        collect_init(&c2);
+        bw_flow_reader_stats st2;
+        assert_int_equal(feed_all(text, n, chunks[i], NULL, &c2, &st2), BW_OK);
+        assert_int_equal(st2.flows, 992);
+        assert_true(c2.digest == c.digest);
+    }
+    free(text);
+}
+
+static void test_slips_test18(void **state)
+{
+    (void)state;
+    char path[1024];
+    if (!data_path("slips/test18-malicious-ctu-sme-11-win/zeek-labeled/conn.log.labeled", path, sizeof path)) {
+        skip();
+        return;
+    }
+    collect c;
+    collect_init(&c);
+    want_pair(&c, "192.168.1.107", "66.63.168.35", 5888);
+    bw_flow_reader_stats st;
+    assert_int_equal(bw_flow_read_file(path, NULL, on_flow, &c, &st, NULL), BW_OK);
+    assert_int_equal(st.flows, 766);
+    assert_int_equal(st.malformed, 0);
+    assert_int_equal(c.pair_count, 719);
+    assert_string_equal(c.pair_label, "Malicious");
+    assert_string_equal(c.pair_detail, "From_malicious-To_malicious-Malware_data_exfiltration-RemcosRAT");
+}
+
+static void test_gzip_and_stop(void **state)
+{
+    (void)state;
+    char path[1024];
+    if (!data_path("stratosphere/001-zeek-scenario-malicious/labeled-conn.log", path, sizeof path)) {
+        skip();
+        return;
+    }
+    size_t n;
+    char *text = slurp(path, &n);
+    char gzpath[] = "/tmp/bw_flows_test_XXXXXX";
+    int fd = mkstemp(gzpath);
+    assert_true(fd >= 0);
+    gzFile gz = gzdopen(fd, "wb");
+    assert_non_null(gz);
+    // Two gzip members back to back, as `cat a.gz b.gz` makes: both logs are read.
+    assert_int_equal(gzwrite(gz, text, (unsigned)n), (int)n);
+    assert_int_equal(gzclose(gz), Z_OK);
+    FILE *f = fopen(gzpath, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long one = ftell(f);
+    char *member = malloc((size_t)one);
+    rewind(f);
+    assert_int_equal(fread(member, 1, (size_t)one, f), (size_t)one);
+    fclose(f);
+    f = fopen(gzpath, "ab");
+    assert_int_equal(fwrite(member, 1, (size_t)one, f), (size_t)one);
+    fclose(f);
+    free(member);
+    collect c;
+    collect_init(&c);
+    bw_flow_reader_stats st;
+    bw_flow_read_options opts = { NULL, NULL, NULL, 1000 };
+    assert_int_equal(bw_flow_read_file(gzpath, &opts, on_flow, &c, &st, NULL), BW_OK);
+    assert_int_equal(st.flows, 2 * 992);
+    assert_int_equal(st.malformed, 0);
+    // A callback returning false stops the reader.
+    collect_init(&c);
+    c.stop_after = 10;
+    assert_int_equal(bw_flow_read_file(gzpath, NULL, on_flow, &c, &st, NULL), BW_OK);
+    assert_int_equal(c.count, 10);
+    unlink(gzpath);
+    free(text);
+    char errbuf[BW_ERRBUF_SIZE];
+    assert_int_equal(bw_flow_read_file("/nonexistent/conn.log", NULL, on_flow, &c, &st, errbuf), BW_ERR_IO);
+    assert_non_null(strstr(errbuf, "/nonexistent/conn.log"));
+}
+
+static void test_state_names(void **state)
+{
+    (void)state;
+    assert_string_equal(bw_conn_state_name(BW_CONN_RSTOS0), "RSTOS0");
+    assert_true(bw_conn_state_failed(BW_CONN_S0));
+    assert_true(bw_conn_state_failed(BW_CONN_REJ));
+    assert_false(bw_conn_state_failed(BW_CONN_SF));
+    assert_false(bw_conn_state_failed(BW_CONN_S1));
+    assert_string_equal(bw_conn_state_name((bw_conn_state)99), "-");
+}
+
+static void test_unknown_format(void **state)
+{
+    (void)state;
+    collect c;
+    collect_init(&c);
+    bw_flow_reader_stats st;
+    const char text[] = "hello world\nnot a flow log\n";
+    assert_int_equal(feed_all(text, sizeof text - 1, 100, NULL, &c, &st), BW_ERR_UNSUPPORTED);
+    assert_int_equal(st.flows, 0);
+    const char pcap_magic[] = "\xd4\xc3\xb2\xa1\x02\x00\x04\x00";
+    assert_int_equal(feed_all(pcap_magic, 8, 100, NULL, &c, &st), BW_ERR_UNSUPPORTED);
+    assert_int_equal(bw_flow_detect(pcap_magic, 8), BW_FLOW_FORMAT_PCAP);
+    assert_int_equal(bw_flow_detect("\t#separator \\x09\n", 17), BW_FLOW_FORMAT_ZEEK_TSV);
+    assert_int_equal(bw_flow_detect("{\"ts\":1}\n", 9), BW_FLOW_FORMAT_ZEEK_JSON);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_state_names),
+        cmocka_unit_test(test_tsv_basic),
+        cmocka_unit_test(test_tsv_malformed),
+        cmocka_unit_test(test_tsv_long_line_limit),
+        cmocka_unit_test(test_tsv_rotated_and_reordered),
+        cmocka_unit_test(test_unknown_format),
+        cmocka_unit_test(test_stratosphere_001),
+        cmocka_unit_test(test_slips_test18),
+        cmocka_unit_test(test_gzip_and_stop),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: MIT
+// The store's schema history. Migration N takes a database from user_version N-1 to N;
+// each is a list of SQL statements run in one transaction with the version bump, so a
+// failed step leaves the file at the previous version. Never edit a released step: add
+// a new one (campaigns, issue 3, will append theirs here). docs/store.md describes the
+// resulting tables.
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "botwatch/store.h"
+#include "store_internal.h"
+
+// v1: the tables ingest fills. Foreign keys are declared for readers of the schema; they
+// are not enforced (PRAGMA foreign_keys stays off) because the only writer is this module.
+static const char *const migration_1[] = {
+    "CREATE TABLE meta ("
+    "  key TEXT PRIMARY KEY,"
+    "  value TEXT NOT NULL"
+    ") WITHOUT ROWID",
+    "CREATE TABLE sources ("
+    "  id INTEGER PRIMARY KEY,"
+    "  path TEXT NOT NULL UNIQUE,"
+    "  format TEXT NOT NULL,"
+    "  first_ingest INTEGER NOT NULL,"
+    "  last_ingest INTEGER NOT NULL,"
+    "  messages INTEGER NOT NULL DEFAULT 0,"
+    "  duplicates INTEGER NOT NULL DEFAULT 0,"
+    "  errors INTEGER NOT NULL DEFAULT 0,"
+    "  bytes INTEGER NOT NULL DEFAULT 0"
+    ")",
+    "CREATE TABLE messages ("
+    "  id INTEGER PRIMARY KEY,"
+    "  sha256 TEXT NOT NULL UNIQUE,"
+    "  ingested_at INTEGER NOT NULL,"
+    "  date INTEGER,"
+    "  received_at INTEGER,"
+    "  source_id INTEGER NOT NULL REFERENCES sources(id),"
+    "  source_offset INTEGER NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  sender_ip TEXT,"
+    "  sender_asn INTEGER,"
+    "  helo TEXT,"
+    "  envelope_from TEXT,"
+    "  envelope_to TEXT,"
+    "  subject TEXT,"
+    "  from_addr TEXT,"
+    "  message_id TEXT,"
+    "  header_fingerprint TEXT,"
+    "  anomalies INTEGER NOT NULL DEFAULT 0,"
+    "  part_count INTEGER,"
+    "  text_bytes INTEGER,"
+    "  url_count INTEGER"
+    ")",
+    "CREATE TABLE urls ("
+    "  msg_id INTEGER NOT NULL REFERENCES messages(id),"
+    "  url TEXT NOT NULL,"
+    "  host TEXT,"
+    "  domain TEXT,"
+    "  from_html INTEGER NOT NULL,"
+    "  obfuscated INTEGER NOT NULL"
+    ")",
+    "CREATE INDEX urls_msg ON urls(msg_id)",
+    "CREATE TABLE ingest_errors ("
+    "  id INTEGER PRIMARY KEY,"
+    "  source_id INTEGER REFERENCES sources(id),"
+    "  offset INTEGER NOT NULL,"
+    "  reason TEXT NOT NULL,"
+    "  at INTEGER NOT NULL"
+    ")",
+    "CREATE TABLE asns ("
+    "  asn INTEGER PRIMARY KEY,"
+    "  name TEXT,"
+    "  country TEXT"
+    ")",
+    NULL,
+};
+
+// v2: one arrival time per message so report, export and campaigns agree on "when"
+// (the receiving hop's clock first: a spammer writes the Date: header), backfilled for
+// rows written by v1, and the indexes the report's range and top-N queries use.
+static const char *const migration_2[] = {
+    "ALTER TABLE messages ADD COLUMN seen_at INTEGER",
+    "UPDATE messages SET seen_at = coalesce(received_at, date)",
+    "CREATE INDEX messages_seen ON messages(seen_at)",
+    "CREATE INDEX messages_date ON messages(date)",
+    "CREATE INDEX messages_asn ON messages(sender_asn)",
+    "CREATE INDEX urls_domain ON urls(domain, msg_id)",
+    NULL,
+};
+
+static const bw_store_migration migrations[] = {
+    { 1, "core tables: messages, urls, sources, ingest_errors, asns, meta", migration_1 },
+    { 2, "seen_at arrival time and report indexes", migration_2 },
+};
+
+_Static_assert(sizeof migrations / sizeof migrations[0] == BW_STORE_SCHEMA_VERSION,
+               "one migration per schema version");
+
+const bw_store_migration *bw_store_migrations(size_t *count)
+{
+    *count = sizeof migrations / sizeof migrations[0];
+    return migrations;
+}
+
+static bw_status exec_sql(sqlite3 *db, const char *sql, char *errbuf)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        bw_status st = bw_error(errbuf, BW_ERR_DB, "%s (in: %.80s)", msg ? msg : sqlite3_errmsg(db), sql);
+        sqlite3_free(msg);
+        return st;
+    }
+    return BW_OK;
+}
+
+bw_status bw_store_user_version(sqlite3 *db, int *version, char *errbuf)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+        return bw_error(errbuf, BW_ERR_DB, "reading schema version: %s", sqlite3_errmsg(db));
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        bw_status s = bw_error(errbuf, BW_ERR_DB, "reading schema version: %s", sqlite3_errmsg(db));
+        sqlite3_finalize(st);
+        return s;
+    }
+    *version = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return BW_OK;
+}
+
+bw_status bw_store_migrate(sqlite3 *db, const bw_store_migration *steps, size_t step_count,
+                           int target, char *errbuf)
+{
+    int version;
+    bw_status s = bw_store_user_version(db, &version, errbuf);
+    if (s != BW_OK)
+        return s;
+    if (version > (int)step_count)
+        return bw_error(errbuf, BW_ERR_UNSUPPORTED,
+                        "database schema version %d is newer than this botwatch understands (%zu); "
+                        "use a newer botwatch", version, step_count);
+    if (target > (int)step_count)
+        return bw_error(errbuf, BW_ERR_INVALID, "no migration to schema version %d", target);
+    while (version < target) {
+        // IMMEDIATE takes the write lock first; the version is read again under the lock
+        // so that two processes opening a new file do not both run the same step.
+        if ((s = exec_sql(db, "BEGIN IMMEDIATE", errbuf)) != BW_OK)
+            return s;
+        if ((s = bw_store_user_version(db, &version, errbuf)) != BW_OK) {
+            exec_sql(db, "ROLLBACK", NULL);
+            return s;
+        }
+        if (version >= target) {
+            exec_sql(db, "ROLLBACK", NULL);
+            break;
+        }
+        const bw_store_migration *m = &steps[version];
+        if (m->version != version + 1) {
+            exec_sql(db, "ROLLBACK", NULL);
+            return bw_error(errbuf, BW_ERR_INVALID, "migration table out of order at %d", m->version);
+        }
+        for (const char *const *sql = m->steps; *sql; sql++) {
+            if ((s = exec_sql(db, *sql, errbuf)) != BW_OK) {
+                exec_sql(db, "ROLLBACK", NULL);
+                char why[BW_ERRBUF_SIZE];
+                snprintf(why, sizeof why, "%s", errbuf ? errbuf : "");
+                return bw_error(errbuf, BW_ERR_DB, "migration %d (%s): %s", m->version, m->summary, why);
+            }
+        }
+        char bump[64];
+        snprintf(bump, sizeof bump, "PRAGMA user_version = %d", m->version);
+        if ((s = exec_sql(db, bump, errbuf)) != BW_OK || (s = exec_sql(db, "COMMIT", errbuf)) != BW_OK) {
+            exec_sql(db, "ROLLBACK", NULL);
+            return s;
+        }
+        version = m->version;
+    }
+    return BW_OK;
+}

@@ -1,0 +1,528 @@
+// SPDX-License-Identifier: MIT
+// Opening, migrating and writing the SQLite store (include/botwatch/store.h). Writes go
+// through statements prepared once per handle and are grouped by the caller into large
+// transactions: on bulk ingest the cost per message is then a few B-tree inserts, not a
+// journal sync. The reading side (iterator, aggregates) is in read.c.
+#include <inttypes.h>
+#include <limits.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "botwatch/store.h"
+#include "store_internal.h"
+
+// Cached write statements, prepared on first use.
+enum store_stmt {
+    STMT_BEGIN,
+    STMT_COMMIT,
+    STMT_ROLLBACK,
+    STMT_INSERT_MESSAGE,
+    STMT_INSERT_URL,
+    STMT_UPSERT_ASN,
+    STMT_FIND_SOURCE,
+    STMT_INSERT_SOURCE,
+    STMT_TOUCH_SOURCE,
+    STMT_ADD_SOURCE_COUNTS,
+    STMT_INSERT_ERROR,
+    STMT_META_GET,
+    STMT_META_SET,
+    STMT_COUNT
+};
+
+static const char *const stmt_sql[STMT_COUNT] = {
+    [STMT_BEGIN] = "BEGIN",
+    [STMT_COMMIT] = "COMMIT",
+    [STMT_ROLLBACK] = "ROLLBACK",
+    [STMT_INSERT_MESSAGE] =
+        "INSERT OR IGNORE INTO messages(sha256, ingested_at, date, received_at, seen_at, source_id,"
+        " source_offset, size, sender_ip, sender_asn, helo, envelope_from, envelope_to, subject,"
+        " from_addr, message_id, header_fingerprint, anomalies, part_count, text_bytes, url_count)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
+        " ?19, ?20, ?21)",
+    [STMT_INSERT_URL] =
+        "INSERT INTO urls(msg_id, url, host, domain, from_html, obfuscated) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [STMT_UPSERT_ASN] =
+        "INSERT INTO asns(asn, name, country) VALUES(?1, ?2, ?3) ON CONFLICT(asn) DO UPDATE SET"
+        " name = coalesce(excluded.name, asns.name), country = coalesce(excluded.country, asns.country)",
+    [STMT_FIND_SOURCE] = "SELECT id FROM sources WHERE path = ?1",
+    [STMT_INSERT_SOURCE] =
+        "INSERT INTO sources(path, format, first_ingest, last_ingest) VALUES(?1, ?2, ?3, ?3)",
+    [STMT_TOUCH_SOURCE] = "UPDATE sources SET last_ingest = ?2, format = ?3 WHERE id = ?1",
+    [STMT_ADD_SOURCE_COUNTS] =
+        "UPDATE sources SET messages = messages + ?2, duplicates = duplicates + ?3,"
+        " errors = errors + ?4, bytes = bytes + ?5 WHERE id = ?1",
+    [STMT_INSERT_ERROR] = "INSERT INTO ingest_errors(source_id, offset, reason, at) VALUES(?1, ?2, ?3, ?4)",
+    [STMT_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+    [STMT_META_SET] = "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)",
+};
+
+struct bw_store {
+    sqlite3 *db;
+    bool read_only;
+    bool in_batch;
+    int opened_version;
+    sqlite3_stmt *stmt[STMT_COUNT];
+    // ASNs already written to `asns` by this handle, so the upsert runs once per ASN and
+    // not once per message. Open addressing; keys come from the ASN database (bounded by
+    // its size, ~100k), not from mail, so an unkeyed hash cannot be flooded by an attacker.
+    uint32_t *asn_seen;
+    size_t asn_cap, asn_count;
+};
+
+static bw_status db_error(bw_store *store, char *errbuf, const char *what)
+{
+    return bw_error(errbuf, BW_ERR_DB, "%s: %s", what, sqlite3_errmsg(store->db));
+}
+
+static sqlite3_stmt *stmt_get(bw_store *store, enum store_stmt which, char *errbuf)
+{
+    sqlite3_stmt *st = store->stmt[which];
+    if (!st) {
+        if (sqlite3_prepare_v3(store->db, stmt_sql[which], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+            bw_error(errbuf, BW_ERR_DB, "preparing statement: %s", sqlite3_errmsg(store->db));
+            return NULL;
+        }
+        store->stmt[which] = st;
+    }
+    return st;
+}
+
+// Runs a cached statement that returns no rows; leaves it reset and unbound.
+static bw_status stmt_run(bw_store *store, sqlite3_stmt *st, char *errbuf, const char *what)
+{
+    int rc = sqlite3_step(st);
+    bw_status s = BW_OK;
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        s = db_error(store, errbuf, what);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return s;
+}
+
+// Text columns: an empty slice is stored as NULL ("not known"), which keeps the report's
+// top-N queries from counting a blank subject or HELO as a value.
+static int bind_slice(sqlite3_stmt *st, int index, bw_slice s)
+{
+    if (s.n == 0 || !s.p)
+        return sqlite3_bind_null(st, index);
+    return sqlite3_bind_text(st, index, s.p, s.n > INT_MAX ? INT_MAX : (int)s.n, SQLITE_STATIC);
+}
+
+static int bind_time(sqlite3_stmt *st, int index, bool known, int64_t t)
+{
+    return known ? sqlite3_bind_int64(st, index, t) : sqlite3_bind_null(st, index);
+}
+
+static bw_status exec_simple(sqlite3 *db, const char *sql, char *errbuf)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        bw_status s = bw_error(errbuf, BW_ERR_DB, "%s: %s", sql, msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return s;
+    }
+    return BW_OK;
+}
+
+static bw_status ensure_hash_key(bw_store *store, char *errbuf)
+{
+    bw_buf value = BW_BUF_INIT;
+    bw_status s = bw_store_meta_get(store, "hash_key", &value, errbuf);
+    bw_buf_free(&value);
+    if (s != BW_ERR_NOTFOUND)
+        return s;
+    bw_hash_key key;
+    if (bw_hash_key_random(&key) != 0)
+        return bw_error(errbuf, BW_ERR_IO, "no random source for the database hash key");
+    char hex[33];
+    snprintf(hex, sizeof hex, "%016" PRIx64 "%016" PRIx64, key.k0, key.k1);
+    if ((s = bw_store_meta_set(store, "hash_key", hex, errbuf)) != BW_OK)
+        return s;
+    char now[32];
+    snprintf(now, sizeof now, "%lld", (long long)time(NULL));
+    return bw_store_meta_set(store, "created_at", now, errbuf);
+}
+
+bw_status bw_store_open(const char *path, const bw_store_options *opts, bw_store **out, char *errbuf)
+{
+    *out = NULL;
+    bw_store_options defaults = { 0 };
+    if (!opts)
+        opts = &defaults;
+    bw_store *store = calloc(1, sizeof *store);
+    if (!store)
+        return bw_error(errbuf, BW_ERR_NOMEM, "out of memory opening %s", path);
+    store->read_only = opts->read_only;
+    int flags = opts->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    // NOMUTEX: a handle is used by one thread at a time (store.h), so SQLite's own
+    // per-connection mutex would be pure overhead on every step.
+    flags |= SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path, &store->db, flags, NULL) != SQLITE_OK) {
+        bw_status s = bw_error(errbuf, BW_ERR_DB, "%s: %s", path,
+                               store->db ? sqlite3_errmsg(store->db) : "cannot open");
+        sqlite3_close(store->db);
+        free(store);
+        return s;
+    }
+    sqlite3_busy_timeout(store->db, 10000);
+    bw_status s = BW_OK;
+    char pragma[96];
+    size_t cache_kb = (opts->cache_mb ? opts->cache_mb : 64) * 1024;
+    snprintf(pragma, sizeof pragma, "PRAGMA cache_size = -%zu", cache_kb);
+    if ((s = exec_simple(store->db, pragma, errbuf)) != BW_OK)
+        goto fail;
+    if ((s = bw_store_user_version(store->db, &store->opened_version, errbuf)) != BW_OK)
+        goto fail;
+    if (store->opened_version > BW_STORE_SCHEMA_VERSION) {
+        s = bw_error(errbuf, BW_ERR_UNSUPPORTED,
+                     "%s: database schema version %d is newer than this botwatch understands (%d); "
+                     "use a newer botwatch", path, store->opened_version, BW_STORE_SCHEMA_VERSION);
+        goto fail;
+    }
+    if (opts->read_only) {
+        if (store->opened_version < BW_STORE_SCHEMA_VERSION) {
+            s = bw_error(errbuf, BW_ERR_UNSUPPORTED,
+                         "%s: schema version %d is older than %d (empty or not a botwatch database?); "
+                         "open it once read-write (botwatch ingest) to migrate",
+                         path, store->opened_version, BW_STORE_SCHEMA_VERSION);
+            goto fail;
+        }
+    } else {
+        // WAL: readers (report, export) run while ingest writes; NORMAL syncs only at
+        // checkpoints, which WAL makes safe against corruption (a crash may lose the last
+        // commits, never the file). OFF skips even those syncs for one-off bulk loads.
+        if ((s = exec_simple(store->db, "PRAGMA journal_mode = WAL", errbuf)) != BW_OK)
+            goto fail;
+        if ((s = exec_simple(store->db, opts->bulk_load ? "PRAGMA synchronous = OFF"
+                                                        : "PRAGMA synchronous = NORMAL", errbuf)) != BW_OK)
+            goto fail;
+        if ((s = exec_simple(store->db, "PRAGMA temp_store = MEMORY", errbuf)) != BW_OK)
+            goto fail;
+        size_t count;
+        const bw_store_migration *steps = bw_store_migrations(&count);
+        char why[BW_ERRBUF_SIZE] = "";
+        if ((s = bw_store_migrate(store->db, steps, count, BW_STORE_SCHEMA_VERSION, why)) != BW_OK) {
+            bw_error(errbuf, s, "%s: %s", path, why);
+            goto fail;
+        }
+        if ((s = ensure_hash_key(store, errbuf)) != BW_OK)
+            goto fail;
+    }
+    *out = store;
+    return BW_OK;
+fail:
+    bw_store_close(store, NULL);
+    return s;
+}
+
+bw_status bw_store_close(bw_store *store, char *errbuf)
+{
+    if (!store)
+        return BW_OK;
+    bw_status s = BW_OK;
+    if (store->in_batch)
+        s = bw_store_commit(store, errbuf);
+    for (int i = 0; i < STMT_COUNT; i++)
+        sqlite3_finalize(store->stmt[i]);
+    if (!store->read_only && s == BW_OK)
+        sqlite3_exec(store->db, "PRAGMA optimize", NULL, NULL, NULL);
+    if (sqlite3_close(store->db) != SQLITE_OK && s == BW_OK)
+        s = bw_error(errbuf, BW_ERR_DB, "closing the database: %s", sqlite3_errmsg(store->db));
+    free(store->asn_seen);
+    free(store);
+    return s;
+}
+
+int bw_store_opened_version(const bw_store *store) { return store->opened_version; }
+bool bw_store_in_batch(const bw_store *store) { return store->in_batch; }
+struct sqlite3 *bw_store_sqlite(bw_store *store) { return store->db; }
+
+bw_status bw_store_begin(bw_store *store, char *errbuf)
+{
+    if (store->in_batch)
+        return bw_error(errbuf, BW_ERR_INVALID, "a batch is already open");
+    sqlite3_stmt *st = stmt_get(store, STMT_BEGIN, errbuf);
+    if (!st)
+        return BW_ERR_DB;
+    bw_status s = stmt_run(store, st, errbuf, "begin");
+    if (s == BW_OK)
+        store->in_batch = true;
+    return s;
+}
+
+bw_status bw_store_commit(bw_store *store, char *errbuf)
+{
+    if (!store->in_batch)
+        return bw_error(errbuf, BW_ERR_INVALID, "no batch is open");
+    sqlite3_stmt *st = stmt_get(store, STMT_COMMIT, errbuf);
+    if (!st)
+        return BW_ERR_DB;
+    bw_status s = stmt_run(store, st, errbuf, "commit");
+    if (s == BW_OK)
+        store->in_batch = false;
+    return s;
+}
+
+bw_status bw_store_rollback(bw_store *store, char *errbuf)
+{
+    if (!store->in_batch)
+        return bw_error(errbuf, BW_ERR_INVALID, "no batch is open");
+    sqlite3_stmt *st = stmt_get(store, STMT_ROLLBACK, errbuf);
+    if (!st)
+        return BW_ERR_DB;
+    bw_status s = stmt_run(store, st, errbuf, "rollback");
+    store->in_batch = false;
+    // The rolled-back batch may have held the first row of some ASN: forget what we know.
+    store->asn_count = 0;
+    if (store->asn_seen)
+        memset(store->asn_seen, 0, store->asn_cap * sizeof *store->asn_seen);
+    return s;
+}
+
+bw_status bw_store_source_open(bw_store *store, const char *path, const char *format,
+                               int64_t *source_id, char *errbuf)
+{
+    sqlite3_stmt *find = stmt_get(store, STMT_FIND_SOURCE, errbuf);
+    if (!find)
+        return BW_ERR_DB;
+    int64_t now = (int64_t)time(NULL);
+    sqlite3_bind_text(find, 1, path, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(find);
+    if (rc == SQLITE_ROW) {
+        *source_id = sqlite3_column_int64(find, 0);
+        sqlite3_reset(find);
+        sqlite3_clear_bindings(find);
+        sqlite3_stmt *touch = stmt_get(store, STMT_TOUCH_SOURCE, errbuf);
+        if (!touch)
+            return BW_ERR_DB;
+        sqlite3_bind_int64(touch, 1, *source_id);
+        sqlite3_bind_int64(touch, 2, now);
+        sqlite3_bind_text(touch, 3, format, -1, SQLITE_STATIC);
+        return stmt_run(store, touch, errbuf, "updating source");
+    }
+    sqlite3_reset(find);
+    sqlite3_clear_bindings(find);
+    if (rc != SQLITE_DONE)
+        return db_error(store, errbuf, "finding source");
+    sqlite3_stmt *ins = stmt_get(store, STMT_INSERT_SOURCE, errbuf);
+    if (!ins)
+        return BW_ERR_DB;
+    sqlite3_bind_text(ins, 1, path, -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 2, format, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(ins, 3, now);
+    bw_status s = stmt_run(store, ins, errbuf, "adding source");
+    if (s == BW_OK)
+        *source_id = sqlite3_last_insert_rowid(store->db);
+    return s;
+}
+
+bw_status bw_store_source_add_counts(bw_store *store, int64_t source_id,
+                                     const bw_store_source_counts *delta, char *errbuf)
+{
+    sqlite3_stmt *st = stmt_get(store, STMT_ADD_SOURCE_COUNTS, errbuf);
+    if (!st)
+        return BW_ERR_DB;
+    sqlite3_bind_int64(st, 1, source_id);
+    sqlite3_bind_int64(st, 2, (int64_t)delta->messages);
+    sqlite3_bind_int64(st, 3, (int64_t)delta->duplicates);
+    sqlite3_bind_int64(st, 4, (int64_t)delta->errors);
+    sqlite3_bind_int64(st, 5, (int64_t)delta->bytes);
+    return stmt_run(store, st, errbuf, "updating source counts");
+}
+
+static size_t asn_slot(uint32_t asn, size_t cap)
+{
+    return (size_t)((asn * 2654435761u) & (cap - 1));
+}
+
+// True if asn was already written by this handle; otherwise records it (best effort:
+// on allocation failure it just says "not seen" and the upsert runs again).
+static bool asn_seen_before(bw_store *store, uint32_t asn)
+{
+    if (store->asn_count * 2 >= store->asn_cap) {
+        size_t cap = store->asn_cap ? store->asn_cap * 2 : 1024;
+        uint32_t *grown = calloc(cap, sizeof *grown);
+        if (!grown)
+            return false;
+        for (size_t i = 0; i < store->asn_cap; i++) {
+            uint32_t a = store->asn_seen[i];
+            if (!a)
+                continue;
+            size_t j = asn_slot(a, cap);
+            while (grown[j])
+                j = (j + 1) & (cap - 1);
+            grown[j] = a;
+        }
+        free(store->asn_seen);
+        store->asn_seen = grown;
+        store->asn_cap = cap;
+    }
+    size_t j = asn_slot(asn, store->asn_cap);
+    while (store->asn_seen[j]) {
+        if (store->asn_seen[j] == asn)
+            return true;
+        j = (j + 1) & (store->asn_cap - 1);
+    }
+    store->asn_seen[j] = asn;
+    store->asn_count++;
+    return false;
+}
+
+static bw_status store_asn(bw_store *store, const bw_store_message_meta *meta, char *errbuf)
+{
+    if (asn_seen_before(store, meta->sender_asn))
+        return BW_OK;
+    sqlite3_stmt *st = stmt_get(store, STMT_UPSERT_ASN, errbuf);
+    if (!st)
+        return BW_ERR_DB;
+    sqlite3_bind_int64(st, 1, meta->sender_asn);
+    bind_slice(st, 2, meta->sender_as_name);
+    bind_slice(st, 3, meta->sender_country);
+    return stmt_run(store, st, errbuf, "storing AS");
+}
+
+bw_status bw_store_add_message(bw_store *store, const bw_mail_record *record,
+                               const bw_store_message_meta *meta, bool *inserted, char *errbuf)
+{
+    *inserted = false;
+    if (record->sha256[0] == '\0')
+        return bw_error(errbuf, BW_ERR_INVALID, "message without a hash");
+    sqlite3_stmt *st = stmt_get(store, STMT_INSERT_MESSAGE, errbuf);
+    if (!st)
+        return BW_ERR_DB;
+    const bw_message *msg = record->message;
+    bool has_received = record->received_count > 0 && record->received[0].has_time;
+    int64_t received_at = has_received ? (int64_t)record->received[0].time : 0;
+    bool has_date = msg && msg->has_date;
+    int64_t date = has_date ? (int64_t)msg->date : 0;
+
+    sqlite3_bind_text(st, 1, record->sha256, BW_SHA256_HEX_LEN, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, meta->ingested_at);
+    bind_time(st, 3, has_date, date);
+    bind_time(st, 4, has_received, received_at);
+    bind_time(st, 5, has_received || has_date, has_received ? received_at : date);
+    sqlite3_bind_int64(st, 6, meta->source_id);
+    sqlite3_bind_int64(st, 7, (int64_t)meta->source_offset);
+    sqlite3_bind_int64(st, 8, (int64_t)meta->size);
+    bind_slice(st, 9, record->sender_ip);
+    if (meta->sender_asn)
+        sqlite3_bind_int64(st, 10, meta->sender_asn);
+    bind_slice(st, 11, record->helo);
+    bind_slice(st, 12, meta->envelope_from);
+    bind_slice(st, 13, meta->envelope_to);
+    // The anomaly mask is stored as a signed 64-bit integer; bit 63 keeps its meaning.
+    sqlite3_bind_int64(st, 18, (int64_t)(msg ? record->anomalies : 0));
+    if (msg) {
+        bind_slice(st, 14, msg->subject);
+        bind_slice(st, 15, msg->from);
+        bind_slice(st, 16, msg->message_id);
+        bind_slice(st, 17, record->header_fingerprint);
+        sqlite3_bind_int64(st, 19, (int64_t)msg->part_count);
+        sqlite3_bind_int64(st, 20, (int64_t)record->text.n);
+        sqlite3_bind_int64(st, 21, (int64_t)record->url_count);
+    }
+    bw_status s = stmt_run(store, st, errbuf, "storing message");
+    if (s != BW_OK)
+        return s;
+    if (sqlite3_changes(store->db) == 0)
+        return BW_OK;   // same sha256 already stored: a duplicate
+    *inserted = true;
+    int64_t id = sqlite3_last_insert_rowid(store->db);
+    if (meta->sender_asn && (s = store_asn(store, meta, errbuf)) != BW_OK)
+        return s;
+    if (!msg || record->url_count == 0)
+        return BW_OK;
+    sqlite3_stmt *url = stmt_get(store, STMT_INSERT_URL, errbuf);
+    if (!url)
+        return BW_ERR_DB;
+    for (size_t i = 0; i < record->url_count; i++) {
+        const bw_url *u = &record->urls[i];
+        sqlite3_bind_int64(url, 1, id);
+        if (u->url.n)
+            bind_slice(url, 2, u->url);
+        else
+            sqlite3_bind_text(url, 2, "", 0, SQLITE_STATIC);
+        bind_slice(url, 3, u->host);
+        bind_slice(url, 4, u->domain);
+        sqlite3_bind_int(url, 5, u->from_html);
+        sqlite3_bind_int(url, 6, u->obfuscated);
+        int rc = sqlite3_step(url);
+        sqlite3_reset(url);
+        if (rc != SQLITE_DONE)
+            return db_error(store, errbuf, "storing URL");
+    }
+    sqlite3_clear_bindings(url);
+    return BW_OK;
+}
+
+bw_status bw_store_add_error(bw_store *store, int64_t source_id, uint64_t offset,
+                             const char *reason, int64_t at, char *errbuf)
+{
+    sqlite3_stmt *st = stmt_get(store, STMT_INSERT_ERROR, errbuf);
+    if (!st)
+        return BW_ERR_DB;
+    if (source_id > 0)
+        sqlite3_bind_int64(st, 1, source_id);
+    sqlite3_bind_int64(st, 2, (int64_t)offset);
+    sqlite3_bind_text(st, 3, reason ? reason : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, at);
+    return stmt_run(store, st, errbuf, "storing ingest error");
+}
+
+bw_status bw_store_meta_get(bw_store *store, const char *key, bw_buf *out, char *errbuf)
+{
+    sqlite3_stmt *st = stmt_get(store, STMT_META_GET, errbuf);
+    if (!st)
+        return BW_ERR_DB;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    bw_status s = BW_OK;
+    if (rc == SQLITE_ROW) {
+        const unsigned char *v = sqlite3_column_text(st, 0);
+        int n = sqlite3_column_bytes(st, 0);
+        if (bw_buf_append(out, v ? (const char *)v : "", v ? (size_t)n : 0) != 0)
+            s = bw_error(errbuf, BW_ERR_NOMEM, "out of memory reading meta %s", key);
+    } else if (rc == SQLITE_DONE) {
+        s = bw_error(errbuf, BW_ERR_NOTFOUND, "meta key %s not set", key);
+    } else {
+        s = db_error(store, errbuf, "reading meta");
+    }
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return s;
+}
+
+bw_status bw_store_meta_set(bw_store *store, const char *key, const char *value, char *errbuf)
+{
+    if (store->read_only)
+        return bw_error(errbuf, BW_ERR_INVALID, "database opened read-only");
+    sqlite3_stmt *st = stmt_get(store, STMT_META_SET, errbuf);
+    if (!st)
+        return BW_ERR_DB;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+    return stmt_run(store, st, errbuf, "writing meta");
+}
+
+bw_status bw_store_hash_key(bw_store *store, bw_hash_key *out, char *errbuf)
+{
+    bw_buf value = BW_BUF_INIT;
+    bw_status s = bw_store_meta_get(store, "hash_key", &value, errbuf);
+    if (s == BW_OK) {
+        char half[17];
+        if (value.n != 32) {
+            s = bw_error(errbuf, BW_ERR_PARSE, "meta hash_key is not 32 hex digits");
+        } else {
+            memcpy(half, value.p, 16);
+            half[16] = '\0';
+            out->k0 = strtoull(half, NULL, 16);
+            memcpy(half, value.p + 16, 16);
+            out->k1 = strtoull(half, NULL, 16);
+        }
+    }
+    bw_buf_free(&value);
+    return s;
+}

@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: MIT
+// Inside the store module (and its tests): the migration table and the function that
+// applies it, so tests can build a database at an older schema version and open it.
+#ifndef BOTWATCH_STORE_INTERNAL_H
+#define BOTWATCH_STORE_INTERNAL_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+#include "botwatch/error.h"
+
+typedef struct bw_store_migration {
+    int version;                 // the user_version after this step
+    const char *summary;         // one line, for errors and docs
+    const char *const *steps;    // SQL statements, NULL-terminated
+} bw_store_migration;
+
+const bw_store_migration *bw_store_migrations(size_t *count);
+bw_status bw_store_user_version(sqlite3 *db, int *version, char *errbuf);
+// Applies steps[version..target) to db; refuses a database newer than step_count.
+bw_status bw_store_migrate(sqlite3 *db, const bw_store_migration *steps, size_t step_count,
+                           int target, char *errbuf);
+
+#endif

@@ -1,0 +1,545 @@
+// SPDX-License-Identifier: MIT
+// Unit tests for the SQLite store: write/read round trip of every field, duplicate
+// detection by SHA-256, batches and rollback, error rows, the aggregates, migrations from
+// an older schema (with backfill) and refusal of a newer one. Records are built by hand
+// here (plain structs from mail.h) so the store is tested without the parser.
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "botwatch/store.h"
+#include "../../src/store/store_internal.h"
+
+static char tmpdir[256];
+static char dbpath[300];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/bw-test-store-XXXXXX");
+    if (!mkdtemp(tmpdir))
+        return -1;
+    snprintf(dbpath, sizeof dbpath, "%s/t.db", tmpdir);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    char p[400];
+    const char *suffix[] = { "", "-wal", "-shm" };
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s%s", dbpath, suffix[i]);
+        unlink(p);
+    }
+    rmdir(tmpdir);
+    return 0;
+}
+
+// A hand-made parsed message + record, enough for every stored column.
+typedef struct fake_mail {
+    bw_message msg;
+    bw_part parts[2];
+    bw_received_hop hops[2];
+    bw_url urls[3];
+    bw_mail_record rec;
+} fake_mail;
+
+static void fake_init(fake_mail *f, int n, const char *subject, time_t date, time_t received)
+{
+    memset(f, 0, sizeof *f);
+    f->msg.subject = bw_slice_cstr(subject);
+    f->msg.from = BW_SLICE_LIT("Spammer <s@example.com>");
+    f->msg.message_id = BW_SLICE_LIT("abc@example.com");
+    f->msg.date = date;
+    f->msg.has_date = date != 0;
+    f->msg.parts = f->parts;
+    f->msg.part_count = 2;
+    f->msg.anomalies = BW_ANOM_BARE_LF | BW_ANOM_MISSING_MESSAGE_ID;
+    f->hops[0].time = received;
+    f->hops[0].has_time = received != 0;
+    f->rec.message = &f->msg;
+    f->rec.received = f->hops;
+    f->rec.received_count = 1;
+    f->rec.sender_hop = 0;
+    f->rec.sender_ip = BW_SLICE_LIT("192.0.2.7");
+    f->rec.helo = BW_SLICE_LIT("mail.example.com");
+    f->rec.text = BW_SLICE_LIT("buy now");
+    f->urls[0] = (bw_url){ .url = BW_SLICE_LIT("http://www.b.example.com/x"), .host = BW_SLICE_LIT("www.b.example.com"),
+                           .domain = BW_SLICE_LIT("example.com"), .from_html = true };
+    f->urls[1] = (bw_url){ .url = BW_SLICE_LIT("http://a.test/"), .host = BW_SLICE_LIT("a.test"),
+                           .domain = BW_SLICE_LIT("a.test"), .obfuscated = true };
+    f->urls[2] = (bw_url){ .url = BW_SLICE_LIT("http://example.com/y"), .host = BW_SLICE_LIT("example.com"),
+                           .domain = BW_SLICE_LIT("example.com") };
+    f->rec.urls = f->urls;
+    f->rec.url_count = 3;
+    f->rec.header_fingerprint = BW_SLICE_LIT("received,from,subject");
+    f->rec.anomalies = f->msg.anomalies;
+    // Distinct, deterministic hashes per n.
+    snprintf(f->rec.sha256, sizeof f->rec.sha256, "%064x", n);
+}
+
+static bw_store *open_db(void)
+{
+    char err[BW_ERRBUF_SIZE];
+    bw_store *store = NULL;
+    bw_status s = bw_store_open(dbpath, NULL, &store, err);
+    if (s != BW_OK)
+        fail_msg("open: %s", err);
+    return store;
+}
+
+static bw_store_message_meta meta_for(int64_t source, uint64_t offset, uint32_t asn)
+{
+    return (bw_store_message_meta){
+        .source_id = source, .source_offset = offset, .size = 1000 + offset, .ingested_at = 1700000000,
+        .envelope_from = BW_SLICE_LIT("bounce@example.com"), .sender_asn = asn,
+        .sender_as_name = asn ? BW_SLICE_LIT("EXAMPLE-NET") : BW_SLICE_NULL,
+        .sender_country = asn ? BW_SLICE_LIT("ZZ") : BW_SLICE_NULL,
+    };
+}
+
+static bool slice_is(bw_slice s, const char *want)
+{
+    return s.n == strlen(want) && memcmp(s.p, want, s.n) == 0;
+}
+
+static void test_round_trip(void **state)
+{
+    (void)state;
+    char err[BW_ERRBUF_SIZE];
+    bw_store *store = open_db();
+    assert_int_equal(bw_store_opened_version(store), 0);
+    int64_t src;
+    assert_int_equal(bw_store_source_open(store, "/trap/a.mbox", "mbox", &src, err), BW_OK);
+    assert_int_equal(bw_store_begin(store, err), BW_OK);
+    fake_mail f;
+    fake_init(&f, 1, "Hello", 1000000000, 1000000100);
+    bw_store_message_meta meta = meta_for(src, 42, 64500);
+    bool inserted;
+    assert_int_equal(bw_store_add_message(store, &f.rec, &meta, &inserted, err), BW_OK);
+    assert_true(inserted);
+    assert_int_equal(bw_store_commit(store, err), BW_OK);
+    assert_int_equal(bw_store_close(store, err), BW_OK);
+
+    // Reopen read-only: everything read back as written.
+    bw_store_options ro = { .read_only = true };
+    assert_int_equal(bw_store_open(dbpath, &ro, &store, err), BW_OK);
+    assert_int_equal(bw_store_opened_version(store), BW_STORE_SCHEMA_VERSION);
+    bw_store_iter *it = bw_store_iter_messages(store, &BW_STORE_RANGE_ALL, err);
+    assert_non_null(it);
+    bw_store_row row;
+    assert_int_equal(bw_store_iter_next(it, &row, err), 1);
+    assert_true(slice_is(row.sha256, f.rec.sha256));
+    assert_int_equal(row.date, 1000000000);
+    assert_int_equal(row.received_at, 1000000100);
+    assert_int_equal(row.seen_at, 1000000100);   // the receiving hop's clock wins
+    assert_int_equal(row.ingested_at, 1700000000);
+    assert_true(slice_is(row.source_path, "/trap/a.mbox"));
+    assert_int_equal(row.source_offset, 42);
+    assert_int_equal(row.size, 1042);
+    assert_true(slice_is(row.sender_ip, "192.0.2.7"));
+    assert_true(slice_is(row.helo, "mail.example.com"));
+    assert_int_equal(row.sender_asn, 64500);
+    assert_true(slice_is(row.sender_as_name, "EXAMPLE-NET"));
+    assert_true(slice_is(row.envelope_from, "bounce@example.com"));
+    assert_int_equal(row.envelope_to.n, 0);
+    assert_true(slice_is(row.subject, "Hello"));
+    assert_true(slice_is(row.from_addr, "Spammer <s@example.com>"));
+    assert_true(slice_is(row.message_id, "abc@example.com"));
+    assert_true(slice_is(row.header_fingerprint, "received,from,subject"));
+    assert_int_equal(row.anomalies, BW_ANOM_BARE_LF | BW_ANOM_MISSING_MESSAGE_ID);
+    assert_int_equal(row.part_count, 2);
+    assert_int_equal(row.url_count, 3);
+    assert_int_equal(row.text_bytes, 7);
+    assert_true(slice_is(row.url_domains, "example.com a.test"));
+    assert_true(row.parsed);
+    assert_int_equal(bw_store_iter_next(it, &row, err), 0);
+    bw_store_iter_free(it);
+
+    // Read-only handles refuse writes.
+    assert_int_not_equal(bw_store_meta_set(store, "x", "y", err), BW_OK);
+    assert_int_equal(bw_store_close(store, err), BW_OK);
+}
+
+static void test_duplicates_and_sources(void **state)
+{
+    (void)state;
+    char err[BW_ERRBUF_SIZE];
+    bw_store *store = open_db();
+    int64_t src, src2, again;
+    assert_int_equal(bw_store_source_open(store, "a.mbox", "mbox", &src, err), BW_OK);
+    assert_int_equal(bw_store_source_open(store, "b.mbox", "mbox", &src2, err), BW_OK);
+    assert_int_equal(bw_store_source_open(store, "a.mbox", "mbox", &again, err), BW_OK);
+    assert_int_equal(src, again);
+    assert_int_not_equal(src, src2);
+    assert_int_equal(bw_store_begin(store, err), BW_OK);
+    fake_mail f;
+    int new_count = 0, dup_count = 0;
+    for (int round = 0; round < 2; round++) {
+        for (int i = 0; i < 100; i++) {
+            fake_init(&f, i, "s", 1000000000 + i * 3600, 0);
+            bw_store_message_meta meta = meta_for(round ? src2 : src, (uint64_t)i, 0);
+            bool inserted;
+            assert_int_equal(bw_store_add_message(store, &f.rec, &meta, &inserted, err), BW_OK);
+            inserted ? new_count++ : dup_count++;
+        }
+    }
+    assert_int_equal(new_count, 100);
+    assert_int_equal(dup_count, 100);
+    bw_store_source_counts c = { .messages = 100, .duplicates = 100, .errors = 1, .bytes = 5000 };
+    assert_int_equal(bw_store_source_add_counts(store, src2, &c, err), BW_OK);
+    assert_int_equal(bw_store_add_error(store, src2, 777, "parse: out of memory", 1700000000, err), BW_OK);
+    assert_int_equal(bw_store_commit(store, err), BW_OK);
+
+    bw_store_totals t;
+    assert_int_equal(bw_store_get_totals(store, &BW_STORE_RANGE_ALL, &t, err), BW_OK);
+    assert_int_equal(t.messages, 100);
+    assert_int_equal(t.duplicates, 100);
+    assert_int_equal(t.errors, 1);
+    assert_int_equal(t.sources, 2);
+    assert_int_equal(t.urls, 300);
+    assert_int_equal(t.with_sender_ip, 100);
+    assert_int_equal(t.with_asn, 0);
+    assert_int_equal(t.first_seen, 1000000000);
+    assert_int_equal(t.last_seen, 1000000000 + 99 * 3600);
+    sqlite3 *db = bw_store_sqlite(store);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM urls", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), 300);   // the duplicates added no URLs
+    sqlite3_finalize(st);
+    assert_int_equal(bw_store_close(store, err), BW_OK);
+}
+
+static void test_rollback(void **state)
+{
+    (void)state;
+    char err[BW_ERRBUF_SIZE];
+    bw_store *store = open_db();
+    int64_t src;
+    assert_int_equal(bw_store_source_open(store, "a", "mbox", &src, err), BW_OK);
+    fake_mail f;
+    bool inserted;
+    assert_int_equal(bw_store_begin(store, err), BW_OK);
+    assert_int_equal(bw_store_begin(store, err), BW_ERR_INVALID);   // no nesting
+    for (int i = 0; i < 10; i++) {
+        fake_init(&f, i, "kept", 1000000000, 0);
+        bw_store_message_meta meta = meta_for(src, (uint64_t)i, 0);
+        assert_int_equal(bw_store_add_message(store, &f.rec, &meta, &inserted, err), BW_OK);
+    }
+    assert_int_equal(bw_store_commit(store, err), BW_OK);
+    assert_int_equal(bw_store_begin(store, err), BW_OK);
+    for (int i = 10; i < 20; i++) {
+        fake_init(&f, i, "lost", 1000000000, 0);
+        bw_store_message_meta meta = meta_for(src, (uint64_t)i, 64501);
+        assert_int_equal(bw_store_add_message(store, &f.rec, &meta, &inserted, err), BW_OK);
+    }
+    assert_int_equal(bw_store_rollback(store, err), BW_OK);
+    assert_false(bw_store_in_batch(store));
+    // The ASN seen in the rolled-back batch must be written again by a later message.
+    assert_int_equal(bw_store_begin(store, err), BW_OK);
+    fake_init(&f, 30, "after", 1000000000, 0);
+    bw_store_message_meta meta = meta_for(src, 30, 64501);
+    assert_int_equal(bw_store_add_message(store, &f.rec, &meta, &inserted, err), BW_OK);
+    // Unparsed message: only hash and size.
+    fake_mail g;
+    fake_init(&g, 31, "", 0, 0);
+    g.rec.message = NULL;
+    g.rec.received_count = 0;
+    g.rec.url_count = 0;
+    meta = meta_for(src, 31, 0);
+    assert_int_equal(bw_store_add_message(store, &g.rec, &meta, &inserted, err), BW_OK);
+    assert_true(inserted);
+    assert_int_equal(bw_store_commit(store, err), BW_OK);
+    bw_store_totals t;
+    assert_int_equal(bw_store_get_totals(store, &BW_STORE_RANGE_ALL, &t, err), BW_OK);
+    assert_int_equal(t.messages, 12);
+    assert_int_equal(t.unparsed, 1);
+    assert_int_equal(t.with_asn, 1);
+    assert_int_equal(bw_store_close(store, err), BW_OK);
+    // Read back the AS name written after the rollback.
+    store = open_db();
+    bw_store_iter *it = bw_store_iter_messages(store, &BW_STORE_RANGE_ALL, err);
+    bw_store_row row;
+    int n = 0, with_name = 0, unparsed = 0;
+    while (bw_store_iter_next(it, &row, err) == 1) {
+        n++;
+        if (row.sender_as_name.n)
+            with_name++;
+        if (!row.parsed) {
+            unparsed++;
+            assert_int_equal(row.seen_at, BW_STORE_NO_TIME);
+            assert_int_equal(row.subject.n, 0);
+        }
+    }
+    bw_store_iter_free(it);
+    assert_int_equal(n, 12);
+    assert_int_equal(with_name, 1);
+    assert_int_equal(unparsed, 1);
+    assert_int_equal(bw_store_close(store, err), BW_OK);
+}
+
+typedef struct collected {
+    int n;
+    int64_t number[16];
+    char key[16][64];
+    uint64_t count[16];
+    char label[16][32];
+} collected;
+
+static int collect(void *ctx, const bw_store_count *item)
+{
+    collected *c = ctx;
+    if (c->n >= 16)
+        return 1;
+    c->number[c->n] = item->number;
+    snprintf(c->key[c->n], sizeof c->key[0], "%.*s", (int)item->key.n, item->key.p ? item->key.p : "");
+    snprintf(c->label[c->n], sizeof c->label[0], "%.*s", (int)item->label.n, item->label.p ? item->label.p : "");
+    c->count[c->n] = item->count;
+    c->n++;
+    return 0;
+}
+
+static int count_errors(void *ctx, const bw_store_error_row *row)
+{
+    int *n = ctx;
+    assert_int_equal(row->offset, 99);
+    assert_true(slice_is(row->reason, "intake: truncated"));
+    assert_true(slice_is(row->source_path, "agg.mbox"));
+    (*n)++;
+    return 0;
+}
+
+static void test_aggregates(void **state)
+{
+    (void)state;
+    char err[BW_ERRBUF_SIZE];
+    bw_store *store = open_db();
+    int64_t src;
+    assert_int_equal(bw_store_source_open(store, "agg.mbox", "mbox", &src, err), BW_OK);
+    assert_int_equal(bw_store_begin(store, err), BW_OK);
+    // Day 0: 3 messages (2 from AS 100), day 2: 1 message (AS 200); one with no time.
+    const struct { int64_t t; uint32_t asn; const char *subject; } rows[] = {
+        { 86400 * 11000 + 10, 100, "viagra" },
+        { 86400 * 11000 + 20, 100, "viagra" },
+        { 86400 * 11000 + 30, 0, "loans" },
+        { 86400 * 11002 + 5, 200, "viagra" },
+        { 0, 300, "timeless" },
+    };
+    bool inserted;
+    for (int i = 0; i < 5; i++) {
+        fake_mail f;
+        fake_init(&f, 1000 + i, rows[i].subject, rows[i].t, 0);
+        if (i == 1)
+            f.rec.anomalies |= BW_ANOM_BAD_BOUNDARY;
+        bw_store_message_meta meta = meta_for(src, (uint64_t)i, rows[i].asn);
+        assert_int_equal(bw_store_add_message(store, &f.rec, &meta, &inserted, err), BW_OK);
+    }
+    assert_int_equal(bw_store_add_error(store, src, 99, "intake: truncated", 5, err), BW_OK);
+    assert_int_equal(bw_store_commit(store, err), BW_OK);
+
+    collected c = { 0 };
+    assert_int_equal(bw_store_count_per_day(store, &BW_STORE_RANGE_ALL, collect, &c, err), BW_OK);
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.number[0], 86400 * 11000);
+    assert_int_equal(c.count[0], 3);
+    assert_int_equal(c.number[1], 86400 * 11002);
+    assert_int_equal(c.count[1], 1);
+
+    memset(&c, 0, sizeof c);
+    assert_int_equal(bw_store_top_asns(store, &BW_STORE_RANGE_ALL, 2, collect, &c, err), BW_OK);
+    assert_int_equal(c.n, 2);
+    assert_int_equal(c.number[0], 100);
+    assert_int_equal(c.count[0], 2);
+    assert_string_equal(c.label[0], "EXAMPLE-NET");
+
+    // A range excludes the timeless message and day 2.
+    bw_store_range day0 = { true, true, 86400 * 11000, 86400 * 11001 };
+    memset(&c, 0, sizeof c);
+    assert_int_equal(bw_store_top_subjects(store, &day0, 10, collect, &c, err), BW_OK);
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.key[0], "viagra");
+    assert_int_equal(c.count[0], 2);
+    assert_string_equal(c.key[1], "loans");
+
+    memset(&c, 0, sizeof c);
+    assert_int_equal(bw_store_top_domains(store, &BW_STORE_RANGE_ALL, 10, collect, &c, err), BW_OK);
+    assert_int_equal(c.n, 2);
+    assert_string_equal(c.key[0], "a.test");        // 5 messages each; tie broken by name
+    assert_int_equal(c.count[0], 5);
+    assert_string_equal(c.key[1], "example.com");   // two URLs per message, counted once
+    assert_int_equal(c.count[1], 5);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(bw_store_top_domains(store, &day0, 10, collect, &c, err), BW_OK);
+    assert_int_equal(c.count[0], 3);
+
+    memset(&c, 0, sizeof c);
+    assert_int_equal(bw_store_top_sender_ips(store, &BW_STORE_RANGE_ALL, 10, collect, &c, err), BW_OK);
+    assert_int_equal(c.n, 1);
+    assert_string_equal(c.key[0], "192.0.2.7");
+    assert_int_equal(c.count[0], 5);
+
+    memset(&c, 0, sizeof c);
+    assert_int_equal(bw_store_anomaly_counts(store, &BW_STORE_RANGE_ALL, collect, &c, err), BW_OK);
+    assert_int_equal(c.n, 3);
+    assert_int_equal(c.number[0], 2);    // bare LF
+    assert_int_equal(c.count[0], 5);
+    assert_int_equal(c.number[1], 9);    // missing Message-ID
+    assert_int_equal(c.number[2], 14);   // bad boundary
+    assert_int_equal(c.count[2], 1);
+
+    int errors = 0;
+    assert_int_equal(bw_store_list_errors(store, 0, count_errors, &errors, err), BW_OK);
+    assert_int_equal(errors, 1);
+
+    bw_store_iter *it = bw_store_iter_messages(store, &day0, err);
+    bw_store_row row;
+    int n = 0;
+    int64_t last = 0;
+    while (bw_store_iter_next(it, &row, err) == 1) {
+        assert_true(row.seen_at >= last);
+        last = row.seen_at;
+        n++;
+    }
+    bw_store_iter_free(it);
+    assert_int_equal(n, 3);
+    assert_int_equal(bw_store_close(store, err), BW_OK);
+}
+
+static void test_meta_and_hash_key(void **state)
+{
+    (void)state;
+    char err[BW_ERRBUF_SIZE];
+    bw_store *store = open_db();
+    bw_hash_key k1, k2;
+    assert_int_equal(bw_store_hash_key(store, &k1, err), BW_OK);
+    assert_true(k1.k0 || k1.k1);
+    assert_int_equal(bw_store_meta_set(store, "note", "hello", err), BW_OK);
+    bw_buf v = BW_BUF_INIT;
+    assert_int_equal(bw_store_meta_get(store, "absent", &v, err), BW_ERR_NOTFOUND);
+    assert_int_equal(bw_store_close(store, err), BW_OK);
+    store = open_db();
+    assert_int_equal(bw_store_hash_key(store, &k2, err), BW_OK);
+    assert_memory_equal(&k1, &k2, sizeof k1);   // stored with the database, not regenerated
+    assert_int_equal(bw_store_meta_get(store, "note", &v, err), BW_OK);
+    assert_string_equal(v.p, "hello");
+    bw_buf_free(&v);
+    assert_int_equal(bw_store_close(store, err), BW_OK);
+}
+
+// A database written at schema v1 (before seen_at existed) opens, migrates, and its rows
+// get their arrival time backfilled.
+static void test_migrate_from_v1(void **state)
+{
+    (void)state;
+    char err[BW_ERRBUF_SIZE];
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+    size_t count;
+    const bw_store_migration *steps = bw_store_migrations(&count);
+    assert_int_equal(count, BW_STORE_SCHEMA_VERSION);
+    assert_int_equal(bw_store_migrate(db, steps, count, 1, err), BW_OK);
+    assert_int_equal(sqlite3_exec(db,
+        "INSERT INTO sources(id, path, format, first_ingest, last_ingest) VALUES(1, 'old.mbox', 'mbox', 1, 1);"
+        "INSERT INTO messages(sha256, ingested_at, date, received_at, source_id, source_offset, size)"
+        " VALUES('aa', 1, 1000, 2000, 1, 0, 10), ('bb', 1, 3000, NULL, 1, 10, 10),"
+        " ('cc', 1, NULL, NULL, 1, 20, 10);", NULL, NULL, NULL), SQLITE_OK);
+    int v;
+    assert_int_equal(bw_store_user_version(db, &v, err), BW_OK);
+    assert_int_equal(v, 1);
+    sqlite3_close(db);
+
+    // Read-only refuses to use the old schema; read-write migrates it.
+    bw_store *store = NULL;
+    bw_store_options ro = { .read_only = true };
+    assert_int_equal(bw_store_open(dbpath, &ro, &store, err), BW_ERR_UNSUPPORTED);
+    assert_non_null(strstr(err, "older"));
+    store = open_db();
+    assert_int_equal(bw_store_opened_version(store), 1);
+    bw_store_iter *it = bw_store_iter_messages(store, &BW_STORE_RANGE_ALL, err);
+    bw_store_row row;
+    int64_t seen[3];
+    int n = 0;
+    while (bw_store_iter_next(it, &row, err) == 1 && n < 3)
+        seen[n++] = row.seen_at;
+    bw_store_iter_free(it);
+    assert_int_equal(n, 3);
+    assert_int_equal(seen[0], BW_STORE_NO_TIME);   // NULLs sort first
+    assert_int_equal(seen[1], 2000);
+    assert_int_equal(seen[2], 3000);
+    assert_int_equal(bw_store_close(store, err), BW_OK);
+}
+
+static void test_refuse_newer(void **state)
+{
+    (void)state;
+    char err[BW_ERRBUF_SIZE];
+    bw_store *store = open_db();
+    assert_int_equal(bw_store_close(store, err), BW_OK);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", BW_STORE_SCHEMA_VERSION + 1);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(bw_store_open(dbpath, NULL, &store, err), BW_ERR_UNSUPPORTED);
+    assert_null(store);
+    assert_non_null(strstr(err, "newer than this botwatch"));
+}
+
+static void test_not_a_database(void **state)
+{
+    (void)state;
+    char err[BW_ERRBUF_SIZE];
+    FILE *f = fopen(dbpath, "w");
+    assert_non_null(f);
+    fputs("From x Mon Jan  1 00:00:00 2001\nSubject: not sqlite\n\nhello, this is mail, not a database file\n", f);
+    fclose(f);
+    bw_store *store = NULL;
+    assert_int_not_equal(bw_store_open(dbpath, NULL, &store, err), BW_OK);
+    assert_null(store);
+    assert_true(strlen(err) > 0);
+}
+
+// A migration step that fails leaves the file at the previous version, untouched.
+static void test_failed_migration_rolls_back(void **state)
+{
+    (void)state;
+    char err[BW_ERRBUF_SIZE];
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+    static const char *const ok_steps[] = { "CREATE TABLE t1(x)", NULL };
+    static const char *const bad_steps[] = { "CREATE TABLE t2(x)", "THIS IS NOT SQL", NULL };
+    const bw_store_migration steps[] = { { 1, "one", ok_steps }, { 2, "two", bad_steps } };
+    assert_int_equal(bw_store_migrate(db, steps, 2, 2, err), BW_ERR_DB);
+    assert_non_null(strstr(err, "migration 2"));
+    int v;
+    assert_int_equal(bw_store_user_version(db, &v, err), BW_OK);
+    assert_int_equal(v, 1);
+    assert_int_not_equal(sqlite3_exec(db, "SELECT * FROM t2", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_round_trip, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_duplicates_and_sources, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rollback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_aggregates, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_meta_and_hash_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_from_v1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refuse_newer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_migration_rolls_back, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: MIT
+// The ingest pipeline: spam-trap inputs (files, directories, archives, stdin) -> parsed and
+// analyzed records -> the store. One reader thread pulls messages from intake, N worker
+// threads each own a MIME parser and a mail analyzer, and the calling thread writes to the
+// store in large transactions. They are joined through one bounded ring that is both the
+// work queue and the reorder buffer, so memory is bounded (by messages and bytes in flight)
+// and records are written in input order whatever the thread count: the database content
+// does not depend on --threads.
+#ifndef BOTWATCH_INGEST_H
+#define BOTWATCH_INGEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "botwatch/error.h"
+#include "botwatch/mail.h"
+#include "botwatch/mime.h"
+#include "botwatch/networks.h"
+#include "botwatch/store.h"
+
+typedef struct bw_ingest_stats {
+    uint64_t messages;        // read (new + duplicate), parse failures included
+    uint64_t new_messages;    // stored
+    uint64_t duplicates;      // already in the store (same SHA-256)
+    uint64_t errors;          // ingest_errors rows written (bad messages and bad inputs)
+    uint64_t bytes;           // message bytes read
+    uint64_t sources;         // inputs opened
+    uint64_t total_bytes;     // input size when known before the run (0 = unknown), for ETA
+    uint64_t input_bytes;     // input bytes consumed so far (compressed, as on disk), for ETA
+    double elapsed;           // seconds since the run started
+} bw_ingest_stats;
+
+// Called by the writer (the calling thread) at most every progress_interval seconds and
+// once at the end (final = true).
+typedef void (*bw_ingest_progress_fn)(void *ctx, const bw_ingest_stats *stats, bool final);
+
+typedef struct bw_ingest_config {
+    size_t threads;             // parser workers; 0 = number of online CPUs
+    // In-flight bounds: messages read but not yet stored. Memory is about
+    // ring_messages * average message + max_inflight_bytes at worst.
+    size_t ring_messages;       // default 1024: enough to keep workers busy across a commit
+    size_t max_inflight_bytes;  // default 128 MB: a few huge messages cannot exhaust memory
+    size_t batch_messages;      // messages per transaction; default 5000
+    const bw_asn_db *asn;       // optional; shared read-only by the workers
+    const bw_mime_limits *mime_limits;   // NULL = defaults
+    const bw_mail_config *mail_config;   // NULL = defaults
+    bw_ingest_progress_fn progress;
+    void *progress_ctx;
+    double progress_interval;   // seconds; default 0.25
+} bw_ingest_config;
+
+void bw_ingest_config_default(bw_ingest_config *config);
+
+// Ingests every path ("-" = an mbox on stdin) into store. Bad messages and unreadable inputs
+// are counted in stats->errors and stored in ingest_errors with their source and offset;
+// they never stop the run. Returns BW_OK when the run completed (even with such errors),
+// BW_ERR_DB if the store failed (batches committed so far stay), BW_ERR_NOMEM, or
+// BW_ERR_INVALID for a bad config. stats is filled either way.
+bw_status bw_ingest_paths(bw_store *store, const char *const *paths, size_t path_count,
+                          const bw_ingest_config *config, bw_ingest_stats *stats, char *errbuf);
+
+#endif

@@ -310,12 +310,14 @@ static bw_conn_state tcp_state(tcp_flags orig, tcp_flags resp)
         return BW_CONN_OTH;       // midstream: no handshake seen
     if (!resp.syn)
         return resp.rst ? BW_CONN_REJ : BW_CONN_OTH;
+    // Argus ORs the flags over the whole flow: both FINs mean an orderly close even if a
+    // RST followed (as Windows stacks often send), so SF wins over RSTO/RSTR.
+    if (orig.fin && resp.fin)
+        return BW_CONN_SF;
     if (orig.rst)
         return BW_CONN_RSTO;
     if (resp.rst)
         return BW_CONN_RSTR;
-    if (orig.fin && resp.fin)
-        return BW_CONN_SF;
     if (orig.fin)
         return BW_CONN_S2;
     if (resp.fin)
@@ -325,6 +327,10 @@ static bw_conn_state tcp_state(tcp_flags orig, tcp_flags resp)
 
 bw_conn_state bw_argus_state(const char *p, size_t n, uint8_t proto)
 {
+    // Some converters (Slips' test files) write Zeek states into the Argus column.
+    bw_conn_state zeek = bw_parse_conn_state(p, n);
+    if (zeek != BW_CONN_UNKNOWN)
+        return zeek;
     const char *underscore = memchr(p, '_', n);
     if (proto == 6 && underscore) {
         size_t left = (size_t)(underscore - p);
@@ -351,7 +357,8 @@ bw_conn_state bw_argus_state(const char *p, size_t n, uint8_t proto)
         { "TXD", BW_CONN_OTH }, { "TST", BW_CONN_OTH }, { "STA", BW_CONN_OTH },
         { "MHR", BW_CONN_OTH }, { "RTA", BW_CONN_OTH }, { "SRC", BW_CONN_OTH },
         { "TIM", BW_CONN_OTH }, { "RED", BW_CONN_OTH }, { "PAR", BW_CONN_OTH },
-        { "NNS", BW_CONN_OTH },
+        { "NNS", BW_CONN_OTH }, { "NRS", BW_CONN_OTH }, { "NRA", BW_CONN_OTH },
+        { "UNK", BW_CONN_UNKNOWN },
     };
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (strlen(words[i].word) == n && memcmp(words[i].word, p, n) == 0)

@@ -254,10 +254,16 @@ bw_status bw_flow_reader_feed(bw_flow_reader *r, const void *bytes, size_t n, ch
     if (r->stopped || r->finished)
         return BW_OK;
     const char *data = bytes;
-    if (r->stats.bytes == 0 && !r->format_forced && n >= 4
-        && bw_flow_detect(data, n) == BW_FLOW_FORMAT_PCAP) {
-        fail(r, "%s: pcap/pcapng input: read it with bw_flow_read_file or pcapflow.h", r->source);
-        return result(r, errbuf);
+    if (r->stats.bytes == 0 && !r->format_forced && n >= 4) {
+        const unsigned char *u = bytes;
+        if (bw_flow_detect(data, n) == BW_FLOW_FORMAT_PCAP) {
+            fail(r, "%s: pcap/pcapng input: read it with bw_flow_read_file or pcapflow.h", r->source);
+            return result(r, errbuf);
+        }
+        if (u[0] == 0x0c && u[1] == 0xa5) {   // nfdump/nfcapd binary file magic 0xA50C
+            fail(r, "%s: binary nfdump file: convert it with `nfdump -r FILE -o csv`", r->source);
+            return result(r, errbuf);
+        }
     }
     r->stats.bytes += n;
     const size_t max = r->limits.max_line_len;

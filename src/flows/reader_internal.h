@@ -81,6 +81,8 @@ void bw_zeek_json_line(bw_flow_reader *r, const char *p, size_t n);
 void bw_argus_line(bw_flow_reader *r, const char *p, size_t n);
 void bw_nfdump_line(bw_flow_reader *r, const char *p, size_t n);
 void bw_zeek_tsv_free(bw_zeek_tsv_state *s);
+// Which bw_flow member a Zeek field name ("id.orig_h", "label", ...) feeds.
+uint8_t bw_zeek_column(const char *p, size_t n);
 void bw_csv_free(bw_csv_state *s);
 
 // ---- fast field parsers (parse.c); all take (pointer, length), none needs a NUL ----

@@ -36,7 +36,7 @@ static bool name_is(const char *p, size_t n, const char *name)
 }
 
 // Which member a column named p/n feeds.
-static uint8_t column_for(const char *p, size_t n)
+uint8_t bw_zeek_column(const char *p, size_t n)
 {
     static const struct { const char *name; bw_column col; } names[] = {
         { "ts", BW_COL_TS }, { "id.orig_h", BW_COL_ORIG_H }, { "id.orig_p", BW_COL_ORIG_P },
@@ -140,7 +140,7 @@ static void header_line(bw_flow_reader *r, const char *p, size_t n)
         for (size_t i = 0; i < count; i++) {
             const char *e = memchr(q, s->separator, (size_t)(p + n - q));
             size_t len = e ? (size_t)(e - q) : (size_t)(p + n - q);
-            cols[i] = column_for(q, len);
+            cols[i] = bw_zeek_column(q, len);
             has_ts |= cols[i] == BW_COL_TS;
             has_orig |= cols[i] == BW_COL_ORIG_H;
             has_resp |= cols[i] == BW_COL_RESP_H;

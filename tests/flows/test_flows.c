@@ -427,6 +427,176 @@ static void test_gzip_and_stop(void **state)
     assert_non_null(strstr(errbuf, "/nonexistent/conn.log"));
 }
 
+
+// ---------------------------------------------------------------- Zeek JSON
+
+static void test_json(void **state)
+{
+    (void)state;
+    const char text[] =
+        "{\"ts\":1700828217.314165,\"uid\":\"C1\",\"id.orig_h\":\"192.168.1.9\",\"id.orig_p\":50820,"
+        "\"id.resp_h\":\"45.33.32.156\",\"id.resp_p\":443,\"proto\":\"tcp\",\"duration\":2.06e-01,"
+        "\"orig_bytes\":0,\"resp_bytes\":0,\"conn_state\":\"REJ\",\"tunnel_parents\":[\"a\",{\"b\":[1]}],"
+        "\"label\":\"Malicious\",\"detailed-label\":\"C&C\"}\n"
+        "{\"ts\":\"2020-10-06T17:32:56.500000Z\",\"id\":{\"orig_h\":\"10.0.0.1\",\"orig_p\":1,\"resp_h\":\"10.0.0.2\","
+        "\"resp_p\":53},\"proto\":\"udp\",\"service\":null,\"conn_state\":\"S0\"}\n"
+        "\n"
+        "{\"ts\":1.0,\"id.orig_h\":\"10.0.0.1\"}\n"                                  // no responder
+        "{\"ts\":1.0,\"id.orig_h\":\"10.0.0.1\",\"id.resp_h\":\"10.0.0.300\"}\n"     // bad address
+        "{\"ts\":1.0,\"id.orig_h\":\"10.0.0.1\",\"id.resp_h\":\"10.0.0.3\"\n"        // unterminated
+        "{\"ts\":1.0,\"id.orig_h\":\"10.0.0.1\",\"id.resp_h\":\"10.0.0.3\"} x\n"     // trailing text
+        "[1,2]\n"                                                                    // not an object
+        "{\"ts\":1.0,\"x\":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]],"
+        "\"id.orig_h\":\"10.0.0.1\",\"id.resp_h\":\"10.0.0.3\"}\n";                   // too deep
+    collect c;
+    collect_init(&c);
+    want_pair(&c, "192.168.1.9", "45.33.32.156", 443);
+    bw_flow_reader_stats st;
+    for (size_t chunk = 1; chunk <= 4096; chunk *= 8) {
+        collect_init(&c);
+        want_pair(&c, "192.168.1.9", "45.33.32.156", 443);
+        assert_int_equal(feed_all(text, sizeof text - 1, chunk, NULL, &c, &st), BW_OK);
+        assert_int_equal(st.flows, 2);
+        assert_int_equal(st.malformed, 6);
+        assert_int_equal(st.first_bad_line, 4);
+        assert_string_equal(st.first_bad_reason, "json: missing ts, id.orig_h or id.resp_h");
+        assert_int_equal(c.pair_count, 1);
+        assert_string_equal(c.pair_label, "Malicious");
+        assert_string_equal(c.pair_detail, "C&C");
+        assert_int_equal(c.pair_state, BW_CONN_REJ);
+        assert_int_equal(c.states[BW_CONN_S0], 1);
+    }
+}
+
+static void test_json_real(void **state)
+{
+    (void)state;
+    static const struct { const char *rel; uint64_t flows; bw_conn_state st; uint64_t st_count; } files[] = {
+        { "slips/test9-mixed-zeek-dir/conn.log", 576, BW_CONN_RSTO, 157 },
+        { "slips/test14-malicious-zeek-dir/conn.log", 5, BW_CONN_REJ, 5 },
+        { "slips/port-scans/vertical/conn.log", 50, BW_CONN_REJ, 43 },
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[1024];
+        if (!data_path(files[i].rel, path, sizeof path)) {
+            skip();
+            return;
+        }
+        collect c;
+        collect_init(&c);
+        bw_flow_reader_stats st;
+        assert_int_equal(bw_flow_read_file(path, NULL, on_flow, &c, &st, NULL), BW_OK);
+        assert_int_equal(st.flows, files[i].flows);
+        assert_int_equal(st.malformed, 0);
+        assert_int_equal(c.states[files[i].st], files[i].st_count);
+    }
+}
+
+// ---------------------------------------------------------------- Argus and nfdump
+
+static void test_argus(void **state)
+{
+    (void)state;
+    const char text[] =
+        "StartTime,Dur,Proto,SrcAddr,Sport,Dir,DstAddr,Dport,State,sTos,dTos,TotPkts,TotBytes,SrcBytes,Label\n"
+        "2011/08/10 09:46:59.607825,1.026539,tcp,147.32.84.165,1027,   ->,74.125.232.195,80,FSPA_FSPA,0,0,8,1000,400,flow=From-Botnet-V42-TCP-CC\n"
+        "2011/08/10 09:47:00.000000,3.0,tcp,147.32.84.165,1028,   ->,66.63.168.35,5888,S_RA,0,0,2,120,60,flow=Background\n"
+        "2011/08/10 09:47:01.000000,0,udp,147.32.84.165,53,  <->,8.8.8.8,53,INT,0,0,1,70,70,\n"
+        "2011/08/10 09:47:02.000000,0,icmp,147.32.84.165,0x0008,  <->,8.8.8.8,0x0000,ECO,0,0,1,70,70,\n"
+        "2011/08/10 09:47:03.000000,0,arp,00:11:22:33:44:55,,  who,00:11:22:33:44:66,,INT,0,0,1,60,60,\n"
+        "2011/08/10 09:47:04.000000,0,tcp,147.32.84.999,1,   ->,8.8.8.8,80,S_,0,0,1,60,60,\n"  // bad address
+        "2011/13/10 09:47:04.000000,0,tcp,147.32.84.9,1,   ->,8.8.8.8,80,S_,0,0,1,60,60,\n"    // bad month
+        "2011/08/10 09:47:04.000000,0,tcp,147.32.84.9,1,   ->,8.8.8.8,80,S_,0,0,1,60\n";       // short row
+    collect c;
+    collect_init(&c);
+    want_pair(&c, "147.32.84.165", "74.125.232.195", 80);
+    bw_flow_reader_stats st;
+    assert_int_equal(feed_all(text, sizeof text - 1, 5, NULL, &c, &st), BW_OK);
+    assert_int_equal(st.flows, 4);
+    assert_int_equal(st.skipped, 1);
+    assert_int_equal(st.malformed, 3);
+    assert_int_equal(st.first_bad_line, 7);
+    assert_string_equal(st.first_bad_reason, "bad source address");
+    assert_int_equal(c.pair_count, 1);
+    assert_string_equal(c.pair_label, "flow=From-Botnet-V42-TCP-CC");
+    assert_int_equal(c.pair_state, BW_CONN_SF);
+    assert_int_equal(c.states[BW_CONN_REJ], 1);
+    assert_int_equal(c.states[BW_CONN_S0], 2);
+}
+
+static void test_argus_real(void **state)
+{
+    (void)state;
+    static const struct { const char *rel; uint64_t flows, skipped; } files[] = {
+        { "slips/test2-malicious.binetflow", 6751, 0 },
+        { "slips/test3-mixed.binetflow", 89, 0 },
+        { "slips/test4-malicious.binetflow", 392, 2 },
+        { "slips/test5-mixed.binetflow", 296, 4 },   // tab separated; arp/llc/man skipped
+        { "slips/test11-portscan.binetflow", 66, 0 },
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[1024];
+        if (!data_path(files[i].rel, path, sizeof path)) {
+            skip();
+            return;
+        }
+        collect c;
+        collect_init(&c);
+        bw_flow_reader_stats st;
+        assert_int_equal(bw_flow_read_file(path, NULL, on_flow, &c, &st, NULL), BW_OK);
+        assert_int_equal(st.flows, files[i].flows);
+        assert_int_equal(st.skipped, files[i].skipped);
+        assert_int_equal(st.malformed, 0);
+        if (i == 4)
+            assert_int_equal(c.states[BW_CONN_S0], 66);   // a SYN scan: every attempt unanswered
+    }
+}
+
+static void test_nfdump_csv(void **state)
+{
+    (void)state;
+    const char text[] =
+        "ts,te,td,sa,da,sp,dp,pr,flg,fwd,stos,ipkt,ibyt,opkt,obyt,in,out,sas,das\n"
+        "2018-01-12 15:57:46,2018-01-12 15:57:46,0.000,147.32.82.62,147.32.84.165,58742,445,TCP,......S.,0,0,1,62,0,0,0,0,0,0\n"
+        "2018-01-12 15:57:47.250,2018-01-12 15:57:49,1.750,147.32.82.62,8.8.8.8,5353,53,UDP,........,0,0,1,70,1,120,0,0,0,0\n"
+        "2018-01-12 15:57:48,2018-01-12 15:57:49,1.000,2001:db8::1,2001:db8::2,1,443,TCP,...AP..F,0,0,9,900,0,0,0,0,0,0\n"
+        "2018-01-12 15:57:48,2018-01-12 15:57:49,1.000,147.32.82.62,8.8.8.8,5353,53,UDP,........,0,0,x,70,1,120,0,0,0,0\n"
+        "Summary\n"
+        "flows,bytes,packets,avg_bps,avg_pps,avg_bpp\n"
+        "4,1000,12,0,0,0\n";
+    collect c;
+    collect_init(&c);
+    want_pair(&c, "147.32.82.62", "147.32.84.165", 445);
+    bw_flow_reader_stats st;
+    assert_int_equal(feed_all(text, sizeof text - 1, 11, NULL, &c, &st), BW_OK);
+    assert_int_equal(bw_flow_detect(text, sizeof text - 1), BW_FLOW_FORMAT_NFDUMP);
+    assert_int_equal(st.flows, 3);
+    assert_int_equal(st.malformed, 1);
+    assert_int_equal(st.first_bad_line, 5);
+    assert_int_equal(st.skipped, 3);
+    assert_int_equal(c.pair_count, 1);
+    assert_int_equal(c.pair_state, BW_CONN_S0);
+    assert_int_equal(c.states[BW_CONN_SF], 1);   // the UDP flow with a reply
+    assert_int_equal(c.states[BW_CONN_OTH], 1);  // ACK/PSH/FIN without SYN: midstream
+}
+
+static void test_nfdump_binary(void **state)
+{
+    (void)state;
+    char path[1024];
+    if (!data_path("slips/test1-malicious.nfdump", path, sizeof path)) {
+        skip();
+        return;
+    }
+    collect c;
+    collect_init(&c);
+    bw_flow_reader_stats st;
+    char errbuf[BW_ERRBUF_SIZE];
+    assert_int_equal(bw_flow_read_file(path, NULL, on_flow, &c, &st, errbuf), BW_ERR_UNSUPPORTED);
+    assert_non_null(strstr(errbuf, "nfdump -r FILE -o csv"));
+    assert_int_equal(st.flows, 0);
+}
+
 static void test_state_names(void **state)
 {
     (void)state;
@@ -466,6 +636,12 @@ int main(void)
         cmocka_unit_test(test_stratosphere_001),
         cmocka_unit_test(test_slips_test18),
         cmocka_unit_test(test_gzip_and_stop),
+        cmocka_unit_test(test_json),
+        cmocka_unit_test(test_json_real),
+        cmocka_unit_test(test_argus),
+        cmocka_unit_test(test_argus_real),
+        cmocka_unit_test(test_nfdump_csv),
+        cmocka_unit_test(test_nfdump_binary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,624 @@
+// SPDX-License-Identifier: MIT
+// URL finding and normalisation behind bw_url.h. Text is scanned once for two triggers,
+// "scheme:" (http, https, ftp and the spam spellings hxxp, h**p, ttp) and "www.", so the
+// cost is linear and mostly a byte loop. Each candidate is cut where a mail reader would
+// end the link, trailing punctuation is given back to the sentence, the host is decoded
+// and normalised, and the result is deduplicated through a keyed hash table. Strings live
+// in an arena reset per message; the public suffix list is loaded once per set.
+#include "botwatch/url.h"
+
+#include <idn2.h>
+#include <libpsl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "botwatch/arena.h"
+#include "botwatch/hash.h"
+#include "botwatch/html.h"
+#include "botwatch/ip.h"
+
+// 500 distinct URLs is more than any real newsletter carries; link-farm spam goes beyond
+// and the rest tells us nothing new. 4 KiB per URL keeps long tracking URLs whole (browsers
+// handle ~2 KiB reliably) while bounding what one URL can cost.
+void bw_url_limits_default(bw_url_limits *limits)
+{
+    limits->max_urls = 500;
+    limits->max_url_bytes = 4096;
+}
+
+// A host name is at most 253 bytes (RFC 1035); decoded hosts longer are not hosts.
+#define HOST_MAX 253
+// Arena cap: every kept URL is stored ~3 times (url, host, domain), plus slack.
+#define ARENA_SLACK (64 * 1024)
+
+struct bw_url_set {
+    bw_url_limits limits;
+    const psl_ctx_t *psl;
+    psl_ctx_t *psl_owned;
+    bw_arena *arena;
+    bw_url *items;
+    size_t count;
+    uint64_t *hashes;        // per item, for the table
+    uint32_t *table;         // open addressing: item index + 1, 0 = empty
+    size_t table_mask;
+    bw_hash_key key;
+    unsigned flags;
+    char *scratch;           // one URL being built (max_url_bytes + host growth)
+    size_t scratch_cap;
+};
+
+bw_url_set *bw_url_set_new(const bw_url_limits *limits, char *errbuf)
+{
+    bw_url_set *set = calloc(1, sizeof *set);
+    if (!set) {
+        bw_error(errbuf, BW_ERR_NOMEM, "url set: out of memory");
+        return NULL;
+    }
+    if (limits)
+        set->limits = *limits;
+    else
+        bw_url_limits_default(&set->limits);
+    if (set->limits.max_urls == 0 || set->limits.max_urls > (1u << 24) || set->limits.max_url_bytes < 16) {
+        bw_error(errbuf, BW_ERR_INVALID, "url limits out of range (max_urls 1..16M, max_url_bytes >= 16)");
+        free(set);
+        return NULL;
+    }
+    set->psl_owned = psl_latest(NULL);
+    set->psl = set->psl_owned ? set->psl_owned : psl_builtin();
+    size_t table_size = 16;
+    while (table_size < set->limits.max_urls * 2)
+        table_size *= 2;
+    set->table_mask = table_size - 1;
+    set->table = calloc(table_size, sizeof *set->table);
+    set->items = calloc(set->limits.max_urls, sizeof *set->items);
+    set->hashes = calloc(set->limits.max_urls, sizeof *set->hashes);
+    set->scratch_cap = set->limits.max_url_bytes + 4 * HOST_MAX + 64;
+    set->scratch = malloc(set->scratch_cap);
+    set->arena = bw_arena_new(set->limits.max_urls * (set->limits.max_url_bytes + 2 * HOST_MAX) + ARENA_SLACK);
+    if (!set->psl || !set->table || !set->items || !set->hashes || !set->scratch || !set->arena
+        || bw_hash_key_random(&set->key) < 0) {
+        bw_error(errbuf, BW_ERR_NOMEM, "url set: %s", set->psl ? "out of memory" : "no public suffix list");
+        bw_url_set_free(set);
+        return NULL;
+    }
+    return set;
+}
+
+void bw_url_set_free(bw_url_set *set)
+{
+    if (!set)
+        return;
+    if (set->psl_owned)
+        psl_free(set->psl_owned);
+    bw_arena_free(set->arena);
+    free(set->items);
+    free(set->hashes);
+    free(set->table);
+    free(set->scratch);
+    free(set);
+}
+
+void bw_url_set_reset(bw_url_set *set)
+{
+    for (size_t i = 0; i < set->count; i++) {
+        // Clear only the slots in use: cheaper than the whole table for typical mail.
+        size_t slot = set->hashes[i] & set->table_mask;
+        while (set->table[slot]) {
+            set->table[slot] = 0;
+            slot = (slot + 1) & set->table_mask;
+        }
+    }
+    set->count = 0;
+    set->flags = 0;
+    bw_arena_reset(set->arena);
+}
+
+const bw_url *bw_url_set_items(const bw_url_set *set, size_t *count)
+{
+    *count = set->count;
+    return set->items;
+}
+
+unsigned bw_url_set_flags(const bw_url_set *set) { return set->flags; }
+
+// ---- character classes ----
+
+static inline bool is_alpha(unsigned char c) { return (unsigned char)((c | 0x20) - 'a') < 26; }
+static inline bool is_digit(unsigned char c) { return (unsigned char)(c - '0') < 10; }
+static inline bool is_alnum(unsigned char c) { return is_alpha(c) || is_digit(c); }
+static inline unsigned char lower(unsigned char c) { return (unsigned char)(c - 'A') < 26 ? c | 0x20 : c; }
+static inline int hex_value(unsigned char c)
+{
+    if (is_digit(c))
+        return c - '0';
+    c |= 0x20;
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+// Bytes that end a URL in text: whitespace, controls, and the delimiters RFC 3986
+// Appendix C names for URLs in context (<>"), plus the quote characters mail uses.
+static bool ends_url_ascii(unsigned char c)
+{
+    return c <= ' ' || c == 0x7f || c == '<' || c == '>' || c == '"' || c == '`' || c == '\''
+        || c == '{' || c == '}' || c == '|' || c == '^';
+}
+
+// Length of a Unicode space or quotation mark encoded at p (UTF-8), 0 if none: NBSP,
+// U+2000..U+200B, U+2028/9, U+202F, U+205F, U+3000, curly quotes and guillemets.
+static size_t unicode_stop(const unsigned char *p, size_t n)
+{
+    if (n >= 2 && p[0] == 0xc2 && (p[1] == 0xa0 || p[1] == 0x85 || p[1] == 0xab || p[1] == 0xbb))
+        return 2;
+    if (n >= 3 && p[0] == 0xe2 && p[1] == 0x80
+        && (p[2] <= 0x8b || (p[2] >= 0x98 && p[2] <= 0x9f) || p[2] == 0xa8 || p[2] == 0xa9 || p[2] == 0xaf))
+        return 3;
+    if (n >= 3 && p[0] == 0xe2 && p[1] == 0x81 && p[2] == 0x9f)
+        return 3;
+    if (n >= 3 && p[0] == 0xe3 && p[1] == 0x80 && (p[2] == 0x80 || (p[2] >= 0x88 && p[2] <= 0x91)))
+        return 3;
+    return 0;
+}
+
+// ---- schemes ----
+
+typedef struct scheme {
+    const char *written;     // lowercase spelling as found
+    const char *canonical;
+    bool obfuscated;
+} scheme;
+
+static const scheme schemes[] = {
+    { "http", "http", false },   { "https", "https", false }, { "ftp", "ftp", false },
+    { "hxxp", "http", true },    { "hxxps", "https", true },  { "h**p", "http", true },
+    { "h**ps", "https", true },  { "hxtp", "http", true },    { "hxtps", "https", true },
+    { "htp", "http", true },     { "htps", "https", true },   { "ttp", "http", true },
+    { "ttps", "https", true },   { "h..p", "http", true },    { "h..ps", "https", true },
+};
+
+// Finds the scheme ending at p[end) (just before ':'): the longest known spelling whose
+// first byte is not preceded by a letter that would make it another word ("xttp" is not
+// "ttp"), except that http/https are taken anywhere, as a plain https?:// scan would.
+static const scheme *scheme_before(const char *p, size_t end, size_t *start)
+{
+    const scheme *best = NULL;
+    for (size_t k = 0; k < sizeof schemes / sizeof schemes[0]; k++) {
+        size_t len = strlen(schemes[k].written);
+        if (len > end || (best && len <= strlen(best->written)))
+            continue;
+        size_t s = end - len;
+        size_t j = 0;
+        while (j < len && lower((unsigned char)p[s + j]) == (unsigned char)schemes[k].written[j])
+            j++;
+        if (j < len)
+            continue;
+        if (schemes[k].obfuscated && s > 0 && is_alpha((unsigned char)p[s - 1]))
+            continue;
+        best = &schemes[k];
+        *start = s;
+    }
+    return best;
+}
+
+// ---- hosts ----
+
+// inet_aton's forms: 1 to 4 parts, each decimal, octal (leading 0) or hex (0x); the last
+// part fills the remaining bytes. Browsers accept all of them and spam uses them to hide
+// an IP (http://3232235777/, http://0xC0.0250.1.1/). *canonical is false for any of those.
+static bool parse_legacy_ipv4(const char *h, size_t n, uint32_t *out, bool *canonical)
+{
+    uint64_t parts[4];
+    size_t count = 0, i = 0;
+    *canonical = true;
+    if (n == 0)
+        return false;
+    while (i <= n) {
+        if (count == 4 || i == n)
+            return false;
+        uint64_t v = 0;
+        int base = 10;
+        size_t start = i;
+        if (h[i] == '0' && i + 1 < n && (h[i + 1] | 0x20) == 'x') {
+            base = 16;
+            i += 2;
+            *canonical = false;
+        } else if (h[i] == '0' && i + 1 < n && is_digit((unsigned char)h[i + 1])) {
+            base = 8;
+            *canonical = false;
+        }
+        size_t digits = 0;
+        for (; i < n && h[i] != '.'; i++) {
+            int d = hex_value((unsigned char)h[i]);
+            if (d < 0 || d >= base)
+                return false;
+            v = v * (uint64_t)base + (uint64_t)d;
+            if (v > 0xffffffffu)
+                return false;
+            digits++;
+        }
+        if (digits == 0 && !(base == 16 && i > start))
+            return false;
+        parts[count++] = v;
+        if (i == n)
+            break;
+        i++;   // '.'
+    }
+    if (count != 4)
+        *canonical = false;
+    uint32_t ip = 0;
+    for (size_t k = 0; k + 1 < count; k++) {
+        if (parts[k] > 255)
+            return false;
+        ip |= (uint32_t)parts[k] << (24 - 8 * k);
+    }
+    uint64_t last_max = count == 1 ? 0xffffffffu : (0xffffffffu >> (8 * (count - 1)));
+    if (parts[count - 1] > last_max)
+        return false;
+    *out = ip | (uint32_t)parts[count - 1];
+    return true;
+}
+
+// Decodes %XX and character references in a host into out (at most cap bytes). Sets
+// *encoded when anything was decoded. False if it does not fit.
+static bool decode_host(const char *h, size_t n, char *out, size_t cap, size_t *out_len, bool *encoded)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n;) {
+        unsigned char c = (unsigned char)h[i];
+        char utf8[8];
+        size_t len = 1, used = 1;
+        utf8[0] = (char)c;
+        if (c == '%' && i + 2 < n && hex_value((unsigned char)h[i + 1]) >= 0 && hex_value((unsigned char)h[i + 2]) >= 0) {
+            utf8[0] = (char)(hex_value((unsigned char)h[i + 1]) * 16 + hex_value((unsigned char)h[i + 2]));
+            used = 3;
+            *encoded = true;
+        } else if (c == '&') {
+            size_t u = bw_html_decode_entity(bw_slice_make(h + i, n - i), 1, utf8, &len);
+            if (u) {
+                used = u;
+                *encoded = true;
+            } else {
+                len = 1;
+            }
+        }
+        if (o + len > cap)
+            return false;
+        memcpy(out + o, utf8, len);
+        o += len;
+        i += used;
+    }
+    *out_len = o;
+    return true;
+}
+
+typedef struct host_result {
+    char text[HOST_MAX + 1 + 2];   // normalised host, NUL-terminated ([v6] without brackets)
+    size_t len;
+    bool is_ip;
+    bool is_v6;
+    bool obfuscated;
+} host_result;
+
+// Normalises a raw host into r. False if it is not a plausible Internet host name or IP.
+static bool normalise_host(const char *raw, size_t raw_len, host_result *r)
+{
+    char decoded[4 * HOST_MAX];
+    size_t n = 0;
+    bool encoded = false;
+    r->is_ip = r->is_v6 = r->obfuscated = false;
+    if (raw_len == 0 || raw_len > sizeof decoded)
+        return false;
+    if (raw[0] == '[') {
+        if (raw_len < 3 || raw[raw_len - 1] != ']')
+            return false;
+        bw_ip ip;
+        if (!bw_ip_parse(bw_slice_make(raw + 1, raw_len - 2), &ip))
+            return false;
+        bw_ip_format(&ip, r->text);
+        r->len = strlen(r->text);
+        r->is_ip = true;
+        r->is_v6 = !bw_ip_is_v4(&ip);
+        return true;
+    }
+    if (!decode_host(raw, raw_len, decoded, sizeof decoded, &n, &encoded))
+        return false;
+    r->obfuscated = encoded;
+    while (n > 0 && decoded[n - 1] == '.')
+        n--;   // "example.com." is the same host
+    if (n == 0)
+        return false;
+    bool ascii = true, ip_chars = true;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)decoded[i];
+        if (c >= 0x80)
+            ascii = false;
+        else
+            decoded[i] = (char)lower(c);
+        if (!(is_digit(c) || c == '.' || (c | 0x20) == 'x' || (hex_value(c) >= 0)))
+            ip_chars = false;
+    }
+    uint32_t v4;
+    bool canonical;
+    if (ascii && ip_chars && parse_legacy_ipv4(decoded, n, &v4, &canonical)) {
+        bw_ip ip;
+        bw_ip_from_v4(v4, &ip);
+        bw_ip_format(&ip, r->text);
+        r->len = strlen(r->text);
+        r->is_ip = true;
+        r->obfuscated |= !canonical;
+        return true;
+    }
+    if (!ascii) {
+        // IDN: UTF-8 to A-label. libidn2 allocates; IDN hosts are rare enough.
+        char utf8z[4 * HOST_MAX + 1];
+        memcpy(utf8z, decoded, n);
+        utf8z[n] = '\0';
+        char *alabel = NULL;
+        int rc = idn2_to_ascii_8z(utf8z, &alabel, IDN2_NONTRANSITIONAL | IDN2_NFC_INPUT);
+        if (rc != IDN2_OK) {
+            idn2_free(alabel);
+            alabel = NULL;
+            rc = idn2_to_ascii_8z(utf8z, &alabel, IDN2_TRANSITIONAL | IDN2_NFC_INPUT);
+        }
+        if (rc != IDN2_OK || !alabel || strlen(alabel) > HOST_MAX) {
+            idn2_free(alabel);
+            return false;
+        }
+        n = strlen(alabel);
+        memcpy(decoded, alabel, n);
+        idn2_free(alabel);
+        for (size_t i = 0; i < n; i++)
+            decoded[i] = (char)lower((unsigned char)decoded[i]);
+    }
+    if (n > HOST_MAX)
+        return false;
+    // LDH labels (plus '_', seen in real DNS names), at least two, a TLD that is a name.
+    size_t label_start = 0, labels = 0;
+    for (size_t i = 0; i <= n; i++) {
+        if (i == n || decoded[i] == '.') {
+            size_t label_len = i - label_start;
+            if (label_len == 0 || label_len > 63)
+                return false;
+            labels++;
+            label_start = i + 1;
+            continue;
+        }
+        unsigned char c = (unsigned char)decoded[i];
+        if (!is_alnum(c) && c != '-' && c != '_')
+            return false;
+    }
+    size_t last = n;
+    while (last > 0 && decoded[last - 1] != '.')
+        last--;
+    const char *top = decoded + last;
+    size_t top_len = n - last;
+    if (labels < 2 || top_len < 2)
+        return false;
+    bool top_alpha = true;
+    for (size_t i = 0; i < top_len; i++)
+        if (!is_alpha((unsigned char)top[i]))
+            top_alpha = false;
+    if (!top_alpha && !(top_len > 4 && !memcmp(top, "xn--", 4)))
+        return false;
+    memcpy(r->text, decoded, n);
+    r->text[n] = '\0';
+    r->len = n;
+    return true;
+}
+
+// ---- adding ----
+
+static bw_status add_url(bw_url_set *set, const char *canonical_scheme, const char *rest, size_t rest_len,
+                         bool from_html, bool obfuscated)
+{
+    // rest = authority + path..., after "scheme://".
+    size_t auth_end = 0;
+    while (auth_end < rest_len && rest[auth_end] != '/' && rest[auth_end] != '?' && rest[auth_end] != '\\'
+           && !(rest[auth_end] == '#' && !(auth_end > 0 && rest[auth_end - 1] == '&')))   // "&#46;" is no fragment
+        auth_end++;
+    const char *auth = rest;
+    size_t auth_len = auth_end;
+    const char *at = NULL;
+    for (size_t i = 0; i < auth_len; i++)
+        if (auth[i] == '@')
+            at = auth + i;
+    size_t userinfo_len = 0;
+    if (at) {
+        userinfo_len = (size_t)(at - auth) + 1;
+        obfuscated = true;   // "http://bank.com@evil.com/": the reader sees bank.com
+        auth += userinfo_len;
+        auth_len -= userinfo_len;
+    }
+    size_t host_len = auth_len;
+    if (auth_len > 0 && auth[0] == '[') {
+        const char *close = memchr(auth, ']', auth_len);
+        if (!close)
+            return BW_OK;
+        host_len = (size_t)(close - auth) + 1;
+    } else {
+        for (size_t i = auth_len; i > 0; i--) {
+            if (auth[i - 1] == ':') {
+                host_len = i - 1;
+                break;
+            }
+            if (!is_digit((unsigned char)auth[i - 1]))
+                break;
+        }
+    }
+    host_result host;
+    if (!normalise_host(auth, host_len, &host))
+        return BW_OK;
+    obfuscated |= host.obfuscated;
+
+    // url = scheme "://" userinfo host port-and-rest
+    size_t scheme_len = strlen(canonical_scheme);
+    size_t tail_len = rest_len - (size_t)(auth + host_len - rest);
+    size_t need = scheme_len + 3 + userinfo_len + host.len + 2 + tail_len;
+    if (need > set->scratch_cap)
+        return BW_OK;   // cannot happen: rest_len <= max_url_bytes
+    char *u = set->scratch;
+    size_t o = 0;
+    memcpy(u + o, canonical_scheme, scheme_len);
+    o += scheme_len;
+    memcpy(u + o, "://", 3);
+    o += 3;
+    memcpy(u + o, rest, userinfo_len);   // kept as written: it is what the reader saw
+    o += userinfo_len;
+    if (host.is_v6)
+        u[o++] = '[';
+    memcpy(u + o, host.text, host.len);
+    o += host.len;
+    if (host.is_v6)
+        u[o++] = ']';
+    memcpy(u + o, auth + host_len, tail_len);
+    o += tail_len;
+    if (o == scheme_len + 3 + userinfo_len + host.len + (host.is_v6 ? 2 : 0))
+        u[o++] = '/';   // "http://host" and "http://host/" are one URL
+
+    uint64_t h = bw_siphash(&set->key, u, o);
+    size_t slot = h & set->table_mask;
+    while (set->table[slot]) {
+        bw_url *seen = &set->items[set->table[slot] - 1];
+        if (set->hashes[set->table[slot] - 1] == h && seen->url.n == o && !memcmp(seen->url.p, u, o)) {
+            seen->from_html |= from_html;
+            seen->obfuscated |= obfuscated;
+            return BW_OK;
+        }
+        slot = (slot + 1) & set->table_mask;
+    }
+    if (set->count >= set->limits.max_urls) {
+        set->flags |= BW_URL_COUNT_LIMIT;
+        return BW_OK;
+    }
+    bw_url *item = &set->items[set->count];
+    char *url_copy = bw_arena_memdup(set->arena, u, o);
+    char *host_copy = bw_arena_memdup(set->arena, host.text, host.len);
+    if (!url_copy || !host_copy)
+        return BW_ERR_NOMEM;
+    item->url = bw_slice_make(url_copy, o);
+    item->host = bw_slice_make(host_copy, host.len);
+    item->host_is_ip = host.is_ip;
+    item->domain = item->host;
+    if (!host.is_ip) {
+        const char *reg = psl_registrable_domain(set->psl, host_copy);
+        if (reg)
+            item->domain = bw_slice_make(reg, host.len - (size_t)(reg - host_copy));
+    }
+    item->from_html = from_html;
+    item->obfuscated = obfuscated;
+    set->hashes[set->count] = h;
+    set->table[slot] = (uint32_t)(set->count + 1);
+    set->count++;
+    return BW_OK;
+}
+
+// The end of a URL whose authority starts at p[start]: the first stop byte, then trailing
+// punctuation given back to the sentence (a ')' only when unbalanced, as in "(see http://x/)").
+static size_t url_end(const char *p, size_t n, size_t start)
+{
+    size_t i = start;
+    while (i < n) {
+        unsigned char c = (unsigned char)p[i];
+        if (c < 0x80) {
+            if (ends_url_ascii(c))
+                break;
+            i++;
+        } else {
+            if (unicode_stop((const unsigned char *)p + i, n - i))
+                break;
+            i++;
+        }
+    }
+    size_t end = i;
+    while (end > start) {
+        unsigned char c = (unsigned char)p[end - 1];
+        if (c == '.' || c == ',' || c == ';' || c == ':' || c == '!' || c == '?' || c == '*' || c == '\\') {
+            end--;
+            continue;
+        }
+        if (c == ')' || c == ']') {
+            char open = c == ')' ? '(' : '[';
+            long depth = 0;
+            for (size_t k = start; k < end; k++)
+                depth += p[k] == open ? 1 : p[k] == (char)c ? -1 : 0;
+            if (depth < 0) {
+                end--;
+                continue;
+            }
+        }
+        break;
+    }
+    return end;
+}
+
+// Extracts the candidate at p[auth..end), capping its length.
+static bw_status take(bw_url_set *set, const char *scheme_name, const char *p, size_t auth, size_t end,
+                      bool from_html, bool obfuscated)
+{
+    size_t len = end - auth;
+    if (len > set->limits.max_url_bytes) {
+        set->flags |= BW_URL_LENGTH_LIMIT;
+        len = set->limits.max_url_bytes;
+    }
+    return add_url(set, scheme_name, p + auth, len, from_html, obfuscated);
+}
+
+static bw_status scan(bw_url_set *set, const char *p, size_t n, bool from_html)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = (unsigned char)p[i];
+        if (c == ':') {
+            size_t scheme_start = 0;
+            const scheme *s = scheme_before(p, i, &scheme_start);
+            // "://" (or ":\\" / ":/\": browsers treat '\' as '/' in http URLs)
+            if (s && i + 2 < n && (p[i + 1] == '/' || p[i + 1] == '\\') && (p[i + 2] == '/' || p[i + 2] == '\\')) {
+                bool slashes_odd = p[i + 1] == '\\' || p[i + 2] == '\\';
+                size_t auth = i + 3;
+                size_t end = url_end(p, n, auth);
+                if (end > auth) {
+                    bw_status st = take(set, s->canonical, p, auth, end, from_html, s->obfuscated || slashes_odd);
+                    if (st != BW_OK)
+                        return st;
+                }
+                i = end > auth ? end : auth;
+                continue;
+            }
+        } else if (c == '.' && i >= 3 && (p[i - 1] | 0x20) == 'w' && (p[i - 2] | 0x20) == 'w'
+                   && (p[i - 3] | 0x20) == 'w') {
+            size_t start = i - 3;
+            unsigned char before = start > 0 ? (unsigned char)p[start - 1] : ' ';
+            if (!is_alnum(before) && before != '.' && before != '-' && before != '_' && before != '/'
+                && before != '@' && before != '%' && before != '&') {
+                size_t end = url_end(p, n, start);
+                if (end > i + 1) {
+                    bw_status st = take(set, "http", p, start, end, from_html, true);
+                    if (st != BW_OK)
+                        return st;
+                }
+                i = end > i ? end : i + 1;
+                continue;
+            }
+        }
+        i++;
+    }
+    return BW_OK;
+}
+
+bw_status bw_url_scan_text(bw_url_set *set, bw_slice text)
+{
+    return scan(set, text.p, text.n, false);
+}
+
+bw_status bw_url_add_html_link(bw_url_set *set, bw_slice value)
+{
+    bw_slice v = bw_slice_trim(value);
+    if (v.n > 2 && v.p[0] == '/' && v.p[1] == '/') {
+        size_t end = url_end(v.p, v.n, 2);
+        if (end > 2)
+            return take(set, "http", v.p, 2, end, true, false);
+        return BW_OK;
+    }
+    return scan(set, v.p, v.n, true);
+}

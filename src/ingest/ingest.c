@@ -1,0 +1,676 @@
+// SPDX-License-Identifier: MIT
+// The ingest pipeline (include/botwatch/ingest.h): intake -> parse + analyze -> store.
+//
+// Three roles share one ring of slots under one mutex. The reader thread fills slots in
+// input order (messages, intake errors); workers take filled message slots in any order,
+// parse and analyze them with their own parser and analyzer, and copy what the store needs
+// into the slot; the writer (the calling thread) consumes slots strictly in sequence, so the
+// ring is at once the bounded work queue and the reorder buffer. A slot owns its buffers
+// and keeps them between uses, so steady-state ingest does no per-message allocation.
+// Workers never touch SQLite; the writer never parses: each does one thing.
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "botwatch/hash.h"
+#include "botwatch/ingest.h"
+#include "botwatch/intake.h"
+#include "botwatch/ip.h"
+#include "botwatch/log.h"
+
+// Defaults; ingest.h says what each bounds.
+enum {
+    DEFAULT_RING_MESSAGES = 1024,
+    DEFAULT_BATCH_MESSAGES = 5000,
+    // Workers beyond this add contention, not speed: the writer is one thread.
+    MAX_THREADS = 64,
+};
+#define DEFAULT_MAX_INFLIGHT_BYTES ((size_t)128 << 20)
+// A slot's raw buffer above this is released after use, so one huge message does not pin
+// its memory in the ring for the rest of the run.
+#define SLOT_KEEP_BYTES ((size_t)1 << 20)
+
+typedef enum slot_kind { SLOT_MESSAGE, SLOT_ERROR } slot_kind;
+typedef enum slot_state { SLOT_FREE, SLOT_READY, SLOT_WORKING, SLOT_DONE } slot_state;
+
+// A string the worker copied into slot->strings, by offset (the buffer may move as it grows).
+typedef struct str_ref {
+    size_t off, n;
+} str_ref;
+
+typedef struct url_ref {
+    str_ref url, host, domain;
+    bool host_is_ip, from_html, obfuscated;
+} url_ref;
+
+typedef struct slot {
+    slot_kind kind;
+    slot_state state;
+    // Filled by the reader.
+    bw_buf source;            // intake source name (file or archive member)
+    int format;               // bw_intake_format
+    uint64_t offset;
+    uint64_t original_bytes;
+    unsigned intake_flags;
+    bw_buf raw;               // the message; for SLOT_ERROR, the reason
+    bw_buf envelope_from;
+    // Filled by a worker.
+    bool parsed;
+    char sha256[BW_SHA256_HEX_LEN + 1];
+    char parse_error[96];
+    bw_buf strings;
+    str_ref subject, from, message_id, fingerprint, sender_ip, helo, as_name, as_country;
+    int64_t date, received_at;
+    bool has_date, has_received;
+    uint64_t anomalies;
+    size_t part_count, text_bytes;
+    uint32_t asn;
+    url_ref *urls;
+    size_t url_count, url_cap;
+} slot;
+
+typedef struct pipeline {
+    pthread_mutex_t lock;
+    pthread_cond_t can_fill;    // reader waits: ring full or too many bytes in flight
+    pthread_cond_t can_work;    // workers wait: nothing to parse
+    pthread_cond_t can_write;   // writer waits: next slot in sequence not done
+    slot *ring;
+    size_t ring_size;
+    uint64_t filled;            // sequence numbers: slots [written, filled) are in use
+    uint64_t next_work;         // lowest sequence a worker may still need to look at
+    uint64_t written;
+    size_t inflight_bytes, max_inflight_bytes;
+    bool reader_done;
+    bool abort;                 // the writer failed: everyone stops
+    bw_status reader_status;
+    char reader_error[BW_ERRBUF_SIZE];
+    bw_intake *intake;
+    const bw_ingest_config *config;
+} pipeline;
+
+typedef struct worker {
+    pipeline *p;
+    pthread_t thread;
+    bw_mime_parser *parser;
+    bw_mail_analyzer *analyzer;
+} worker;
+
+void bw_ingest_config_default(bw_ingest_config *config)
+{
+    memset(config, 0, sizeof *config);
+    config->ring_messages = DEFAULT_RING_MESSAGES;
+    config->max_inflight_bytes = DEFAULT_MAX_INFLIGHT_BYTES;
+    config->batch_messages = DEFAULT_BATCH_MESSAGES;
+    config->progress_interval = 0.25;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+// ---- Reader --------------------------------------------------------------------------
+
+// Waits for a free slot with room for `bytes` more in flight; returns NULL on abort.
+static slot *reserve_slot(pipeline *p, size_t bytes)
+{
+    pthread_mutex_lock(&p->lock);
+    // A message larger than the byte bound alone is still let through when the ring is
+    // empty, or it could never be ingested.
+    while (!p->abort && (p->filled - p->written >= p->ring_size ||
+                         (p->inflight_bytes + bytes > p->max_inflight_bytes && p->filled > p->written)))
+        pthread_cond_wait(&p->can_fill, &p->lock);
+    slot *s = p->abort ? NULL : &p->ring[p->filled % p->ring_size];
+    if (s)
+        p->inflight_bytes += bytes;
+    pthread_mutex_unlock(&p->lock);
+    return s;
+}
+
+static void publish_slot(pipeline *p, slot *s)
+{
+    pthread_mutex_lock(&p->lock);
+    s->state = s->kind == SLOT_MESSAGE ? SLOT_READY : SLOT_DONE;
+    p->filled++;
+    if (s->kind == SLOT_MESSAGE)
+        pthread_cond_signal(&p->can_work);
+    else
+        pthread_cond_signal(&p->can_write);
+    pthread_mutex_unlock(&p->lock);
+}
+
+static int copy_slice(bw_buf *b, bw_slice s)
+{
+    bw_buf_clear(b);
+    return bw_buf_append(b, s.p ? s.p : "", s.n);
+}
+
+static void *reader_main(void *arg)
+{
+    pipeline *p = arg;
+    bw_intake_event ev;
+    for (;;) {
+        bw_status st = bw_intake_next(p->intake, &ev);
+        if (st != BW_OK) {
+            p->reader_status = st;
+            bw_error(p->reader_error, st, "intake: %s", bw_status_name(st));
+            break;
+        }
+        if (ev.kind == BW_INTAKE_EV_END)
+            break;
+        if (ev.kind == BW_INTAKE_EV_INPUT_DONE) {
+            bw_debug("ingest", "input done path=%s messages=%llu errors=%llu", ev.input_path,
+                     (unsigned long long)ev.input_stats.messages, (unsigned long long)ev.input_stats.errors);
+            continue;
+        }
+        bool is_msg = ev.kind == BW_INTAKE_EV_MESSAGE;
+        size_t bytes = is_msg ? ev.message.bytes.n : 0;
+        slot *s = reserve_slot(p, bytes);
+        if (!s)
+            break;
+        int rc;
+        if (is_msg) {
+            const bw_intake_message *m = &ev.message;
+            s->kind = SLOT_MESSAGE;
+            s->format = (int)m->format;
+            s->offset = m->offset;
+            s->original_bytes = m->original_bytes;
+            s->intake_flags = m->flags;
+            rc = copy_slice(&s->source, m->source) | copy_slice(&s->raw, m->bytes) |
+                 copy_slice(&s->envelope_from, m->envelope_sender);
+        } else {
+            const bw_intake_error *e = &ev.error;
+            s->kind = SLOT_ERROR;
+            s->format = 0;
+            s->offset = e->offset;
+            s->original_bytes = 0;
+            rc = copy_slice(&s->source, e->source) | copy_slice(&s->raw, BW_SLICE_NULL);
+            rc |= bw_buf_printf(&s->raw, "intake %s: %s", bw_intake_error_kind_name(e->kind),
+                                e->reason ? e->reason : "");
+        }
+        if (rc) {
+            // Give the slot back as an error, so the sequence stays unbroken.
+            p->reader_status = BW_ERR_NOMEM;
+            bw_error(p->reader_error, BW_ERR_NOMEM, "out of memory copying a message");
+            s->kind = SLOT_ERROR;
+            bw_buf_clear(&s->raw);
+            publish_slot(p, s);
+            break;
+        }
+        publish_slot(p, s);
+    }
+    pthread_mutex_lock(&p->lock);
+    p->reader_done = true;
+    pthread_cond_broadcast(&p->can_work);
+    pthread_cond_broadcast(&p->can_write);
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+// ---- Workers -------------------------------------------------------------------------
+
+static int keep(slot *s, bw_slice v, str_ref *out)
+{
+    out->off = s->strings.n;
+    out->n = v.n;
+    return v.n ? bw_buf_append(&s->strings, v.p, v.n) : 0;
+}
+
+// Copies what the store needs out of the parser's and analyzer's memory into the slot.
+static bw_status keep_record(worker *w, slot *s, const bw_mail_record *rec)
+{
+    const bw_message *msg = rec->message;
+    bw_buf_clear(&s->strings);
+    memcpy(s->sha256, rec->sha256, sizeof s->sha256);
+    int rc = keep(s, msg->subject, &s->subject) | keep(s, msg->from, &s->from) |
+             keep(s, msg->message_id, &s->message_id) | keep(s, rec->header_fingerprint, &s->fingerprint) |
+             keep(s, rec->sender_ip, &s->sender_ip) | keep(s, rec->helo, &s->helo);
+    s->date = msg->has_date ? (int64_t)msg->date : 0;
+    s->has_date = msg->has_date;
+    s->has_received = rec->received_count > 0 && rec->received[0].has_time;
+    s->received_at = s->has_received ? (int64_t)rec->received[0].time : 0;
+    s->anomalies = rec->anomalies;
+    if (s->intake_flags & BW_INTAKE_MSG_TRUNCATED)
+        s->anomalies |= BW_ANOM_TRUNCATED;
+    s->part_count = msg->part_count;
+    s->text_bytes = rec->text.n;
+    s->asn = 0;
+    s->as_name = s->as_country = (str_ref){ 0, 0 };
+    if (w->p->config->asn && rec->sender_ip.n) {
+        bw_ip ip;
+        bw_asn_info info;
+        if (bw_ip_parse(rec->sender_ip, &ip) && bw_asn_lookup(w->p->config->asn, &ip, &info) && info.asn) {
+            s->asn = info.asn;
+            rc |= keep(s, info.org, &s->as_name) | keep(s, info.country, &s->as_country);
+        }
+    }
+    if (rec->url_count > s->url_cap) {
+        url_ref *grown = realloc(s->urls, rec->url_count * sizeof *grown);
+        if (!grown)
+            return BW_ERR_NOMEM;
+        s->urls = grown;
+        s->url_cap = rec->url_count;
+    }
+    s->url_count = rec->url_count;
+    for (size_t i = 0; i < rec->url_count; i++) {
+        const bw_url *u = &rec->urls[i];
+        url_ref *r = &s->urls[i];
+        rc |= keep(s, u->url, &r->url) | keep(s, u->host, &r->host) | keep(s, u->domain, &r->domain);
+        r->host_is_ip = u->host_is_ip;
+        r->from_html = u->from_html;
+        r->obfuscated = u->obfuscated;
+    }
+    return rc ? BW_ERR_NOMEM : BW_OK;
+}
+
+static void process_message(worker *w, slot *s)
+{
+    const bw_message *msg = NULL;
+    bw_mail_record rec;
+    s->parse_error[0] = '\0';
+    bw_status st = bw_mime_parse(w->parser, s->raw.p ? s->raw.p : "", s->raw.n, &msg);
+    const char *stage = "parse";
+    if (st == BW_OK) {
+        stage = "analyze";
+        st = bw_mail_analyze(w->analyzer, msg, &rec);
+    }
+    if (st == BW_OK) {
+        stage = "copy";
+        st = keep_record(w, s, &rec);
+    }
+    s->parsed = st == BW_OK;
+    if (!s->parsed) {
+        // Still counted and stored by its hash: malformed or oversized mail is data.
+        uint8_t digest[BW_SHA256_LEN];
+        bw_sha256(s->raw.p ? s->raw.p : "", s->raw.n, digest);
+        bw_hex(digest, sizeof digest, s->sha256);
+        snprintf(s->parse_error, sizeof s->parse_error, "%s: %s", stage, bw_status_name(st));
+        s->url_count = 0;
+    }
+    bw_mime_parser_reset(w->parser);
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    pipeline *p = w->p;
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        // Slots the writer already consumed (intake errors need no worker) are behind us.
+        if (p->next_work < p->written)
+            p->next_work = p->written;
+        // Skip past slots that need no parsing or are taken; take the first READY one.
+        while (p->next_work < p->filled && p->ring[p->next_work % p->ring_size].state != SLOT_READY)
+            p->next_work++;
+        if (p->abort || (p->reader_done && p->next_work >= p->filled))
+            break;
+        if (p->next_work >= p->filled) {
+            pthread_cond_wait(&p->can_work, &p->lock);
+            continue;
+        }
+        uint64_t seq = p->next_work++;
+        slot *s = &p->ring[seq % p->ring_size];
+        s->state = SLOT_WORKING;
+        pthread_mutex_unlock(&p->lock);
+        process_message(w, s);
+        pthread_mutex_lock(&p->lock);
+        s->state = SLOT_DONE;
+        if (seq == p->written)
+            pthread_cond_signal(&p->can_write);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return NULL;
+}
+
+// ---- Writer --------------------------------------------------------------------------
+
+typedef struct writer {
+    bw_store *store;
+    const bw_ingest_config *config;
+    bw_ingest_stats *stats;
+    bw_buf source;              // current source name; its row is source_id
+    int64_t source_id;
+    bw_store_source_counts counts;   // not yet added to the source row
+    bw_url *urls;
+    size_t url_cap;
+    size_t in_batch;
+    int64_t run_started;        // ingested_at of every row of this run (UTC seconds)
+} writer;
+
+static bw_status flush_counts(writer *wr, char *errbuf)
+{
+    if (wr->source_id <= 0 || !(wr->counts.messages | wr->counts.errors | wr->counts.bytes))
+        return BW_OK;
+    bw_status s = bw_store_source_add_counts(wr->store, wr->source_id, &wr->counts, errbuf);
+    memset(&wr->counts, 0, sizeof wr->counts);
+    return s;
+}
+
+static bw_status switch_source(writer *wr, const slot *s, char *errbuf)
+{
+    if (wr->source_id > 0 && wr->source.n == s->source.n &&
+        memcmp(wr->source.p ? wr->source.p : "", s->source.p ? s->source.p : "", s->source.n) == 0)
+        return BW_OK;
+    bw_status st = flush_counts(wr, errbuf);
+    if (st != BW_OK)
+        return st;
+    if (copy_slice(&wr->source, bw_buf_slice(&s->source)))
+        return bw_error(errbuf, BW_ERR_NOMEM, "out of memory");
+    const char *format = s->kind == SLOT_MESSAGE ? bw_intake_format_name((bw_intake_format)s->format) : "unknown";
+    st = bw_store_source_open(wr->store, wr->source.p ? wr->source.p : "", format, &wr->source_id, errbuf);
+    if (st == BW_OK)
+        wr->stats->sources++;
+    return st;
+}
+
+static bw_slice ref(const slot *s, str_ref r)
+{
+    return r.n ? bw_slice_make(s->strings.p + r.off, r.n) : BW_SLICE_NULL;
+}
+
+// For --verbose: each bad input as it is recorded (the source name comes from the input).
+static void log_bad_input(const slot *s, const char *reason)
+{
+    if (bw_log_get_level() > BW_LOG_INFO)
+        return;
+    bw_buf name = BW_BUF_INIT;
+    if (bw_buf_append_escaped(&name, bw_buf_slice(&s->source), 200) == 0)
+        bw_info("ingest", "bad input source=%s offset=%llu reason=%s", name.p ? name.p : "",
+                (unsigned long long)s->offset, reason);
+    bw_buf_free(&name);
+}
+
+static bw_status write_slot(writer *wr, const slot *s, char *errbuf)
+{
+    bw_status st = switch_source(wr, s, errbuf);
+    if (st != BW_OK)
+        return st;
+    if (s->kind == SLOT_ERROR) {
+        log_bad_input(s, s->raw.p ? s->raw.p : "");
+        st = bw_store_add_error(wr->store, wr->source_id, s->offset, s->raw.p ? s->raw.p : "",
+                                wr->run_started, errbuf);
+        wr->counts.errors++;
+        wr->stats->errors++;
+        return st;
+    }
+    bw_message msg = { 0 };
+    bw_received_hop top = { 0 };
+    bw_mail_record rec = { 0 };
+    memcpy(rec.sha256, s->sha256, sizeof rec.sha256);
+    rec.sender_hop = -1;
+    if (s->parsed) {
+        msg.subject = ref(s, s->subject);
+        msg.from = ref(s, s->from);
+        msg.message_id = ref(s, s->message_id);
+        msg.date = (time_t)s->date;
+        msg.has_date = s->has_date;
+        msg.part_count = s->part_count;
+        msg.anomalies = s->anomalies;
+        rec.message = &msg;
+        if (s->has_received) {
+            top.time = (time_t)s->received_at;
+            top.has_time = true;
+            rec.received = &top;
+            rec.received_count = 1;
+        }
+        rec.sender_ip = ref(s, s->sender_ip);
+        rec.helo = ref(s, s->helo);
+        rec.header_fingerprint = ref(s, s->fingerprint);
+        rec.anomalies = s->anomalies;
+        rec.text = bw_slice_make(NULL, s->text_bytes);   // the store keeps only its length
+        if (s->url_count > wr->url_cap) {
+            bw_url *grown = realloc(wr->urls, s->url_count * sizeof *grown);
+            if (!grown)
+                return bw_error(errbuf, BW_ERR_NOMEM, "out of memory");
+            wr->urls = grown;
+            wr->url_cap = s->url_count;
+        }
+        for (size_t i = 0; i < s->url_count; i++) {
+            const url_ref *r = &s->urls[i];
+            wr->urls[i] = (bw_url){ .url = ref(s, r->url), .host = ref(s, r->host), .domain = ref(s, r->domain),
+                                    .host_is_ip = r->host_is_ip, .from_html = r->from_html,
+                                    .obfuscated = r->obfuscated };
+        }
+        rec.urls = wr->urls;
+        rec.url_count = s->url_count;
+    }
+    bw_store_message_meta meta = {
+        .source_id = wr->source_id,
+        .source_offset = s->offset,
+        .size = s->original_bytes,
+        .ingested_at = wr->run_started,
+        .envelope_from = bw_buf_slice(&s->envelope_from),
+        .sender_asn = s->parsed ? s->asn : 0,
+        .sender_as_name = s->parsed ? ref(s, s->as_name) : BW_SLICE_NULL,
+        .sender_country = s->parsed ? ref(s, s->as_country) : BW_SLICE_NULL,
+    };
+    bool inserted;
+    if ((st = bw_store_add_message(wr->store, &rec, &meta, &inserted, errbuf)) != BW_OK)
+        return st;
+    wr->counts.messages++;
+    wr->counts.bytes += s->original_bytes;
+    wr->stats->messages++;
+    wr->stats->bytes += s->original_bytes;
+    if (inserted) {
+        wr->stats->new_messages++;
+    } else {
+        wr->counts.duplicates++;
+        wr->stats->duplicates++;
+    }
+    if (!s->parsed) {
+        char reason[160];
+        snprintf(reason, sizeof reason, "%s (message stored by hash only)", s->parse_error);
+        log_bad_input(s, reason);
+        if ((st = bw_store_add_error(wr->store, wr->source_id, s->offset, reason, wr->run_started, errbuf)) != BW_OK)
+            return st;
+        wr->counts.errors++;
+        wr->stats->errors++;
+    }
+    return BW_OK;
+}
+
+static bw_status commit_batch(writer *wr, char *errbuf)
+{
+    bw_status st = flush_counts(wr, errbuf);
+    if (st == BW_OK && bw_store_in_batch(wr->store))
+        st = bw_store_commit(wr->store, errbuf);
+    wr->in_batch = 0;
+    return st;
+}
+
+static void report_progress(writer *wr, pipeline *p, double started, bool final)
+{
+    if (!wr->config->progress)
+        return;
+    uint64_t read_bytes, total;
+    bw_intake_progress(p->intake, &read_bytes, &total);
+    wr->stats->input_bytes = read_bytes;
+    wr->stats->total_bytes = total;
+    wr->stats->elapsed = now_seconds() - started;
+    wr->config->progress(wr->config->progress_ctx, wr->stats, final);
+}
+
+static bw_status run_writer(pipeline *p, writer *wr, double started, char *errbuf)
+{
+    bw_status st = BW_OK;
+    double next_progress = started + wr->config->progress_interval;
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        slot *s = NULL;
+        for (;;) {
+            if (p->written < p->filled && p->ring[p->written % p->ring_size].state == SLOT_DONE) {
+                s = &p->ring[p->written % p->ring_size];
+                break;
+            }
+            if (p->reader_done && p->written >= p->filled)
+                break;
+            pthread_cond_wait(&p->can_write, &p->lock);
+        }
+        pthread_mutex_unlock(&p->lock);
+        if (!s)
+            break;
+        if (!wr->in_batch && (st = bw_store_begin(wr->store, errbuf)) != BW_OK)
+            break;
+        wr->in_batch++;
+        if ((st = write_slot(wr, s, errbuf)) != BW_OK)
+            break;
+        size_t released = s->kind == SLOT_MESSAGE ? s->raw.n : 0;
+        if (s->raw.cap > SLOT_KEEP_BYTES)
+            bw_buf_free(&s->raw);
+        pthread_mutex_lock(&p->lock);
+        s->state = SLOT_FREE;
+        p->written++;
+        p->inflight_bytes -= released;
+        pthread_cond_signal(&p->can_fill);
+        pthread_mutex_unlock(&p->lock);
+        if (wr->in_batch >= wr->config->batch_messages && (st = commit_batch(wr, errbuf)) != BW_OK)
+            break;
+        if ((wr->stats->messages & 255) == 0) {
+            double t = now_seconds();
+            if (t >= next_progress) {
+                report_progress(wr, p, started, false);
+                next_progress = t + wr->config->progress_interval;
+            }
+        }
+    }
+    if (st == BW_OK)
+        st = commit_batch(wr, errbuf);
+    return st;
+}
+
+static long online_cpus(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? n : 1;
+}
+
+bw_status bw_ingest_paths(bw_store *store, const char *const *paths, size_t path_count,
+                          const bw_ingest_config *config, bw_ingest_stats *stats, char *errbuf)
+{
+    memset(stats, 0, sizeof *stats);
+    bw_ingest_config cfg;
+    if (config)
+        cfg = *config;
+    else
+        bw_ingest_config_default(&cfg);
+    if (!cfg.threads)
+        cfg.threads = (size_t)online_cpus();
+    if (cfg.threads > MAX_THREADS)
+        cfg.threads = MAX_THREADS;
+    if (!cfg.ring_messages)
+        cfg.ring_messages = DEFAULT_RING_MESSAGES;
+    if (!cfg.max_inflight_bytes)
+        cfg.max_inflight_bytes = DEFAULT_MAX_INFLIGHT_BYTES;
+    if (!cfg.batch_messages)
+        cfg.batch_messages = DEFAULT_BATCH_MESSAGES;
+    if (cfg.progress_interval <= 0)
+        cfg.progress_interval = 0.25;
+    if (bw_store_in_batch(store))
+        return bw_error(errbuf, BW_ERR_INVALID, "ingest needs a store without an open batch");
+
+    double started = now_seconds();
+    bw_status st = BW_OK;
+    pipeline p = { 0 };
+    worker *workers = NULL;
+    size_t started_workers = 0;
+    writer wr = { .store = store, .config = &cfg, .stats = stats, .run_started = (int64_t)time(NULL) };
+    p.config = &cfg;
+    p.ring_size = cfg.ring_messages;
+    p.max_inflight_bytes = cfg.max_inflight_bytes;
+    pthread_mutex_init(&p.lock, NULL);
+    pthread_cond_init(&p.can_fill, NULL);
+    pthread_cond_init(&p.can_work, NULL);
+    pthread_cond_init(&p.can_write, NULL);
+
+    p.ring = calloc(p.ring_size, sizeof *p.ring);
+    workers = calloc(cfg.threads, sizeof *workers);
+    p.intake = bw_intake_new(NULL, errbuf);
+    if (!p.ring || !workers || !p.intake) {
+        st = p.intake ? bw_error(errbuf, BW_ERR_NOMEM, "out of memory") : BW_ERR_NOMEM;
+        goto done;
+    }
+    for (size_t i = 0; i < path_count; i++)
+        if ((st = bw_intake_add_path(p.intake, paths[i])) != BW_OK) {
+            bw_error(errbuf, st, "%s: %s", paths[i], bw_status_name(st));
+            goto done;
+        }
+    for (size_t i = 0; i < cfg.threads; i++) {
+        worker *w = &workers[i];
+        w->p = &p;
+        w->parser = bw_mime_parser_new(cfg.mime_limits);
+        w->analyzer = bw_mail_analyzer_new(cfg.mail_config, errbuf);
+        if (!w->parser || !w->analyzer) {
+            st = w->parser ? BW_ERR_INVALID : bw_error(errbuf, BW_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+    }
+    pthread_t reader;
+    if (pthread_create(&reader, NULL, reader_main, &p) != 0) {
+        st = bw_error(errbuf, BW_ERR_NOMEM, "cannot start the reader thread: %s", strerror(errno));
+        goto done;
+    }
+    for (; started_workers < cfg.threads; started_workers++)
+        if (pthread_create(&workers[started_workers].thread, NULL, worker_main, &workers[started_workers]) != 0)
+            break;
+    if (started_workers == 0) {
+        st = bw_error(errbuf, BW_ERR_NOMEM, "cannot start worker threads");
+        pthread_mutex_lock(&p.lock);
+        p.abort = true;
+        pthread_cond_broadcast(&p.can_fill);
+        pthread_mutex_unlock(&p.lock);
+        goto join;
+    }
+    st = run_writer(&p, &wr, started, errbuf);
+    if (st != BW_OK) {
+        if (bw_store_in_batch(store))
+            bw_store_rollback(store, NULL);
+        pthread_mutex_lock(&p.lock);
+        p.abort = true;
+        pthread_cond_broadcast(&p.can_fill);
+        pthread_cond_broadcast(&p.can_work);
+        pthread_mutex_unlock(&p.lock);
+    }
+join:
+    pthread_join(reader, NULL);
+    for (size_t i = 0; i < started_workers; i++)
+        pthread_join(workers[i].thread, NULL);
+    if (st == BW_OK && p.reader_status != BW_OK) {
+        // Intake ran out of memory: what was read is stored; the run did not complete.
+        st = p.reader_status;
+        if (errbuf)
+            snprintf(errbuf, BW_ERRBUF_SIZE, "%s", p.reader_error);
+    }
+    report_progress(&wr, &p, started, true);
+    stats->elapsed = now_seconds() - started;
+done:
+    if (workers)
+        for (size_t i = 0; i < cfg.threads; i++) {
+            bw_mime_parser_free(workers[i].parser);
+            bw_mail_analyzer_free(workers[i].analyzer);
+        }
+    free(workers);
+    if (p.ring)
+        for (size_t i = 0; i < p.ring_size; i++) {
+            slot *sl = &p.ring[i];
+            bw_buf_free(&sl->source);
+            bw_buf_free(&sl->raw);
+            bw_buf_free(&sl->envelope_from);
+            bw_buf_free(&sl->strings);
+            free(sl->urls);
+        }
+    free(p.ring);
+    bw_intake_free(p.intake);
+    bw_buf_free(&wr.source);
+    free(wr.urls);
+    pthread_mutex_destroy(&p.lock);
+    pthread_cond_destroy(&p.can_fill);
+    pthread_cond_destroy(&p.can_work);
+    pthread_cond_destroy(&p.can_write);
+    return st;
+}

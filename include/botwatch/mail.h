@@ -18,7 +18,9 @@
 #include "botwatch/error.h"
 #include "botwatch/hash.h"
 #include "botwatch/mime.h"
+#include "botwatch/received.h"
 #include "botwatch/str.h"
+#include "botwatch/url.h"
 
 // Limits and settings for analysis; every count that untrusted mail controls is capped.
 typedef struct bw_mail_config {
@@ -35,25 +37,7 @@ typedef struct bw_mail_config {
 
 void bw_mail_config_default(bw_mail_config *config);
 
-typedef struct bw_received_hop {
-    bw_slice from_name;     // the name the sending host gave (HELO/EHLO), as written
-    bw_slice from_rdns;     // the reverse-DNS name the receiver recorded, if any
-    bw_slice ip;            // the sending IP as text (IPv4 dotted or IPv6), empty if none
-    bw_slice by_name;       // the receiving host
-    time_t time;            // the hop's date, if has_time
-    bool has_time;
-    bool trusted;           // inside the operator's boundary
-    bool forged;            // below the boundary but inconsistent (e.g. time goes back)
-} bw_received_hop;
-
-typedef struct bw_url {
-    bw_slice url;           // normalised URL (scheme added, entities/percent undone in host)
-    bw_slice host;          // lowercase, IDN as A-label (punycode); IP literals normalised
-    bw_slice domain;        // registrable domain (libpsl); the IP for IP hosts
-    bool host_is_ip;
-    bool from_html;         // found in an HTML attribute (href/src/action) vs plain text
-    bool obfuscated;        // hxxp, missing scheme, decimal IP, entity/percent-encoded host
-} bw_url;
+// bw_received_hop is declared in received.h, bw_url in url.h.
 
 typedef struct bw_mail_record {
     char sha256[BW_SHA256_HEX_LEN + 1];   // of the message bytes (after mbox unquoting)

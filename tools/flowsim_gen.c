@@ -176,7 +176,9 @@ static void benign_timer(gen *g, rng *r, const bw_ip *src, double period, double
 {
     const flowsim_config *c = g->cfg;
     bw_ip dst;
-    public_ip(pool_base + below(r, pool), &dst);   // a host sticks to one server of the pool
+    // A host sticks to one server of the pool; pools sit in one /24, as update farms do.
+    public_ip(pool_base, &dst);
+    dst.b[15] = (uint8_t)(10 + below(r, pool));
     for (double t = c->start + unit(r) * period; t < c->start + c->duration;
          t += period * (1 + jitter * (2 * unit(r) - 1))) {
         if (unit(r) < 0.02)

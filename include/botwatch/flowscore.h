@@ -40,12 +40,14 @@ typedef struct bw_flowscore_options {
     double jitter_tolerance;     // comb half-width as a fraction of the period; default 0.35
     unsigned max_harmonic;       // longest run of missed calls bridged (multiples); default 4
     unsigned permutations;       // null replicates for the periodicity test; default 19 (p<0.05)
+    double min_z;                // and standard deviations above the replicates' mean; default 3
     double madm_ref;             // MAD/median at which the ts MAD score reaches 0; default 0.5
     double coverage_bins;        // bins over the observation span for coverage; default 24
+    double persistence_s;        // lifetime that counts as fully persistent; default 6 h
     // Prevalence: a destination called by many internal hosts is down-weighted.
     unsigned prevalence_min_hosts; // only with at least this many internal hosts; default 10
     double prevalence_low;       // fraction of hosts where down-weighting starts; default 0.02
-    double prevalence_high;      // fraction where it is fullest; default 0.20
+    double prevalence_high;      // fraction where it is fullest; default 0.10
     double prevalence_floor;     // multiplier at prevalence_high and above; default 0.5
     // P2P
     unsigned p2p_min_peers;      // distinct external peers; default 30
@@ -82,9 +84,10 @@ typedef struct bw_beacon {
     double period_score;     // jitter-tolerant comb test vs permutation null (0 if not significant)
     double period_stat;      // fraction of intervals on the period comb
     double period_null;      // largest fraction among the permuted replicates
+    double period_z;         // (period_stat - replicates' mean) / their standard deviation
     double ds_score;         // data-size regularity (orig bytes)
-    double coverage_score;   // fraction of coverage bins with a call
-    double prevalence;       // fraction of internal hosts calling dst
+    double coverage_score;   // persistence (lifetime / min(span, persistence_s)) x bin fill
+    double prevalence;       // fraction of internal hosts calling dst's /24 (IPv6 /64)
     double period;           // estimated period, seconds
     double period_mad;       // MAD of the per-interval period estimates, seconds
     uint64_t calls;          // flows seen (incl. evicted)

@@ -26,11 +26,13 @@ void bw_flowscore_options_default(bw_flowscore_options *opts)
     opts->jitter_tolerance = 0.35;
     opts->max_harmonic = 4;
     opts->permutations = 19;
+    opts->min_z = 3.0;
     opts->madm_ref = 0.5;
     opts->coverage_bins = 24;
+    opts->persistence_s = 6 * 3600.0;
     opts->prevalence_min_hosts = 10;
     opts->prevalence_low = 0.02;
-    opts->prevalence_high = 0.20;
+    opts->prevalence_high = 0.10;
     opts->prevalence_floor = 0.5;
     opts->p2p_min_peers = 30;
     opts->p2p_min_failed_ratio = 0.3;
@@ -133,11 +135,12 @@ static double size_score(const uint64_t *bytes, size_t n, double madm_ref, doubl
     return (skew_score + madm_score) / 2;
 }
 
-// Coverage: half how much of the observation span the pair lasts, half how evenly it fills
-// its own lifetime (bins of span/coverage_bins, at least two periods wide so a slow beacon
-// is not punished for empty bins between its calls).
+// Coverage: how long the pair lasts, relative to the observation span but capped at
+// persistence_s (a bot phones home for as long as its machine is up; a burst of page loads
+// lasts seconds), times how evenly its calls fill that lifetime (bins of span/coverage_bins,
+// at least two periods wide so a slow beacon is not punished for the gaps between calls).
 static double coverage_score(const double *calls, size_t k, double span_first, double span_last,
-                             double nbins_target, double period)
+                             double nbins_target, double persistence_s, double period)
 {
     double first = calls[0], last = calls[k - 1];
     double span = span_last - span_first;
@@ -164,7 +167,8 @@ static double coverage_score(const double *calls, size_t k, double span_first, d
     size_t filled = 0;
     for (size_t b = 0; b < nbins; b++)
         filled += seen[b];
-    return 0.5 * fs_clamp01(life / span) + 0.5 * (double)filled / (double)nbins;
+    double window = persistence_s > 0 && persistence_s < span ? persistence_s : span;
+    return fs_clamp01(life / window) * (double)filled / (double)nbins;
 }
 
 bool bw_flowscore_score_series(const bw_flowscore_options *opts_in, const double *ts,
@@ -218,7 +222,8 @@ bool bw_flowscore_score_series(const bw_flowscore_options *opts_in, const double
     double null_max = 0, null_sum = 0;
     unsigned reps = opts->permutations;
     double first = s.calls[0], life = s.calls[k - 1] - s.calls[0];
-    double *perm = malloc(k * sizeof(double));
+    double *perm = malloc((k + reps + 1) * sizeof(double));
+    double *null_vals = perm + k;
     if (!perm) {
         ok = false;
         goto done;
@@ -230,13 +235,22 @@ bool bw_flowscore_score_series(const bw_flowscore_options *opts_in, const double
             perm[i] = first + fs_rng_unit(&rng) * life;
         fs_sort_doubles(perm, k);
         double v = periodicity_stat(opts, perm, k, &s, NULL, NULL);
+        null_vals[r] = v;
         null_sum += v;
         if (v > null_max)
             null_max = v;
     }
-    free(perm);
     double null_mean = reps ? null_sum / reps : 0;
-    bool significant = reps == 0 ? stat > 0.5 : stat > null_max;
+    double null_var = 0;
+    for (unsigned r = 0; r < reps; r++)
+        null_var += (null_vals[r] - null_mean) * (null_vals[r] - null_mean);
+    double null_sd = reps > 1 ? sqrt(null_var / (reps - 1)) : 0;
+    // Beyond every replicate AND min_z standard deviations above their mean: a network has
+    // thousands of pairs with enough calls, so a plain p < 0.05 would flag dozens by chance.
+    double z = null_sd > 0 ? (stat - null_mean) / null_sd : (stat > null_mean ? INFINITY : 0);
+    bool significant = reps == 0 ? stat > 0.5 : (stat > null_max && z >= opts->min_z);
+    out->period_z = z;
+    free(perm);
     out->period_stat = stat;
     out->period_null = null_max;
     out->period_score = significant && null_mean < 1 ? fs_clamp01((stat - null_mean) / (1 - null_mean)) : 0;
@@ -244,12 +258,13 @@ bool bw_flowscore_score_series(const bw_flowscore_options *opts_in, const double
     out->period_mad = period_mad;
 
     out->ds_score = size_score(bytes, n, opts->madm_ref, s.work, s.work2);
-    out->coverage_score = coverage_score(s.calls, k, span_first, span_last, opts->coverage_bins, period);
+    out->coverage_score =
+        coverage_score(s.calls, k, span_first, span_last, opts->coverage_bins, opts->persistence_s, period);
 
     // A series that is not periodic beyond chance never reaches the default threshold on
     // its spread alone: few calls can look tidy by luck, the permutation test knows how often.
     double regularity = significant ? fmax(out->ts_score, out->period_score) : 0.5 * out->ts_score;
-    out->raw_score = regularity * (0.7 + 0.15 * out->ds_score + 0.15 * out->coverage_score);
+    out->raw_score = regularity * (0.5 + 0.15 * out->ds_score + 0.35 * out->coverage_score);
     out->score = out->raw_score;
     out->first_seen = ts[0];
     out->last_seen = ts[n - 1];

@@ -294,6 +294,19 @@ static int cmp_order(const void *a, const void *b, void *ctx)
     return c;
 }
 
+// Prevalence counts hosts per destination network (IPv4 /24, IPv6 /64), not per address:
+// update farms, CDNs and NTP pools spread their clients over neighbouring addresses, and
+// per address each of them would look rare.
+static bw_ip prevalence_net(const bw_ip *ip)
+{
+    bw_ip net = *ip;
+    if (bw_ip_is_v4(ip))
+        net.b[15] = 0;
+    else
+        memset(net.b + 8, 0, 8);
+    return net;
+}
+
 static int cmp_dst_src(const void *a, const void *b)
 {
     const bw_ip *x = a, *y = b;
@@ -337,7 +350,7 @@ static bw_status build_groups(bw_flowscore *fs)
         const fs_pair *p = &fs->pairs[fs->order[fs->group_start[g]]];
         if (!p->src_internal)
             continue;
-        ds[2 * n] = p->dst;
+        ds[2 * n] = prevalence_net(&p->dst);
         ds[2 * n + 1] = p->src;
         n++;
     }
@@ -370,8 +383,10 @@ static bw_status build_groups(bw_flowscore *fs)
     return BW_OK;
 }
 
-static unsigned dst_host_count(const bw_flowscore *fs, const bw_ip *dst)
+static unsigned dst_host_count(const bw_flowscore *fs, const bw_ip *dst_addr)
 {
+    bw_ip net = prevalence_net(dst_addr);
+    const bw_ip *dst = &net;
     size_t lo = 0, hi = fs->n_dst_hosts;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;

@@ -59,6 +59,8 @@ typedef struct bw_flow_reader_stats {
     uint64_t bytes;           // bytes fed
     uint64_t first_bad_line;  // 0 if none
     char first_bad_reason[BW_FLOW_REASON_SIZE];
+    bw_flow_format format;    // what was detected (for pcap: lines = packets, skipped =
+                              // non-IP packets and non-first fragments)
 } bw_flow_reader_stats;
 
 typedef struct bw_flow_reader bw_flow_reader;
@@ -98,6 +100,7 @@ typedef struct bw_flow_read_options {
     bw_flow_error_cb on_error;            // may be NULL
     void *error_ctx;
     size_t chunk_size;                    // read size; 0 = 256 KiB
+    const struct bw_pcap_flow_limits *pcap_limits;  // NULL = defaults (pcapflow.h)
 } bw_flow_read_options;
 
 bw_status bw_flow_read_file(const char *path, const bw_flow_read_options *options,

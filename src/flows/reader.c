@@ -108,7 +108,11 @@ void bw_flow_reader_set_format(bw_flow_reader *r, bw_flow_format format)
     }
 }
 
-const bw_flow_reader_stats *bw_flow_reader_stats_get(const bw_flow_reader *r) { return &r->stats; }
+const bw_flow_reader_stats *bw_flow_reader_stats_get(const bw_flow_reader *r)
+{
+    ((bw_flow_reader *)r)->stats.format = r->format;
+    return &r->stats;
+}
 bw_flow_format bw_flow_reader_format(const bw_flow_reader *r) { return r->format; }
 bool bw_flow_reader_stopped(const bw_flow_reader *r) { return r->stopped; }
 

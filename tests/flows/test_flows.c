@@ -16,6 +16,7 @@
 
 #include "botwatch/flowread.h"
 #include "botwatch/hash.h"
+#include "botwatch/pcapflow.h"
 
 // ---------------------------------------------------------------- helpers
 
@@ -411,7 +412,7 @@ static void test_gzip_and_stop(void **state)
     collect c;
     collect_init(&c);
     bw_flow_reader_stats st;
-    bw_flow_read_options opts = { NULL, NULL, NULL, 1000 };
+    bw_flow_read_options opts = { NULL, NULL, NULL, 1000, NULL };
     assert_int_equal(bw_flow_read_file(gzpath, &opts, on_flow, &c, &st, NULL), BW_OK);
     assert_int_equal(st.flows, 2 * 992);
     assert_int_equal(st.malformed, 0);
@@ -597,6 +598,179 @@ static void test_nfdump_binary(void **state)
     assert_int_equal(st.flows, 0);
 }
 
+// ---------------------------------------------------------------- pcap
+
+static void test_pcap_real(void **state)
+{
+    (void)state;
+    char path[1024];
+    if (!data_path("slips/test-cc/test-cc-capture-1.pcap", path, sizeof path)) {
+        skip();
+        return;
+    }
+    // The capture holds 299 SYNs from 147.32.80.37, 297 of them to 141.193.213.21:443 and
+    // 2 to 141.193.213.20:443 (counted independently with a packet walk): one flow each.
+    collect c;
+    collect_init(&c);
+    want_pair(&c, "147.32.80.37", "141.193.213.21", 443);
+    bw_flow_reader_stats st;
+    assert_int_equal(bw_flow_read_file(path, NULL, on_flow, &c, &st, NULL), BW_OK);
+    assert_int_equal(st.format, BW_FLOW_FORMAT_PCAP);
+    assert_int_equal(st.lines, 7931);
+    assert_int_equal(st.flows, 299);
+    assert_int_equal(st.malformed, 0);
+    assert_int_equal(c.pair_count, 297);
+    assert_int_equal(c.states[BW_CONN_SF], 299);
+
+    static const struct { const char *rel; uint64_t packets, flows, s0, sf, rej, skipped; } files[] = {
+        { "slips/test7-malicious.pcap", 2000, 369, 314, 50, 5, 31 },
+        { "slips/test8-malicious.pcap", 534, 1, 0, 1, 0, 519 },   // 519 ARP packets
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        if (!data_path(files[i].rel, path, sizeof path)) {
+            skip();
+            return;
+        }
+        collect_init(&c);
+        assert_int_equal(bw_flow_read_file(path, NULL, on_flow, &c, &st, NULL), BW_OK);
+        assert_int_equal(st.lines, files[i].packets);
+        assert_int_equal(st.flows, files[i].flows);
+        assert_int_equal(st.skipped, files[i].skipped);
+        assert_int_equal(c.states[BW_CONN_S0], files[i].s0);
+        assert_int_equal(c.states[BW_CONN_SF], files[i].sf);
+        assert_int_equal(c.states[BW_CONN_REJ], files[i].rej);
+    }
+}
+
+// A tiny pcap writer for crafted captures (Ethernet, IPv4, TCP/UDP).
+typedef struct pcap_builder {
+    uint8_t buf[1 << 16];
+    size_t n;
+} pcap_builder;
+
+static void put(pcap_builder *b, const void *p, size_t n)
+{
+    assert_true(b->n + n <= sizeof b->buf);
+    memcpy(b->buf + b->n, p, n);
+    b->n += n;
+}
+
+static void pcap_begin(pcap_builder *b)
+{
+    b->n = 0;
+    const uint32_t hdr[6] = { 0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1 };
+    put(b, hdr, sizeof hdr);
+}
+
+static void pcap_tcp(pcap_builder *b, double ts, uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport,
+                     uint8_t flags, size_t payload, uint8_t proto)
+{
+    uint8_t pkt[14 + 20 + 20 + 64];
+    memset(pkt, 0, sizeof pkt);
+    pkt[12] = 0x08;
+    uint8_t *ip = pkt + 14;
+    size_t l4 = proto == 6 ? 20 : 8;
+    size_t total = 20 + l4 + payload;
+    ip[0] = 0x45;
+    ip[2] = (uint8_t)(total >> 8);
+    ip[3] = (uint8_t)total;
+    ip[8] = 64;
+    ip[9] = proto;
+    for (int i = 0; i < 4; i++) {
+        ip[12 + i] = (uint8_t)(src >> (24 - 8 * i));
+        ip[16 + i] = (uint8_t)(dst >> (24 - 8 * i));
+    }
+    uint8_t *t = ip + 20;
+    t[0] = (uint8_t)(sport >> 8);
+    t[1] = (uint8_t)sport;
+    t[2] = (uint8_t)(dport >> 8);
+    t[3] = (uint8_t)dport;
+    if (proto == 6) {
+        t[12] = 0x50;
+        t[13] = flags;
+    }
+    size_t caplen = 14 + total;
+    assert_true(caplen <= sizeof pkt);
+    uint32_t rec[4] = { (uint32_t)ts, (uint32_t)((ts - (uint32_t)ts) * 1e6 + 0.5), (uint32_t)caplen, (uint32_t)caplen };
+    put(b, rec, sizeof rec);
+    put(b, pkt, caplen);
+}
+
+enum { FIN = 0x01, SYN = 0x02, RST = 0x04, PSH = 0x08, ACK = 0x10 };
+#define IP4(a, b, c, d) ((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 | (uint32_t)(d))
+
+static bw_status run_pcap(pcap_builder *b, const bw_pcap_flow_limits *lim, collect *c, bw_pcap_flow_stats *st)
+{
+    FILE *f = fmemopen(b->buf, b->n, "rb");
+    assert_non_null(f);
+    return bw_pcap_flows_read(f, "crafted", lim, on_flow, c, st, NULL);
+}
+
+static void test_pcap_states(void **state)
+{
+    (void)state;
+    pcap_builder *b = calloc(1, sizeof *b);
+    assert_non_null(b);
+    pcap_begin(b);
+    uint32_t h = IP4(10, 0, 0, 1), s1 = IP4(192, 0, 2, 1), s2 = IP4(192, 0, 2, 2), s3 = IP4(192, 0, 2, 3);
+    // S0: SYN and a retransmission, no answer.
+    pcap_tcp(b, 100.0, h, 40000, s1, 443, SYN, 0, 6);
+    pcap_tcp(b, 101.0, h, 40000, s1, 443, SYN, 0, 6);
+    // REJ: SYN answered by RST-ACK.
+    pcap_tcp(b, 102.0, h, 40001, s2, 443, SYN, 0, 6);
+    pcap_tcp(b, 102.1, s2, 443, h, 40001, RST | ACK, 0, 6);
+    // SF: handshake, data, FINs; then the same 5-tuple reused: a second SF flow.
+    for (int k = 0; k < 2; k++) {
+        double t0 = 103.0 + 10 * k;
+        pcap_tcp(b, t0, h, 40002, s3, 80, SYN, 0, 6);
+        pcap_tcp(b, t0 + 0.1, s3, 80, h, 40002, SYN | ACK, 0, 6);
+        pcap_tcp(b, t0 + 0.2, h, 40002, s3, 80, ACK | PSH, 30, 6);
+        pcap_tcp(b, t0 + 0.3, s3, 80, h, 40002, ACK | PSH, 50, 6);
+        pcap_tcp(b, t0 + 0.4, h, 40002, s3, 80, FIN | ACK, 0, 6);
+        pcap_tcp(b, t0 + 0.5, s3, 80, h, 40002, FIN | ACK, 0, 6);
+    }
+    // UDP: one answered (SF), one not (S0); the unanswered one times out and recurs.
+    pcap_tcp(b, 130.0, h, 5353, s1, 53, 0, 20, 17);
+    pcap_tcp(b, 130.1, s1, 53, h, 5353, 0, 40, 17);
+    pcap_tcp(b, 131.0, h, 5354, s2, 53, 0, 20, 17);
+    pcap_tcp(b, 300.0, h, 5354, s2, 53, 0, 20, 17);   // 169 s later: past the 60 s idle timeout
+    collect c;
+    collect_init(&c);
+    want_pair(&c, "10.0.0.1", "192.0.2.3", 80);
+    bw_pcap_flow_stats st;
+    assert_int_equal(run_pcap(b, NULL, &c, &st), BW_OK);
+    assert_int_equal(st.packets, 20);
+    assert_int_equal(st.flows, 7);
+    assert_int_equal(st.malformed, 0);
+    assert_int_equal(c.states[BW_CONN_S0], 3);   // TCP SYN-only + the UDP flow twice
+    assert_int_equal(c.states[BW_CONN_REJ], 1);
+    assert_int_equal(c.states[BW_CONN_SF], 3);
+    assert_int_equal(c.pair_count, 2);
+    assert_int_equal(c.pair_state, BW_CONN_SF);
+
+    // max_flows 2: every further new flow evicts the least recently seen one, counted,
+    // and no flow is lost.
+    bw_pcap_flow_limits lim;
+    bw_pcap_flow_limits_default(&lim);
+    lim.max_flows = 2;
+    collect_init(&c);
+    assert_int_equal(run_pcap(b, &lim, &c, &st), BW_OK);
+    assert_int_equal(st.evicted, 3);
+    assert_int_equal(st.flows, 7);
+
+    // A truncated capture: the flows seen so far still come out.
+    b->n -= 10;
+    collect_init(&c);
+    assert_int_equal(run_pcap(b, NULL, &c, &st), BW_OK);
+    assert_int_equal(st.flows, 6);
+    // Not a capture at all.
+    const char junk[] = "this is not a pcap file at all, sorry";
+    FILE *f = fmemopen((void *)junk, sizeof junk, "rb");
+    char errbuf[BW_ERRBUF_SIZE];
+    assert_int_equal(bw_pcap_flows_read(f, "junk", NULL, on_flow, &c, &st, errbuf), BW_ERR_PARSE);
+    free(b);
+}
+
 static void test_state_names(void **state)
 {
     (void)state;
@@ -642,6 +816,8 @@ int main(void)
         cmocka_unit_test(test_argus_real),
         cmocka_unit_test(test_nfdump_csv),
         cmocka_unit_test(test_nfdump_binary),
+        cmocka_unit_test(test_pcap_real),
+        cmocka_unit_test(test_pcap_states),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -57,6 +57,9 @@ typedef struct bw_flowscore_options {
     // Internal networks (RFC 1918 + ULA by default when none are given).
     const bw_cidr *internal;
     size_t n_internal;
+    // Ignore flows to multicast, broadcast and link-local destinations (default true):
+    // periodic by protocol design, and never a controller.
+    bool skip_local_scope;
     // Allow-lists: flows matching any are ignored entirely.
     const bw_cidr *allow_cidrs;
     size_t n_allow_cidrs;

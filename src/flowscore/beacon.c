@@ -19,6 +19,7 @@ void bw_flowscore_options_default(bw_flowscore_options *opts)
     opts->limits.max_pairs = 4000000;
     opts->limits.max_events_per_pair = 8192;
     opts->threads = 2;
+    opts->skip_local_scope = true;
     opts->seed = 0x62773135u;   // fixed: the same log gives the same report
     opts->min_calls = 8;
     opts->threshold = 0.70;

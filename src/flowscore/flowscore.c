@@ -119,9 +119,22 @@ bool bw_flowscore_is_internal(const bw_flowscore *fs, const bw_ip *ip)
     return false;
 }
 
+// Multicast, broadcast and link-local destinations: neighbour discovery, mDNS, SSDP and
+// LLMNR are periodic by design, and no controller can sit behind such an address.
+static bool local_scope_dst(const bw_ip *ip)
+{
+    if (bw_ip_is_v4(ip)) {
+        uint32_t a = bw_ip_v4(ip);
+        return (a >> 28) == 0xe || a == 0xffffffffu || (a >> 16) == 0xa9fe;
+    }
+    return ip->b[0] == 0xff || (ip->b[0] == 0xfe && (ip->b[1] & 0xc0) == 0x80);
+}
+
 static bool allow_listed(const bw_flowscore *fs, const bw_flow *f)
 {
     const bw_flowscore_options *o = &fs->opts;
+    if (o->skip_local_scope && local_scope_dst(&f->dst))
+        return true;
     for (size_t i = 0; i < o->n_allow_ports; i++)
         if (f->dport == o->allow_ports[i])
             return true;

@@ -53,6 +53,22 @@ typedef struct bw_mail_record {
     uint64_t anomalies;                   // message anomalies plus analysis ones
 } bw_mail_record;
 
+// Anomalies found by analysis, in the same 64-bit set as bw_anomaly (which uses the low
+// bits; these start at bit 48 so the two can grow apart). Names: bw_mail_anomaly_name().
+#define BW_MAIL_ANOM_RECEIVED_LIMIT    (1ull << 48)  // more Received fields than max_received
+#define BW_MAIL_ANOM_BAD_RECEIVED      (1ull << 49)  // a Received value with no from/by structure
+#define BW_MAIL_ANOM_FORGED_RECEIVED   (1ull << 50)  // a hop below the boundary is inconsistent
+#define BW_MAIL_ANOM_NO_RECEIVED       (1ull << 51)  // no Received field at all
+#define BW_MAIL_ANOM_TEXT_LIMIT        (1ull << 52)  // visible text cut at max_text_bytes
+#define BW_MAIL_ANOM_URL_LIMIT         (1ull << 53)  // URL count or length limit hit
+#define BW_MAIL_ANOM_OBFUSCATED_URL    (1ull << 54)  // at least one URL was obfuscated
+#define BW_MAIL_ANOM_HTML_ONLY         (1ull << 55)  // HTML body without a text/plain alternative
+#define BW_MAIL_ANOM_HTML_LIMIT        (1ull << 56)  // an HTML limit hit (text, links, tag, attribute)
+#define BW_MAIL_ANOM_HTML_BROKEN       (1ull << 57)  // unclosed comment or tag, NULs in HTML
+
+// Name of one anomaly bit, MIME or analysis ("bad_boundary", "forged_received"), or NULL.
+const char *bw_mail_anomaly_name(uint64_t flag);
+
 typedef struct bw_mail_analyzer bw_mail_analyzer;
 
 // config may be NULL for the defaults; it is copied. NULL on allocation failure; errbuf

@@ -14,6 +14,7 @@ typedef struct command {
 
 // One line per subcommand, in the order `botwatch --help` lists them.
 static const command commands[] = {
+    { "parse", cmd_parse, "show how botwatch reads one message (summary or --json)" },
     { NULL, NULL, NULL },
 };
 

@@ -72,9 +72,10 @@ typedef enum bw_anomaly {
     BW_ANOM_EMPTY_MESSAGE        = 1ull << 30,
     BW_ANOM_BAD_RFC2231          = 1ull << 31,
     BW_ANOM_MIME_WITHOUT_VERSION = 1ull << 32, // Content-Type multipart but no MIME-Version
+    BW_ANOM_UUENCODE_IN_TEXT     = 1ull << 33, // "begin NNN name" block inside a text/plain body
 } bw_anomaly;
 
-#define BW_ANOM_COUNT 33
+#define BW_ANOM_COUNT 34
 // Stable snake_case name of one flag ("bad_boundary"), or NULL for an unknown bit.
 const char *bw_mime_anomaly_name(uint64_t flag);
 
@@ -96,8 +97,8 @@ typedef struct bw_part {
     bw_slice name;              // Content-Type name= parameter, decoded, UTF-8
     size_t header_offset;       // where the part's headers start in the message
     size_t body_offset, body_length;  // raw body (undecoded) within the message
-    bw_header *headers;         // the part's own header fields (not the root's: see message)
-    size_t header_count;
+    bw_header *headers;         // the part's own header fields; for the root, the same
+    size_t header_count;        //   array as bw_message.headers (do not count both)
     bool is_multipart;
     bool is_message;            // message/rfc822: its child is the embedded message
     bw_slice decoded;           // leaves: transfer-decoded bytes (not charset-converted)

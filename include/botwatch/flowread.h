@@ -22,6 +22,7 @@ typedef enum bw_flow_format {
     BW_FLOW_FORMAT_ARGUS,         // Argus ra/binetflow CSV (CTU-13), comma or tab separated
     BW_FLOW_FORMAT_NFDUMP,        // nfdump -o csv
     BW_FLOW_FORMAT_PCAP,          // pcap/pcapng, only through bw_flow_read_file / pcapflow.h
+    BW_FLOW_FORMAT_NFDUMP_BINARY, // nfcapd/nfdump 1.6 files (layout 1, uncompressed)
 } bw_flow_format;
 
 const char *bw_flow_format_name(bw_flow_format format);
@@ -36,6 +37,9 @@ typedef struct bw_flow_reader_limits {
     size_t max_fields;
     // Deepest JSON nesting skipped inside a Zeek JSON line. Default 32.
     unsigned max_json_depth;
+    // Largest data block accepted in a binary nfdump file. Default 16 MiB: nfdump 1.6
+    // writes blocks of at most 5 MiB (BUFFSIZE); the reader holds one block at a time.
+    size_t max_binary_block;
 } bw_flow_reader_limits;
 
 void bw_flow_reader_limits_default(bw_flow_reader_limits *limits);
@@ -74,8 +78,9 @@ void bw_flow_reader_set_error_cb(bw_flow_reader *reader, bw_flow_error_cb cb, vo
 void bw_flow_reader_set_format(bw_flow_reader *reader, bw_flow_format format);
 
 // Pushes n bytes. BW_OK even when lines were malformed (see stats). BW_ERR_UNSUPPORTED
-// (with errbuf) when the first bytes are no known text format (binary, pcap); the reader
-// then ignores further input. errbuf may be NULL.
+// (with errbuf) when the first bytes are no known format (pcap goes to pcapflow.h;
+// compressed or layout-2 nfdump files are refused); the reader then ignores further
+// input. For binary nfdump, "lines" are records. errbuf may be NULL.
 bw_status bw_flow_reader_feed(bw_flow_reader *reader, const void *bytes, size_t n, char *errbuf);
 // Ends the stream: a last line without LF is parsed. Later feeds are ignored.
 bw_status bw_flow_reader_finish(bw_flow_reader *reader, char *errbuf);

@@ -368,25 +368,53 @@ bw_conn_state bw_argus_state(const char *p, size_t n, uint8_t proto)
     return BW_CONN_UNKNOWN;
 }
 
-bw_conn_state bw_nfdump_state(const char *p, size_t n, uint8_t proto, uint64_t out_pkts)
+bw_conn_state bw_nfdump_state_bits(uint8_t flag_bits, uint8_t proto, uint64_t out_pkts)
 {
     if (proto != 6)
         return out_pkts > 0 ? BW_CONN_SF : BW_CONN_S0;
     // NetFlow records are unidirectional unless the exporter pairs them (NSEL, bi-flows),
     // and flags are OR-ed over the flow, so this is necessarily approximate.
-    tcp_flags f = flags_of(p, n);
-    f.any = false;
-    for (size_t i = 0; i < n; i++)
-        if (p[i] != '.' && p[i] != ' ' && p[i] != '0' && p[i] != 'x')
-            f.any = true;
-    if (f.syn && !f.ack)
-        return f.rst ? BW_CONN_RSTOS0 : BW_CONN_S0;
-    if (f.syn && f.ack) {
-        if (f.rst)
+    bool fin = flag_bits & 0x01, syn = flag_bits & 0x02, rst = flag_bits & 0x04, ack = flag_bits & 0x10;
+    if (syn && !ack)
+        return rst ? BW_CONN_RSTOS0 : BW_CONN_S0;
+    if (syn && ack) {
+        if (rst)
             return BW_CONN_RSTO;
-        return f.fin ? BW_CONN_SF : BW_CONN_S1;
+        return fin ? BW_CONN_SF : BW_CONN_S1;
     }
-    if (f.rst && !f.ack && !f.fin)
+    if (rst && !ack && !fin)
         return BW_CONN_REJ;
-    return f.any ? BW_CONN_OTH : BW_CONN_UNKNOWN;
+    return flag_bits ? BW_CONN_OTH : BW_CONN_UNKNOWN;
+}
+
+bw_conn_state bw_nfdump_state(const char *p, size_t n, uint8_t proto, uint64_t out_pkts)
+{
+    // Text form "CEUAPRSF", a '.' for each flag not set; some versions print hex ("0x1b").
+    uint8_t bits = 0;
+    if (n > 2 && p[0] == '0' && p[1] == 'x') {
+        uint64_t v = 0;
+        for (size_t i = 2; i < n && i < 4; i++) {
+            char c = p[i];
+            v <<= 4;
+            if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
+            else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
+            else if (c >= 'A' && c <= 'F') v |= (unsigned)(c - 'A' + 10);
+        }
+        bits = (uint8_t)v;
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            switch (p[i]) {
+            case 'F': bits |= 0x01; break;
+            case 'S': bits |= 0x02; break;
+            case 'R': bits |= 0x04; break;
+            case 'P': bits |= 0x08; break;
+            case 'A': bits |= 0x10; break;
+            case 'U': bits |= 0x20; break;
+            case 'E': bits |= 0x40; break;
+            case 'C': bits |= 0x80; break;
+            default: break;
+            }
+        }
+    }
+    return bw_nfdump_state_bits(bits, proto, out_pkts);
 }

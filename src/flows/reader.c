@@ -14,12 +14,14 @@
 #define DEFAULT_MAX_LINE_LEN (64u * 1024u)
 #define DEFAULT_MAX_FIELDS 512u
 #define DEFAULT_MAX_JSON_DEPTH 32u
+#define DEFAULT_MAX_BINARY_BLOCK (16u * 1024u * 1024u)
 
 void bw_flow_reader_limits_default(bw_flow_reader_limits *limits)
 {
     limits->max_line_len = DEFAULT_MAX_LINE_LEN;
     limits->max_fields = DEFAULT_MAX_FIELDS;
     limits->max_json_depth = DEFAULT_MAX_JSON_DEPTH;
+    limits->max_binary_block = DEFAULT_MAX_BINARY_BLOCK;
 }
 
 const char *bw_flow_format_name(bw_flow_format format)
@@ -30,6 +32,7 @@ const char *bw_flow_format_name(bw_flow_format format)
     case BW_FLOW_FORMAT_ARGUS: return "argus";
     case BW_FLOW_FORMAT_NFDUMP: return "nfdump-csv";
     case BW_FLOW_FORMAT_PCAP: return "pcap";
+    case BW_FLOW_FORMAT_NFDUMP_BINARY: return "nfdump";
     case BW_FLOW_FORMAT_UNKNOWN: break;
     }
     return "unknown";
@@ -52,6 +55,7 @@ bw_flow_reader *bw_flow_reader_new(const bw_flow_reader_limits *limits, bw_flow_
     else
         bw_flow_reader_limits_default(&lim);
     if (lim.max_line_len == 0 || lim.max_fields == 0 || lim.max_json_depth == 0 || !cb
+        || lim.max_binary_block == 0 || lim.max_binary_block > ((size_t)1 << 30)
         || lim.max_line_len > ((size_t)1 << 30) || lim.max_fields > 65536)
         return NULL;
     reader_private *priv = calloc(1, sizeof *priv);
@@ -82,6 +86,7 @@ void bw_flow_reader_free(bw_flow_reader *r)
     free(r->field_n);
     bw_zeek_tsv_free(&r->tsv);
     bw_csv_free(&r->csv);
+    bw_nfdump_bin_free(&r->nfbin);
     free((reader_private *)r);
 }
 
@@ -157,6 +162,8 @@ bw_flow_format bw_flow_detect(const void *bytes, size_t n)
         if (be == 0xa1b2c3d4 || be == 0xd4c3b2a1 || be == 0xa1b23c4d || be == 0x4d3cb2a1
             || be == 0x0a0d0d0a)
             return BW_FLOW_FORMAT_PCAP;
+        if (u[0] == 0x0c && u[1] == 0xa5)   // nfdump magic 0xA50C, little-endian
+            return BW_FLOW_FORMAT_NFDUMP_BINARY;
     }
     size_t i = 0;
     if (n >= 3 && u[0] == 0xef && u[1] == 0xbb && u[2] == 0xbf)
@@ -211,8 +218,9 @@ static void process_line(bw_flow_reader *r, const char *p, size_t n)
             return;
         }
         r->format = bw_flow_detect(p, n);
-        if (r->format == BW_FLOW_FORMAT_UNKNOWN || r->format == BW_FLOW_FORMAT_PCAP) {
-            bool binary = r->format == BW_FLOW_FORMAT_PCAP || memchr(p, '\0', n) != NULL;
+        if (r->format == BW_FLOW_FORMAT_UNKNOWN || r->format == BW_FLOW_FORMAT_PCAP
+            || r->format == BW_FLOW_FORMAT_NFDUMP_BINARY) {
+            bool binary = r->format != BW_FLOW_FORMAT_UNKNOWN || memchr(p, '\0', n) != NULL;
             r->format = BW_FLOW_FORMAT_UNKNOWN;
             fail(r, "%s:%llu: %s (expected Zeek TSV/JSON, Argus or nfdump CSV)", r->source,
                  (unsigned long long)r->stats.lines,
@@ -251,25 +259,15 @@ static bw_status result(bw_flow_reader *r, char *errbuf)
     return BW_OK;
 }
 
-bw_status bw_flow_reader_feed(bw_flow_reader *r, const void *bytes, size_t n, char *errbuf)
+// Frames lines (or, for binary nfdump, passes bytes on) after the format is known.
+static void consume(bw_flow_reader *r, const char *data, size_t n)
 {
-    if (r->failed)
-        return result(r, errbuf);
-    if (r->stopped || r->finished)
-        return BW_OK;
-    const char *data = bytes;
-    if (r->stats.bytes == 0 && !r->format_forced && n >= 4) {
-        const unsigned char *u = bytes;
-        if (bw_flow_detect(data, n) == BW_FLOW_FORMAT_PCAP) {
-            fail(r, "%s: pcap/pcapng input: read it with bw_flow_read_file or pcapflow.h", r->source);
-            return result(r, errbuf);
-        }
-        if (u[0] == 0x0c && u[1] == 0xa5) {   // nfdump/nfcapd binary file magic 0xA50C
-            fail(r, "%s: binary nfdump file: convert it with `nfdump -r FILE -o csv`", r->source);
-            return result(r, errbuf);
-        }
+    if (r->format == BW_FLOW_FORMAT_NFDUMP_BINARY) {
+        const char *reason = NULL;
+        if (!bw_nfdump_bin_feed(r, (const uint8_t *)data, n, &reason))
+            fail(r, "%s: %s", r->source, reason);
+        return;
     }
-    r->stats.bytes += n;
     const size_t max = r->limits.max_line_len;
     while (n > 0 && !r->stopped && !r->failed) {
         const char *nl = memchr(data, '\n', n);
@@ -304,6 +302,41 @@ bw_status bw_flow_reader_feed(bw_flow_reader *r, const void *bytes, size_t n, ch
         data += consumed;
         n -= consumed;
     }
+}
+
+// The binary formats are told apart by their first 4 bytes, which may arrive in pieces.
+static void detect_head(bw_flow_reader *r)
+{
+    r->head_done = true;
+    bw_flow_format f = bw_flow_detect(r->head, r->head_len);
+    if (f == BW_FLOW_FORMAT_PCAP)
+        fail(r, "%s: pcap/pcapng input: read it with bw_flow_read_file or pcapflow.h", r->source);
+    else if (f == BW_FLOW_FORMAT_NFDUMP_BINARY)
+        r->format = f;
+}
+
+bw_status bw_flow_reader_feed(bw_flow_reader *r, const void *bytes, size_t n, char *errbuf)
+{
+    if (r->failed)
+        return result(r, errbuf);
+    if (r->stopped || r->finished)
+        return BW_OK;
+    const char *data = bytes;
+    r->stats.bytes += n;
+    if (!r->head_done && !r->format_forced) {
+        size_t take = sizeof r->head - r->head_len < n ? sizeof r->head - r->head_len : n;
+        memcpy(r->head + r->head_len, data, take);
+        r->head_len += take;
+        data += take;
+        n -= take;
+        if (r->head_len < sizeof r->head)
+            return BW_OK;
+        detect_head(r);
+        if (!r->failed)
+            consume(r, r->head, r->head_len);
+    }
+    if (!r->failed)
+        consume(r, data, n);
     return result(r, errbuf);
 }
 
@@ -313,7 +346,19 @@ bw_status bw_flow_reader_finish(bw_flow_reader *r, char *errbuf)
         return result(r, errbuf);
     if (r->finished)
         return BW_OK;
+    if (!r->head_done && !r->format_forced && r->head_len > 0) {
+        detect_head(r);
+        if (!r->failed)
+            consume(r, r->head, r->head_len);
+        if (r->failed)
+            return result(r, errbuf);
+    }
     r->finished = true;
+    if (r->format == BW_FLOW_FORMAT_NFDUMP_BINARY) {
+        if (!r->stopped)
+            bw_nfdump_bin_finish(r);
+        return result(r, errbuf);
+    }
     if (!r->stopped && r->pending_len > 0) {
         size_t len = r->pending_len;
         r->pending_len = 0;

@@ -48,6 +48,18 @@ typedef struct bw_csv_state {
     uint8_t *cols;
 } bw_csv_state;
 
+// Binary nfdump (layout 1): a byte-level state machine over file header, stat record,
+// then blocks, each buffered whole (at most max_binary_block bytes) and then walked.
+typedef struct bw_nfdump_bin_state {
+    uint8_t *buf;
+    size_t have, want, cap;
+    int stage;                 // reading: 0 file header, 1 stat record, 2 block header, 3 block body
+    uint32_t block_records;
+    uint32_t blocks_left;
+    // extension maps by id: offsets of out packets/bytes in the extension area (or -1)
+    struct { int32_t out_pkts_off, out_bytes_off; uint8_t out_pkts_len, out_bytes_len; bool valid; } maps[256];
+} bw_nfdump_bin_state;
+
 struct bw_flow_reader {
     bw_flow_reader_limits limits;
     bw_flow_cb cb;
@@ -61,11 +73,15 @@ struct bw_flow_reader {
     bool finished;
     bool failed;               // unsupported input: ignore the rest
     bool skipping_long_line;   // discarding up to the next LF after an over-long line
+    char head[4];              // first bytes, held until the binary magics can be checked
+    size_t head_len;
+    bool head_done;
     char *pending;             // partial line carried between feeds (max_line_len bytes)
     size_t pending_len;
     bw_flow_reader_stats stats;
     bw_zeek_tsv_state tsv;
     bw_csv_state csv;
+    bw_nfdump_bin_state nfbin;
     const char **field_p;      // scratch for split fields (max_fields entries)
     size_t *field_n;
 };
@@ -81,6 +97,12 @@ void bw_zeek_json_line(bw_flow_reader *r, const char *p, size_t n);
 void bw_argus_line(bw_flow_reader *r, const char *p, size_t n);
 void bw_nfdump_line(bw_flow_reader *r, const char *p, size_t n);
 void bw_zeek_tsv_free(bw_zeek_tsv_state *s);
+// Binary nfdump: consumes n bytes; returns false (with reason) if the file cannot be read
+// at all (bad header, compressed, other layout), which stops the reader.
+bool bw_nfdump_bin_feed(bw_flow_reader *r, const uint8_t *p, size_t n, const char **reason);
+// At the end of input: counts a truncated trailing block or record as malformed.
+void bw_nfdump_bin_finish(bw_flow_reader *r);
+void bw_nfdump_bin_free(bw_nfdump_bin_state *s);
 // Which bw_flow member a Zeek field name ("id.orig_h", "label", ...) feeds.
 uint8_t bw_zeek_column(const char *p, size_t n);
 void bw_csv_free(bw_csv_state *s);
@@ -105,7 +127,8 @@ bw_conn_state bw_parse_conn_state(const char *p, size_t n);
 bool bw_parse_datetime(const char *p, size_t n, double *out);
 // Maps an Argus State string ("S_RA", "FSPA_FSPA", "CON", "INT", ...) onto Zeek states.
 bw_conn_state bw_argus_state(const char *p, size_t n, uint8_t proto);
-// Maps cumulated nfdump TCP flags ("...AP.SF") onto Zeek states.
+// Maps cumulated nfdump TCP flags ("...AP.SF", or the raw bits) onto Zeek states.
 bw_conn_state bw_nfdump_state(const char *p, size_t n, uint8_t proto, uint64_t out_pkts);
+bw_conn_state bw_nfdump_state_bits(uint8_t flag_bits, uint8_t proto, uint64_t out_pkts);
 
 #endif

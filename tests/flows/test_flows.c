@@ -589,13 +589,48 @@ static void test_nfdump_binary(void **state)
         skip();
         return;
     }
+    // nfdump 1.6 layout-1 file; its stat record says 4593 flows.
     collect c;
     collect_init(&c);
+    want_pair(&c, "147.32.80.119", "147.32.82.62", 902);
     bw_flow_reader_stats st;
     char errbuf[BW_ERRBUF_SIZE];
-    assert_int_equal(bw_flow_read_file(path, NULL, on_flow, &c, &st, errbuf), BW_ERR_UNSUPPORTED);
-    assert_non_null(strstr(errbuf, "nfdump -r FILE -o csv"));
+    assert_int_equal(bw_flow_read_file(path, NULL, on_flow, &c, &st, errbuf), BW_OK);
+    assert_int_equal(st.format, BW_FLOW_FORMAT_NFDUMP_BINARY);
+    assert_int_equal(st.flows, 4593);
+    assert_int_equal(st.malformed, 0);
+    assert_int_equal(c.states[BW_CONN_S0], 2322);
+    assert_true(c.pair_count > 0);
+    assert_int_equal(c.pair_state, BW_CONN_S0);
+    size_t n;
+    char *bytes = slurp(path, &n);
+    static const size_t chunks[] = { 1, 3, 139, 4096, 1 << 20 };
+    for (size_t i = 0; i < sizeof chunks / sizeof chunks[0]; i++) {
+        collect c2;
+        collect_init(&c2);
+        bw_flow_reader_stats st2;
+        assert_int_equal(feed_all(bytes, n, chunks[i], NULL, &c2, &st2), BW_OK);
+        assert_int_equal(st2.flows, 4593);
+        assert_true(c2.digest == c.digest);
+    }
+    // Cut inside the block: the records before the cut are kept, the cut is reported.
+    collect_init(&c);
+    assert_int_equal(feed_all(bytes, 276 + 12 + 1000, 4096, NULL, &c, &st), BW_OK);
+    assert_int_equal(st.malformed, 1);
+    assert_string_equal(st.first_bad_reason, "nfdump: file ends inside a header or block");
+    // A block over max_binary_block is skipped and counted, not buffered.
+    bw_flow_reader_limits lim;
+    bw_flow_reader_limits_default(&lim);
+    lim.max_binary_block = 1000;
+    collect_init(&c);
+    assert_int_equal(feed_all(bytes, n, 4096, &lim, &c, &st), BW_OK);
     assert_int_equal(st.flows, 0);
+    assert_int_equal(st.too_long, 1);
+    // Compressed files are refused with the conversion command.
+    bytes[4] = 0x10;   // FLAG_LZ4_COMPRESSED
+    collect_init(&c);
+    assert_int_equal(feed_all(bytes, n, 4096, NULL, &c, &st), BW_ERR_UNSUPPORTED);
+    free(bytes);
 }
 
 // ---------------------------------------------------------------- pcap

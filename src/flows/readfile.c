@@ -93,7 +93,7 @@ bw_status bw_flow_read_file(const char *path, const bw_flow_read_options *option
     }
     bw_status status = BW_OK;
     bw_flow_reader *reader = NULL;
-    bool first = true;
+    bool first = true, truncated = false;
     for (;;) {
         int got = gzread(gz, buf, (unsigned)chunk);
         if (got < 0) {
@@ -119,8 +119,12 @@ bw_status bw_flow_read_file(const char *path, const bw_flow_read_options *option
             if (opts.on_error)
                 bw_flow_reader_set_error_cb(reader, opts.on_error, opts.error_ctx);
         }
-        if (got == 0)
+        if (got == 0) {
+            int zerr = Z_OK;
+            gzerror(gz, &zerr);
+            truncated = zerr == Z_BUF_ERROR;   // gzip stream cut short
             break;
+        }
         status = bw_flow_reader_feed(reader, buf, (size_t)got, errbuf);
         if (status != BW_OK || bw_flow_reader_stopped(reader))
             break;
@@ -128,6 +132,9 @@ bw_status bw_flow_read_file(const char *path, const bw_flow_read_options *option
     if (reader) {
         if (status == BW_OK)
             status = bw_flow_reader_finish(reader, errbuf);
+        if (status == BW_OK && truncated)
+            status = bw_error(errbuf, BW_ERR_IO, "%s: compressed data ends early (the flows before the cut were read)",
+                              source);
         if (stats)
             *stats = *bw_flow_reader_stats_get(reader);
         bw_flow_reader_free(reader);

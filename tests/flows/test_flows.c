@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -421,6 +422,25 @@ static void test_gzip_and_stop(void **state)
     c.stop_after = 10;
     assert_int_equal(bw_flow_read_file(gzpath, NULL, on_flow, &c, &st, NULL), BW_OK);
     assert_int_equal(c.count, 10);
+    // "-" reads stdin (here the gzip file put on fd 0).
+    int saved = dup(STDIN_FILENO);
+    int in = open(gzpath, O_RDONLY);
+    assert_true(saved >= 0 && in >= 0);
+    assert_int_equal(dup2(in, STDIN_FILENO), STDIN_FILENO);
+    close(in);
+    collect_init(&c);
+    assert_int_equal(bw_flow_read_file("-", NULL, on_flow, &c, &st, NULL), BW_OK);
+    assert_int_equal(st.flows, 2 * 992);
+    assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+    close(saved);
+    // A gzip stream cut short: the flows before the cut arrive, then BW_ERR_IO says so.
+    assert_int_equal(truncate(gzpath, one / 2), 0);
+    collect_init(&c);
+    char errbuf2[BW_ERRBUF_SIZE];
+    assert_int_equal(bw_flow_read_file(gzpath, NULL, on_flow, &c, &st, errbuf2), BW_ERR_IO);
+    assert_non_null(strstr(errbuf2, "ends early"));
+    assert_true(st.flows > 100 && st.flows < 992);
+    assert_int_equal(c.count, st.flows);
     unlink(gzpath);
     free(text);
     char errbuf[BW_ERRBUF_SIZE];

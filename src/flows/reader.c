@@ -105,19 +105,22 @@ void bw_flow_reader_set_error_cb(bw_flow_reader *r, bw_flow_error_cb cb, void *c
     r->err_ctx = ctx;
 }
 
+static void set_format(bw_flow_reader *r, bw_flow_format format)
+{
+    r->format = format;
+    r->stats.format = format;
+}
+
 void bw_flow_reader_set_format(bw_flow_reader *r, bw_flow_format format)
 {
     if (r->stats.bytes == 0 && format != BW_FLOW_FORMAT_PCAP) {
-        r->format = format;
+        set_format(r, format);
         r->format_forced = format != BW_FLOW_FORMAT_UNKNOWN;
     }
 }
 
-const bw_flow_reader_stats *bw_flow_reader_stats_get(const bw_flow_reader *r)
-{
-    ((bw_flow_reader *)r)->stats.format = r->format;
-    return &r->stats;
-}
+const bw_flow_reader_stats *bw_flow_reader_stats_get(const bw_flow_reader *r) { return &r->stats; }
+
 bw_flow_format bw_flow_reader_format(const bw_flow_reader *r) { return r->format; }
 bool bw_flow_reader_stopped(const bw_flow_reader *r) { return r->stopped; }
 
@@ -217,11 +220,11 @@ static void process_line(bw_flow_reader *r, const char *p, size_t n)
             r->stats.headers++;
             return;
         }
-        r->format = bw_flow_detect(p, n);
+        set_format(r, bw_flow_detect(p, n));
         if (r->format == BW_FLOW_FORMAT_UNKNOWN || r->format == BW_FLOW_FORMAT_PCAP
             || r->format == BW_FLOW_FORMAT_NFDUMP_BINARY) {
             bool binary = r->format != BW_FLOW_FORMAT_UNKNOWN || memchr(p, '\0', n) != NULL;
-            r->format = BW_FLOW_FORMAT_UNKNOWN;
+            set_format(r, BW_FLOW_FORMAT_UNKNOWN);
             fail(r, "%s:%llu: %s (expected Zeek TSV/JSON, Argus or nfdump CSV)", r->source,
                  (unsigned long long)r->stats.lines,
                  binary ? "binary input, not a text flow log" : "unrecognised flow log format");
@@ -312,7 +315,7 @@ static void detect_head(bw_flow_reader *r)
     if (f == BW_FLOW_FORMAT_PCAP)
         fail(r, "%s: pcap/pcapng input: read it with bw_flow_read_file or pcapflow.h", r->source);
     else if (f == BW_FLOW_FORMAT_NFDUMP_BINARY)
-        r->format = f;
+        set_format(r, f);
 }
 
 bw_status bw_flow_reader_feed(bw_flow_reader *r, const void *bytes, size_t n, char *errbuf)

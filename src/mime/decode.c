@@ -85,6 +85,20 @@ size_t mime_base64_decode(const char *in, size_t n, unsigned char *out, uint64_t
             quad = 0;
             acc = 0;
             padded = true;
+            // After the padding: more base64 (blocks that were encoded line by line and
+            // concatenated) is decoded; anything else (a mailing-list footer appended to a
+            // single-part message) ends the data, as Python's decoder and clients treat it.
+            size_t j = i;
+            while (j < n && (s[j] == '=' || b64_table[s[j]] == B64_WS))
+                j++;
+            size_t k = j;
+            while (k < n && s[k] != '\n' && s[k] != '\r' && b64_table[s[k]] <= B64_PAD)
+                k++;
+            if (j < n && k < n && s[k] != '\n' && s[k] != '\r') {
+                bad = true;
+                break;
+            }
+            i = j;
         } else {
             bad = true;
         }

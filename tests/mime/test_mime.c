@@ -385,6 +385,7 @@ static const decode_case decode_cases[] = {
     { "base64", "aGVsbG8", "hello", BW_ANOM_TRUNCATED_BASE64, 0 },
     { "base64", "aGk=\naGk=\n", "hihi", 0, BW_ANOM_BAD_BASE64 },   // concatenated padded blocks
     { "base64", "", "", 0, BW_ANOM_BAD_BASE64 | BW_ANOM_TRUNCATED_BASE64 },
+    { "base64", "aGk=\n--footer of a mailing list--\nbye\n", "hi", BW_ANOM_BAD_BASE64, 0 },
     { "quoted-printable", "caf=C3=A9 =\nsoft=3D\n", "caf\xc3\xa9 soft=\n", 0, BW_ANOM_BAD_QP },
     { "quoted-printable", "low=c3=a9case", "low\xc3\xa9" "case", 0, BW_ANOM_BAD_QP },
     { "quoted-printable", "bad=ZZ and =4", "bad=ZZ and =4", BW_ANOM_BAD_QP, 0 },

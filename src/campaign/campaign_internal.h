@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: MIT
+// Shared between the campaign module's files: the hash mixer the signatures and tables use,
+// and the template member scratch. Not part of the public API.
+#ifndef BOTWATCH_CAMPAIGN_INTERNAL_H
+#define BOTWATCH_CAMPAIGN_INTERNAL_H
+
+#include <stdint.h>
+
+#include "botwatch/campaign.h"
+
+// MurmurHash3's 64-bit finaliser: a bijection that spreads every input bit over the word.
+// Inputs here are already keyed (SipHash of tokens), so this only mixes, it does not key.
+static inline uint64_t bw_campaign_mix64(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+// LSH key of band `band` of a signature (rows consecutive bins).
+uint64_t bw_campaign_band_key(const uint32_t *sig, unsigned band, unsigned rows);
+
+#endif

@@ -1,0 +1,900 @@
+// SPDX-License-Identifier: MIT
+// The campaign index: LSH buckets over the representative signatures of the campaigns in
+// memory, the campaigns' bounded statistics, the domain table that links campaigns
+// (AutoRE), and eviction of idle campaigns. Campaigns are kept in an array sorted by id
+// (ids only grow, so new ones append); representatives live in a pool addressed by index
+// so the LSH chains stay valid when the pool grows.
+#include <stdlib.h>
+#include <string.h>
+
+#include "index_internal.h"
+
+// Defaults, with why:
+void bw_campaign_config_default(bw_campaign_config *c)
+{
+    memset(c, 0, sizeof *c);
+    bw_campaign_norm_limits_default(&c->norm);
+    c->shingle_k = 3;             // one changed word breaks 3 shingles, not 5: slot-filled
+                                  //   templates stay above the threshold
+    c->threshold = 0.5;           // members of one template measured at 0.6-1.0; different
+                                  //   templates (real spam) below 0.2
+    c->bands = 42;                // 42 x 3 = 126 of 128 bins: P(candidate) 0.996 at s=0.5,
+    c->rows = 3;                  //   0.29 at s=0.2 (docs/campaigns.md has the curve)
+    c->max_reps = 4;              // variants of a template (line/word variants) each get one
+    c->new_rep_below = 0.75;
+    c->idle_window = 3 * 86400;   // Storm/Srizbi campaigns ran days to weeks, nightly lulls
+    c->link_window = 86400;       // AutoRE grouped by domain within a day
+    c->max_active = 100000;       // ~100 MB worst case at the caps below
+    c->max_ips = 1024;            // enough to intersect botnets; counts go on by HyperLogLog
+    c->max_subnets = 1024;
+    c->max_asns = 256;
+    c->max_top = 10;
+    c->max_value_bytes = 200;     // a subject line; longer ones are cut
+    c->max_samples = 16;
+    c->max_links = 32;
+    c->max_urls = 64;             // URLs of one message (bw_url's own default cap is higher)
+    c->max_domains_tracked = 1u << 20;
+    c->template_members = 8;      // Judo used a handful of samples per template
+    c->template_max_tokens = 256;
+}
+
+// Times come from mail headers: clamped so window arithmetic cannot overflow.
+static int64_t clamp_time(int64_t t)
+{
+    const int64_t bound = INT64_C(1) << 60;
+    return t < -bound ? -bound : t > bound ? bound : t;
+}
+
+static size_t pow2_at_least(size_t n)
+{
+    size_t p = 16;
+    while (p < n)
+        p *= 2;
+    return p;
+}
+
+// ---- small sets of 64-bit keys (0 means empty; key 0 is stored as 1) -------------------
+
+// Returns 1 if added, 0 if present, -1 if the set is at its limit, -2 on no memory.
+static int hset_add(hset *s, uint64_t key, size_t limit)
+{
+    if (key == 0)
+        key = 1;
+    if (s->cap) {
+        size_t mask = s->cap - 1;
+        for (size_t i = key & mask;; i = (i + 1) & mask) {
+            if (s->slots[i] == key)
+                return 0;
+            if (s->slots[i] == 0)
+                break;
+        }
+    }
+    if (s->count >= limit)
+        return -1;
+    if ((s->count + 1) * 2 > s->cap) {
+        size_t ncap = pow2_at_least((s->count + 1) * 2);
+        uint64_t *ns = calloc(ncap, sizeof *ns);
+        if (!ns)
+            return -2;
+        for (size_t i = 0; i < s->cap; i++)
+            if (s->slots[i]) {
+                size_t j = s->slots[i] & (ncap - 1);
+                while (ns[j])
+                    j = (j + 1) & (ncap - 1);
+                ns[j] = s->slots[i];
+            }
+        free(s->slots);
+        s->slots = ns;
+        s->cap = ncap;
+    }
+    size_t mask = s->cap - 1;
+    size_t i = key & mask;
+    while (s->slots[i])
+        i = (i + 1) & mask;
+    s->slots[i] = key;
+    s->count++;
+    return 1;
+}
+
+// HyperLogLog with 256 registers (about 6.5% standard error): distinct counts past the
+// set caps at a fixed 256 bytes.
+static void hll_add(uint8_t *reg, uint64_t h)
+{
+    unsigned r = (unsigned)(h >> 56);
+    uint64_t rest = (h << 8) | 0x80;
+    uint8_t rank = (uint8_t)(__builtin_clzll(rest) + 1);
+    if (rank > reg[r])
+        reg[r] = rank;
+}
+
+uint64_t bw_campaign_hll_estimate(const uint8_t *reg)
+{
+    double sum = 0;
+    unsigned zeros = 0;
+    for (unsigned i = 0; i < HLL_REGS; i++) {
+        sum += 1.0 / (double)(1ULL << reg[i]);
+        zeros += reg[i] == 0;
+    }
+    double m = HLL_REGS;
+    double est = 0.7213 / (1 + 1.079 / m) * m * m / sum;
+    if (est <= 2.5 * m && zeros)
+        est = m * __builtin_log(m / zeros);
+    return (uint64_t)(est + 0.5);
+}
+
+// ---- LSH ------------------------------------------------------------------------------
+
+static int lsh_grow(bw_campaign_index *x, size_t entries)
+{
+    size_t nheads = pow2_at_least(entries);
+    uint32_t *heads = calloc(nheads, sizeof *heads);
+    if (!heads)
+        return -1;
+    for (size_t e = 0; e < x->entry_used; e++) {
+        if (x->entries[e].rep == UINT32_MAX)
+            continue;
+        size_t b = x->entries[e].key & (nheads - 1);
+        x->entries[e].next = heads[b];
+        heads[b] = (uint32_t)e + 1;
+    }
+    free(x->heads);
+    x->heads = heads;
+    x->head_count = nheads;
+    return 0;
+}
+
+static int lsh_insert(bw_campaign_index *x, uint64_t key, uint32_t rep_index)
+{
+    // Chains average under two entries; a failed grow only lengthens them.
+    if ((!x->heads || x->entry_count + 1 > x->head_count * 2) && lsh_grow(x, (x->entry_count + 1) * 2) != 0 &&
+        !x->heads)
+        return -1;
+    uint32_t e;
+    if (x->entry_free) {
+        e = x->entry_free - 1;
+        x->entry_free = x->entries[e].next;
+    } else {
+        if (x->entry_used == x->entry_cap) {
+            size_t ncap = x->entry_cap ? x->entry_cap * 2 : 1024;
+            lsh_entry *ne = realloc(x->entries, ncap * sizeof *ne);
+            if (!ne)
+                return -1;
+            x->entries = ne;
+            x->entry_cap = ncap;
+        }
+        e = (uint32_t)x->entry_used++;
+    }
+    x->entry_count++;
+    size_t b = key & (x->head_count - 1);
+    x->entries[e] = (lsh_entry){ key, rep_index, x->heads[b] };
+    x->heads[b] = e + 1;
+    return 0;
+}
+
+static void lsh_remove(bw_campaign_index *x, uint64_t key, uint32_t rep_index)
+{
+    size_t b = key & (x->head_count - 1);
+    uint32_t *link = &x->heads[b];
+    while (*link) {
+        uint32_t e = *link - 1;
+        if (x->entries[e].key == key && x->entries[e].rep == rep_index) {
+            *link = x->entries[e].next;
+            x->entries[e].rep = UINT32_MAX;
+            x->entries[e].next = x->entry_free;
+            x->entry_free = e + 1;
+            x->entry_count--;
+            return;
+        }
+        link = &x->entries[e].next;
+    }
+}
+
+static void rep_release(bw_campaign_index *x, uint32_t r)
+{
+    for (unsigned b = 0; b < x->cfg.bands; b++)
+        lsh_remove(x, bw_campaign_band_key(x->reps[r].sig, b, x->cfg.rows), r);
+    x->reps[r].owner = NULL;
+    x->rep_free[x->rep_free_count++] = r;
+}
+
+// Adds sig as a representative of c. -1 on no memory (nothing changed).
+int bw_campaign_rep_add(bw_campaign_index *x, campaign *c, const uint32_t *sig)
+{
+    if (c->rep_count >= x->cfg.max_reps)
+        return 0;
+    uint32_t r;
+    if (x->rep_free_count) {
+        r = x->rep_free[--x->rep_free_count];
+    } else {
+        if (x->rep_used == x->rep_cap) {
+            size_t ncap = x->rep_cap ? x->rep_cap * 2 : 256;
+            rep *nr = realloc(x->reps, ncap * sizeof *nr);
+            uint32_t *nf = realloc(x->rep_free, ncap * sizeof *nf);
+            if (nr)
+                x->reps = nr;
+            if (nf)
+                x->rep_free = nf;
+            if (!nr || !nf)
+                return -1;
+            x->rep_cap = ncap;
+        }
+        r = (uint32_t)x->rep_used++;
+    }
+    memcpy(x->reps[r].sig, sig, sizeof x->reps[r].sig);
+    x->reps[r].owner = c;
+    x->reps[r].stamp = 0;
+    for (unsigned b = 0; b < x->cfg.bands; b++)
+        if (lsh_insert(x, bw_campaign_band_key(sig, b, x->cfg.rows), r) != 0) {
+            while (b-- > 0)
+                lsh_remove(x, bw_campaign_band_key(sig, b, x->cfg.rows), r);
+            x->reps[r].owner = NULL;
+            x->rep_free[x->rep_free_count++] = r;
+            return -1;
+        }
+    c->reps[c->rep_count++] = r;
+    return 0;
+}
+
+// ---- campaigns ------------------------------------------------------------------------
+
+static void top_free(top_entry *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(t[i].value);
+}
+
+void bw_campaign_free_one(bw_campaign_index *x, campaign *c)
+{
+    for (unsigned i = 0; i < c->rep_count; i++)
+        rep_release(x, c->reps[i]);
+    free(c->ip_set.slots);
+    free(c->ips);
+    free(c->subnet_set.slots);
+    free(c->asn_set.slots);
+    free(c->asn_list);
+    top_free(c->subjects, c->subject_count);
+    top_free(c->domains, c->domain_count);
+    free(c->subjects);
+    free(c->domains);
+    free(c->samples);
+    for (size_t i = 0; i < c->link_count; i++)
+        free(c->links[i].domain);
+    free(c->links);
+    for (unsigned i = 0; i < c->member_count; i++)
+        free((char *)c->members[i].p);
+    free(c->members);
+    free(c->template_text);
+    free(c);
+}
+
+campaign *bw_campaign_new_one(bw_campaign_index *x, uint64_t id)
+{
+    if (x->camp_count == x->camp_cap) {
+        size_t ncap = x->camp_cap ? x->camp_cap * 2 : 64;
+        campaign **nc = realloc(x->camps, ncap * sizeof *nc);
+        uint64_t *ni = realloc(x->ids, ncap * sizeof *ni);
+        if (nc)
+            x->camps = nc;
+        if (ni)
+            x->ids = ni;
+        if (!nc || !ni)
+            return NULL;
+        x->camp_cap = ncap;
+    }
+    campaign *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->subjects = calloc(x->cfg.max_top ? x->cfg.max_top : 1, sizeof *c->subjects);
+    c->domains = calloc(x->cfg.max_top ? x->cfg.max_top : 1, sizeof *c->domains);
+    c->members = calloc(x->cfg.template_members ? x->cfg.template_members : 1, sizeof *c->members);
+    if (!c->subjects || !c->domains || !c->members) {
+        free(c->subjects), free(c->domains), free(c->members), free(c);
+        return NULL;
+    }
+    c->id = id;
+    c->rng = bw_campaign_mix64(x->cfg.key.k0 ^ id) | 1;
+    x->camps[x->camp_count] = c;
+    x->ids[x->camp_count] = id;
+    x->camp_count++;
+    return c;
+}
+
+static campaign *find_campaign(const bw_campaign_index *x, uint64_t id, size_t *pos)
+{
+    size_t lo = 0, hi = x->camp_count;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (x->ids[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo < x->camp_count && x->ids[lo] == id) {
+        if (pos)
+            *pos = lo;
+        return x->camps[lo];
+    }
+    return NULL;
+}
+
+static char *dup_capped(bw_slice s, size_t cap, size_t *n)
+{
+    size_t len = s.n < cap ? s.n : cap;
+    // Cut at a UTF-8 boundary so a capped subject stays valid text.
+    while (len > 0 && len < s.n && ((unsigned char)s.p[len] & 0xC0) == 0x80)
+        len--;
+    char *p = malloc(len + 1);
+    if (!p)
+        return NULL;
+    memcpy(p, s.p, len);
+    p[len] = '\0';
+    *n = len;
+    return p;
+}
+
+// Space-saving (Metwally et al. 2005): k counters; an unseen value replaces the smallest
+// and inherits its count + 1, so frequent values are never lost and memory is fixed.
+static int top_add(top_entry *t, size_t *count, size_t k, bw_slice value, size_t cap)
+{
+    if (k == 0 || value.n == 0)
+        return 0;
+    size_t cut = value.n < cap ? value.n : cap;
+    for (size_t i = 0; i < *count; i++)
+        if (t[i].n == cut && memcmp(t[i].value, value.p, cut) == 0) {
+            t[i].count++;
+            return 0;
+        }
+    size_t n;
+    char *copy = dup_capped(value, cap, &n);
+    if (!copy)
+        return -1;
+    if (*count < k) {
+        t[*count] = (top_entry){ copy, n, 1 };
+        (*count)++;
+        return 0;
+    }
+    size_t min = 0;
+    for (size_t i = 1; i < *count; i++)
+        if (t[i].count < t[min].count)
+            min = i;
+    free(t[min].value);
+    t[min] = (top_entry){ copy, n, t[min].count + 1 };
+    return 0;
+}
+
+static uint64_t next_rand(uint64_t *state)
+{
+    *state += 0x9e3779b97f4a7c15ULL;
+    return bw_campaign_mix64(*state);
+}
+
+static int add_link(bw_campaign_index *x, campaign *c, uint64_t other, bw_slice domain, int64_t time)
+{
+    for (size_t i = 0; i < c->link_count; i++)
+        if (c->links[i].other_id == other)
+            return 0;
+    if (c->link_count >= x->cfg.max_links)
+        return 0;
+    if (!c->links) {
+        c->links = calloc(x->cfg.max_links, sizeof *c->links);
+        if (!c->links)
+            return -1;
+    }
+    link_entry *l = &c->links[c->link_count];
+    l->domain = dup_capped(domain, x->cfg.max_value_bytes, &l->domain_n);
+    if (!l->domain)
+        return -1;
+    l->other_id = other;
+    l->time = time;
+    c->link_count++;
+    return 1;
+}
+
+// Domain table for AutoRE links: registrable domain -> the campaign that last advertised
+// it and when. When full, entries older than the link window are dropped; if it is still
+// full, new domains are not tracked (counted).
+static int domains_rebuild(bw_campaign_index *x, size_t ncap)
+{
+    dom_entry *nd = calloc(ncap, sizeof *nd);
+    if (!nd)
+        return -1;
+    size_t count = 0;
+    for (size_t i = 0; i < x->dom_cap; i++) {
+        dom_entry *e = &x->doms[i];
+        if (!e->key || e->time < x->now - x->cfg.link_window)
+            continue;
+        size_t j = e->key & (ncap - 1);
+        while (nd[j].key)
+            j = (j + 1) & (ncap - 1);
+        nd[j] = *e;
+        count++;
+    }
+    free(x->doms);
+    x->doms = nd;
+    x->dom_cap = ncap;
+    x->dom_count = count;
+    return 0;
+}
+
+static dom_entry *domain_slot(bw_campaign_index *x, uint64_t key, bool *found)
+{
+    *found = false;
+    bool can_insert = true;
+    if (x->dom_count + 1 > x->dom_cap / 2) {
+        size_t limit = x->cfg.max_domains_tracked;
+        if (x->dom_count < limit) {
+            can_insert = domains_rebuild(x, pow2_at_least((x->dom_count + 1) * 2)) == 0;
+        } else {
+            // Full: drop stale entries, at most every 1/16 of the window (a sweep is a
+            // full pass; a flood of new domains must not trigger one per message).
+            int64_t every = x->cfg.link_window / 16 > 0 ? x->cfg.link_window / 16 : 1;
+            if (x->now - x->dom_swept_at >= every) {
+                x->dom_swept_at = x->now;
+                can_insert = domains_rebuild(x, x->dom_cap) == 0 && x->dom_count < limit;
+            } else {
+                can_insert = false;
+            }
+        }
+    }
+    if (!x->dom_cap)
+        return NULL;
+    size_t mask = x->dom_cap - 1;
+    size_t i = key & mask;
+    while (x->doms[i].key && x->doms[i].key != key)
+        i = (i + 1) & mask;
+    *found = x->doms[i].key == key;
+    return (*found || can_insert) ? &x->doms[i] : NULL;
+}
+
+static int note_domain(bw_campaign_index *x, campaign *c, bw_slice domain, int64_t time)
+{
+    uint64_t key = bw_siphash(&x->cfg.key, domain.p, domain.n) | 1;
+    bool found;
+    dom_entry *e = domain_slot(x, key, &found);
+    if (!e) {
+        x->stats.domains_dropped++;
+        return 0;
+    }
+    if (found && e->campaign != c->id) {
+        int64_t gap = time > e->time ? time - e->time : e->time - time;
+        if (gap <= x->cfg.link_window) {
+            campaign *other = find_campaign(x, e->campaign, NULL);
+            int added = add_link(x, c, e->campaign, domain, time);
+            if (added < 0)
+                return -1;
+            if (other && add_link(x, other, c->id, domain, time) < 0)
+                return -1;
+            if (added > 0)
+                x->stats.links++;
+        }
+    }
+    if (!found)
+        x->dom_count++;
+    e->key = key;
+    e->campaign = c->id;
+    e->time = time;
+    return 0;
+}
+
+static int ip_add(bw_campaign_index *x, campaign *c, const bw_ip *ip)
+{
+    uint64_t h = bw_siphash(&x->cfg.key, ip->b, sizeof ip->b);
+    hll_add(c->hll_ips, h);
+    int r = hset_add(&c->ip_set, h, x->cfg.max_ips);
+    if (r == -2)
+        return -1;
+    if (r == -1)
+        c->ips_capped = true;
+    if (r == 1) {
+        if (c->ip_count == c->ip_alloc) {
+            size_t ncap = c->ip_alloc ? c->ip_alloc * 2 : 8;
+            bw_ip *ni = realloc(c->ips, ncap * sizeof *ni);
+            if (!ni)
+                return -1;
+            c->ips = ni;
+            c->ip_alloc = ncap;
+        }
+        c->ips[c->ip_count++] = *ip;
+    }
+    // /24 for IPv4, /48 for IPv6: the unit a provider hands one customer or pool.
+    uint8_t net[16];
+    memcpy(net, ip->b, 16);
+    if (bw_ip_is_v4(ip))
+        net[15] = 0;
+    else
+        memset(net + 6, 0, 10);
+    uint64_t nh = bw_siphash(&x->cfg.key, net, sizeof net);
+    hll_add(c->hll_subnets, nh);
+    r = hset_add(&c->subnet_set, nh, x->cfg.max_subnets);
+    if (r == -2)
+        return -1;
+    if (r == -1)
+        c->subnets_capped = true;
+    return 0;
+}
+
+static int asn_add(bw_campaign_index *x, campaign *c, uint32_t asn)
+{
+    int r = hset_add(&c->asn_set, bw_campaign_mix64(asn), x->cfg.max_asns);
+    if (r == -2)
+        return -1;
+    if (r == 1) {
+        uint32_t *na = realloc(c->asn_list, c->asn_set.count * sizeof *na);
+        if (!na)
+            return -1;
+        c->asn_list = na;
+        c->asn_list[c->asn_set.count - 1] = asn;
+    }
+    return 0;
+}
+
+static int member_add(bw_campaign_index *x, campaign *c, bw_slice text)
+{
+    if (c->member_count >= x->cfg.template_members)
+        return 0;
+    // Keep the first template_max_tokens tokens.
+    size_t tokens = 0, cut = 0;
+    while (cut < text.n) {
+        if (text.p[cut] == ' ' && ++tokens >= x->cfg.template_max_tokens)
+            break;
+        cut++;
+    }
+    size_t n;
+    char *p = dup_capped(bw_slice_make(text.p, cut), cut, &n);
+    if (!p)
+        return -1;
+    c->members[c->member_count++] = (bw_slice){ p, n };
+    c->template_dirty = true;
+    return 0;
+}
+
+static int campaign_update(bw_campaign_index *x, campaign *c, const bw_campaign_msg *msg, bw_slice text)
+{
+    if (c->messages == 0 || msg->time < c->first_seen)
+        c->first_seen = msg->time;
+    if (c->messages == 0 || msg->time > c->last_seen)
+        c->last_seen = msg->time;
+    c->messages++;
+    bw_ip ip;
+    if (msg->sender_ip.n && bw_ip_parse(msg->sender_ip, &ip) && ip_add(x, c, &ip) != 0)
+        return -1;
+    if (msg->asn && asn_add(x, c, msg->asn) != 0)
+        return -1;
+    if (top_add(c->subjects, &c->subject_count, x->cfg.max_top, bw_slice_trim(msg->subject), x->cfg.max_value_bytes) != 0)
+        return -1;
+    size_t urls = msg->url_count < x->cfg.max_urls ? msg->url_count : x->cfg.max_urls;
+    for (size_t u = 0; u < urls; u++) {
+        bw_slice d = msg->urls[u].domain;
+        if (d.n == 0)
+            continue;
+        bool seen = false;
+        for (size_t v = 0; v < u && !seen; v++)
+            seen = bw_slice_eq(msg->urls[v].domain, d);
+        if (seen)
+            continue;
+        if (top_add(c->domains, &c->domain_count, x->cfg.max_top, d, x->cfg.max_value_bytes) != 0 ||
+            note_domain(x, c, d, msg->time) != 0)
+            return -1;
+    }
+    // Reservoir sample of member ids (Vitter's algorithm R) with a per-campaign generator,
+    // so the sample depends only on the input order.
+    if (x->cfg.max_samples) {
+        if (!c->samples) {
+            c->samples = calloc(x->cfg.max_samples, sizeof *c->samples);
+            if (!c->samples)
+                return -1;
+        }
+        if (c->sample_count < x->cfg.max_samples) {
+            c->samples[c->sample_count++] = msg->id;
+        } else {
+            uint64_t j = next_rand(&c->rng) % c->messages;
+            if (j < x->cfg.max_samples)
+                c->samples[j] = msg->id;
+        }
+    }
+    return member_add(x, c, text);
+}
+
+// ---- eviction -------------------------------------------------------------------------
+
+static void evict_at(bw_campaign_index *x, size_t pos)
+{
+    campaign *c = x->camps[pos];
+    if (x->cfg.on_evict) {
+        bw_campaign_summary s;
+        if (bw_campaign_index_get(x, c->id, &s) == BW_OK)
+            x->cfg.on_evict(x->cfg.evict_ctx, &s);
+    }
+    bw_campaign_free_one(x, c);
+    memmove(&x->camps[pos], &x->camps[pos + 1], (x->camp_count - pos - 1) * sizeof *x->camps);
+    memmove(&x->ids[pos], &x->ids[pos + 1], (x->camp_count - pos - 1) * sizeof *x->ids);
+    x->camp_count--;
+    x->stats.campaigns_evicted++;
+}
+
+void bw_campaign_index_evict_idle(bw_campaign_index *x, int64_t now)
+{
+    now = clamp_time(now);
+    int64_t limit = now - x->cfg.idle_window;
+    for (size_t i = 0; i < x->camp_count;) {
+        if (x->camps[i]->last_seen < limit)
+            evict_at(x, i);
+        else
+            i++;
+    }
+    x->last_sweep = now;
+}
+
+void bw_campaign_index_evict_all(bw_campaign_index *x)
+{
+    while (x->camp_count)
+        evict_at(x, x->camp_count - 1);
+}
+
+static void evict_for_cap(bw_campaign_index *x, uint64_t keep)
+{
+    while (x->camp_count > x->cfg.max_active) {
+        size_t idlest = SIZE_MAX;
+        for (size_t i = 0; i < x->camp_count; i++)
+            if (x->ids[i] != keep && (idlest == SIZE_MAX || x->camps[i]->last_seen < x->camps[idlest]->last_seen))
+                idlest = i;
+        if (idlest == SIZE_MAX)
+            return;
+        evict_at(x, idlest);
+        x->stats.evicted_for_cap++;
+    }
+}
+
+// ---- public ---------------------------------------------------------------------------
+
+bw_campaign_index *bw_campaign_index_new(const bw_campaign_config *config, char *errbuf)
+{
+    bw_campaign_config defaults;
+    if (!config) {
+        bw_campaign_config_default(&defaults);
+        config = &defaults;
+    }
+    if (config->bands == 0 || config->rows == 0 || config->bands * config->rows > BW_CAMPAIGN_SIG) {
+        bw_error(errbuf, BW_ERR_INVALID, "campaign: bands x rows must be 1..%d", BW_CAMPAIGN_SIG);
+        return NULL;
+    }
+    if (config->shingle_k < 1 || config->shingle_k > 8 || config->max_reps < 1 || config->max_reps > MAX_REPS ||
+        !(config->threshold > 0 && config->threshold <= 1) || config->max_active < 1 ||
+        config->idle_window < 0 || config->link_window < 0 || config->norm.max_tokens < 1) {
+        bw_error(errbuf, BW_ERR_INVALID, "campaign: invalid config (shingle_k 1..8, max_reps 1..%d, "
+                 "threshold in (0,1], max_active >= 1, windows >= 0)", MAX_REPS);
+        return NULL;
+    }
+    bw_campaign_index *x = calloc(1, sizeof *x);
+    if (!x) {
+        bw_error(errbuf, BW_ERR_NOMEM, "campaign: out of memory");
+        return NULL;
+    }
+    x->cfg = *config;
+    const int64_t window_bound = INT64_C(1) << 61;
+    if (x->cfg.idle_window > window_bound)
+        x->cfg.idle_window = window_bound;
+    if (x->cfg.link_window > window_bound)
+        x->cfg.link_window = window_bound;
+    x->next_id = 1;
+    x->now = -(INT64_C(1) << 60);
+    x->last_sweep = INT64_MIN;
+    return x;
+}
+
+void bw_campaign_index_free(bw_campaign_index *x)
+{
+    if (!x)
+        return;
+    for (size_t i = 0; i < x->camp_count; i++)
+        bw_campaign_free_one(x, x->camps[i]);
+    free(x->camps);
+    free(x->ids);
+    free(x->reps);
+    free(x->rep_free);
+    free(x->entries);
+    free(x->heads);
+    free(x->doms);
+    free(x->view_subjects);
+    free(x->view_domains);
+    free(x->view_links);
+    bw_buf_free(&x->norm);
+    free(x);
+}
+
+bw_status bw_campaign_index_add(bw_campaign_index *x, const bw_campaign_msg *in, bw_campaign_assignment *out)
+{
+    bw_campaign_msg clamped = *in;
+    clamped.time = clamp_time(in->time);
+    const bw_campaign_msg *msg = &clamped;
+    if (msg->time > x->now)
+        x->now = msg->time;
+    bw_buf_clear(&x->norm);
+    unsigned flags = 0;
+    if (bw_campaign_normalize(&x->cfg.norm, msg->subject, msg->text, msg->rcpt_addr, msg->rcpt_name,
+                              &x->norm, NULL, &flags) != BW_OK)
+        return BW_ERR_NOMEM;
+    uint32_t sig[BW_CAMPAIGN_SIG];
+    bw_campaign_minhash(&x->cfg.key, x->cfg.shingle_k, bw_buf_slice(&x->norm), sig);
+
+    // Candidates: every representative sharing a band; the best estimated similarity
+    // wins, ties to the older (smaller id) campaign so the result is order-determined.
+    x->stamp++;
+    if (x->stamp == 0) {
+        for (size_t r = 0; r < x->rep_used; r++)
+            x->reps[r].stamp = 0;
+        x->stamp = 1;
+    }
+    campaign *best = NULL;
+    double best_sim = -1;
+    if (x->head_count) {
+        for (unsigned b = 0; b < x->cfg.bands; b++) {
+            uint64_t key = bw_campaign_band_key(sig, b, x->cfg.rows);
+            for (uint32_t e = x->heads[key & (x->head_count - 1)]; e; e = x->entries[e - 1].next) {
+                const lsh_entry *le = &x->entries[e - 1];
+                if (le->key != key)
+                    continue;
+                rep *r = &x->reps[le->rep];
+                if (r->stamp == x->stamp)
+                    continue;
+                r->stamp = x->stamp;
+                x->stats.candidates_checked++;
+                double sim = bw_campaign_sig_similarity(sig, r->sig);
+                if (sim > best_sim || (sim == best_sim && best && r->owner->id < best->id)) {
+                    best_sim = sim;
+                    best = r->owner;
+                }
+            }
+        }
+    }
+    bool is_new = false;
+    if (!best || best_sim < x->cfg.threshold) {
+        best = bw_campaign_new_one(x, x->next_id);
+        if (!best)
+            return BW_ERR_NOMEM;
+        if (bw_campaign_rep_add(x, best, sig) != 0) {
+            x->camp_count--;
+            bw_campaign_free_one(x, best);
+            return BW_ERR_NOMEM;
+        }
+        x->next_id++;
+        x->stats.campaigns_created++;
+        is_new = true;
+        best_sim = 1.0;
+    } else if (best_sim < x->cfg.new_rep_below && bw_campaign_rep_add(x, best, sig) != 0) {
+        return BW_ERR_NOMEM;
+    }
+    // A failure below leaves the campaign with partial statistics: counted, not fatal.
+    if (campaign_update(x, best, msg, bw_buf_slice(&x->norm)) != 0)
+        return BW_ERR_NOMEM;
+    x->stats.messages++;
+    if (flags)
+        x->stats.truncated_messages++;
+    if (out) {
+        out->campaign_id = best->id;
+        out->is_new = is_new;
+        out->similarity = best_sim;
+        out->norm_flags = flags;
+    }
+    uint64_t id = best->id;
+    int64_t sweep_every = x->cfg.idle_window / 8 > 0 ? x->cfg.idle_window / 8 : 1;
+    if (x->last_sweep == INT64_MIN)
+        x->last_sweep = x->now;
+    else if (x->now - x->last_sweep >= sweep_every)
+        bw_campaign_index_evict_idle(x, x->now);
+    evict_for_cap(x, id);
+    return BW_OK;
+}
+
+const uint64_t *bw_campaign_index_ids(const bw_campaign_index *x, size_t *count)
+{
+    *count = x->camp_count;
+    return x->ids;
+}
+
+static int cmp_top(const void *a, const void *b)
+{
+    const bw_campaign_top *x = a, *y = b;
+    if (x->count != y->count)
+        return x->count > y->count ? -1 : 1;
+    size_t n = x->value.n < y->value.n ? x->value.n : y->value.n;
+    int c = memcmp(x->value.p, y->value.p, n);
+    return c ? c : (x->value.n > y->value.n) - (x->value.n < y->value.n);
+}
+
+static bw_campaign_top *view_top(bw_campaign_top **view, const top_entry *t, size_t n)
+{
+    bw_campaign_top *v = realloc(*view, (n ? n : 1) * sizeof *v);
+    if (!v)
+        return NULL;
+    *view = v;
+    for (size_t i = 0; i < n; i++)
+        v[i] = (bw_campaign_top){ { t[i].value, t[i].n }, t[i].count };
+    qsort(v, n, sizeof *v, cmp_top);
+    return v;
+}
+
+bw_status bw_campaign_index_get(bw_campaign_index *x, uint64_t id, bw_campaign_summary *out)
+{
+    campaign *c = find_campaign(x, id, NULL);
+    if (!c)
+        return BW_ERR_NOTFOUND;
+    if (c->template_dirty) {
+        bw_buf t = BW_BUF_INIT;
+        if (bw_campaign_infer_template(c->members, c->member_count, x->cfg.template_max_tokens, &t) != BW_OK ||
+            bw_buf_reserve(&t, 1) != 0) {
+            bw_buf_free(&t);
+            return BW_ERR_NOMEM;
+        }
+        free(c->template_text);
+        c->template_text = t.p;
+        c->template_n = t.n;
+        c->template_dirty = false;
+    }
+    memset(out, 0, sizeof *out);
+    out->id = c->id;
+    out->first_seen = c->first_seen;
+    out->last_seen = c->last_seen;
+    out->messages = c->messages;
+    out->sender_ips_exact = !c->ips_capped;
+    out->sender_ips = c->ips_capped ? bw_campaign_hll_estimate(c->hll_ips) : c->ip_count;
+    out->subnets24 = c->subnets_capped ? bw_campaign_hll_estimate(c->hll_subnets) : c->subnet_set.count;
+    out->asns = c->asn_set.count;
+    out->ips = c->ips;
+    out->ip_count = c->ip_count;
+    out->asn_list = c->asn_list;
+    out->asn_count = c->asn_set.count;
+    out->subjects = view_top(&x->view_subjects, c->subjects, c->subject_count);
+    out->domains = view_top(&x->view_domains, c->domains, c->domain_count);
+    if (!out->subjects || !out->domains)
+        return BW_ERR_NOMEM;
+    out->subject_count = c->subject_count;
+    out->domain_count = c->domain_count;
+    out->samples = c->samples;
+    out->sample_count = c->sample_count;
+    bw_campaign_link *links = realloc(x->view_links, (c->link_count ? c->link_count : 1) * sizeof *links);
+    if (!links)
+        return BW_ERR_NOMEM;
+    x->view_links = links;
+    for (size_t i = 0; i < c->link_count; i++)
+        links[i] = (bw_campaign_link){ c->links[i].other_id, { c->links[i].domain, c->links[i].domain_n },
+                                       c->links[i].time };
+    out->links = links;
+    out->link_count = c->link_count;
+    out->template_text = (bw_slice){ c->template_text ? c->template_text : "", c->template_n };
+    out->template_members = c->member_count;
+    return BW_OK;
+}
+
+static size_t campaign_bytes(const bw_campaign_index *x, const campaign *c)
+{
+    size_t n = sizeof *c + c->ip_set.cap * 8 + c->ip_alloc * sizeof(bw_ip) + c->subnet_set.cap * 8 +
+               c->asn_set.cap * 8 + c->asn_set.count * 4 + x->cfg.max_top * 2 * sizeof(top_entry) +
+               x->cfg.template_members * sizeof(bw_slice) + c->template_n;
+    for (size_t i = 0; i < c->subject_count; i++)
+        n += c->subjects[i].n + 1;
+    for (size_t i = 0; i < c->domain_count; i++)
+        n += c->domains[i].n + 1;
+    if (c->samples)
+        n += x->cfg.max_samples * 8;
+    if (c->links) {
+        n += x->cfg.max_links * sizeof(link_entry);
+        for (size_t i = 0; i < c->link_count; i++)
+            n += c->links[i].domain_n + 1;
+    }
+    for (unsigned i = 0; i < c->member_count; i++)
+        n += c->members[i].n + 1;
+    return n;
+}
+
+void bw_campaign_index_stats(const bw_campaign_index *x, bw_campaign_stats *out)
+{
+    *out = x->stats;
+    out->campaigns_active = x->camp_count;
+    size_t bytes = sizeof *x + x->camp_cap * (sizeof(campaign *) + 8) + x->rep_cap * (sizeof(rep) + 4) +
+                   x->entry_cap * sizeof(lsh_entry) + x->head_count * 4 + x->dom_cap * sizeof(dom_entry) +
+                   x->norm.cap;
+    for (size_t i = 0; i < x->camp_count; i++)
+        bytes += campaign_bytes(x, x->camps[i]);
+    out->memory_bytes = bytes;
+}

@@ -1,0 +1,109 @@
+// SPDX-License-Identifier: MIT
+// The campaign index's in-memory layout, shared by index.c (the algorithm) and persist.c
+// (its serialisation). Not part of the public API.
+#ifndef BOTWATCH_CAMPAIGN_INDEX_INTERNAL_H
+#define BOTWATCH_CAMPAIGN_INDEX_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "campaign_internal.h"
+
+#define MAX_REPS 16     // hard ceiling of config.max_reps (fixed array per campaign)
+#define HLL_REGS 256
+
+typedef struct hset {
+    uint64_t *slots;    // open addressing, 0 = empty
+    size_t cap, count;
+} hset;
+
+typedef struct top_entry {
+    char *value;
+    size_t n;
+    uint64_t count;
+} top_entry;
+
+typedef struct link_entry {
+    uint64_t other_id;
+    char *domain;
+    size_t domain_n;
+    int64_t time;
+} link_entry;
+
+typedef struct campaign {
+    uint64_t id;
+    int64_t first_seen, last_seen;
+    uint64_t messages;
+    uint32_t reps[MAX_REPS];
+    unsigned rep_count;
+    hset ip_set;
+    bw_ip *ips;
+    size_t ip_count, ip_alloc;
+    bool ips_capped, subnets_capped;
+    hset subnet_set;
+    hset asn_set;
+    uint32_t *asn_list;
+    uint8_t hll_ips[HLL_REGS], hll_subnets[HLL_REGS];
+    top_entry *subjects, *domains;
+    size_t subject_count, domain_count;
+    uint64_t *samples;
+    size_t sample_count;
+    uint64_t rng;
+    link_entry *links;
+    size_t link_count;
+    bw_slice *members;      // owned copies of member template texts
+    unsigned member_count;
+    char *template_text;
+    size_t template_n;
+    bool template_dirty;
+} campaign;
+
+typedef struct rep {
+    uint32_t sig[BW_CAMPAIGN_SIG];
+    campaign *owner;        // NULL when free
+    uint32_t stamp;         // last add() that compared it, to compare each rep once
+} rep;
+
+typedef struct lsh_entry {
+    uint64_t key;
+    uint32_t rep;           // UINT32_MAX when free
+    uint32_t next;          // next entry + 1 in the bucket chain (or free list), 0 = end
+} lsh_entry;
+
+typedef struct dom_entry {
+    uint64_t key;           // keyed hash of the domain | 1; 0 = empty
+    uint64_t campaign;
+    int64_t time;
+} dom_entry;
+
+struct bw_campaign_index {
+    bw_campaign_config cfg;
+    uint64_t next_id;
+    int64_t now, last_sweep, dom_swept_at;
+    campaign **camps;       // sorted by id
+    uint64_t *ids;          // the same order, for bw_campaign_index_ids
+    size_t camp_count, camp_cap;
+    rep *reps;
+    size_t rep_used, rep_cap;
+    uint32_t *rep_free;
+    size_t rep_free_count;
+    uint32_t stamp;
+    lsh_entry *entries;
+    size_t entry_used, entry_cap, entry_count;
+    uint32_t entry_free;    // free list head + 1
+    uint32_t *heads;        // bucket -> entry + 1
+    size_t head_count;
+    dom_entry *doms;
+    size_t dom_cap, dom_count;
+    bw_buf norm;
+    bw_campaign_stats stats;
+    bw_campaign_top *view_subjects, *view_domains;
+    bw_campaign_link *view_links;
+};
+
+campaign *bw_campaign_new_one(bw_campaign_index *x, uint64_t id);
+void bw_campaign_free_one(bw_campaign_index *x, campaign *c);
+int bw_campaign_rep_add(bw_campaign_index *x, campaign *c, const uint32_t *sig);
+uint64_t bw_campaign_hll_estimate(const uint8_t *reg);
+
+#endif

@@ -1,0 +1,495 @@
+// SPDX-License-Identifier: MIT
+// Saving and loading the campaign index, so that ingesting day after day extends the
+// campaigns already found. The format is explicit little-endian fields, each variable part
+// preceded by its length, behind a magic, a version and a check value of the key and the
+// parameters that shape signatures: a blob from another key or another banding is refused
+// rather than silently producing different campaigns. Loading trusts nothing: every count
+// is checked against the loading config's caps and every length against the bytes left.
+#include <stdlib.h>
+#include <string.h>
+
+#include "index_internal.h"
+
+static const char MAGIC[8] = { 'B', 'W', 'C', 'A', 'M', 'P', '\0', '\n' };
+#define FORMAT_VERSION 1u
+
+// ---- writer ---------------------------------------------------------------------------
+
+typedef struct writer {
+    bw_buf *out;
+    bool failed;
+} writer;
+
+static void put(writer *w, const void *p, size_t n)
+{
+    if (!w->failed && bw_buf_append(w->out, p, n) != 0)
+        w->failed = true;
+}
+
+static void put_u64(writer *w, uint64_t v)
+{
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)(v >> (8 * i));
+    put(w, b, 8);
+}
+
+static void put_u32(writer *w, uint32_t v)
+{
+    unsigned char b[4];
+    for (int i = 0; i < 4; i++)
+        b[i] = (unsigned char)(v >> (8 * i));
+    put(w, b, 4);
+}
+
+static void put_bytes(writer *w, const void *p, size_t n)
+{
+    put_u32(w, (uint32_t)n);
+    put(w, p, n);
+}
+
+static uint64_t params_check(const bw_campaign_config *c)
+{
+    uint64_t v[4] = { BW_CAMPAIGN_SIG, c->shingle_k, c->bands, c->rows };
+    return bw_siphash(&c->key, v, sizeof v);
+}
+
+static void put_top(writer *w, const top_entry *t, size_t n)
+{
+    put_u32(w, (uint32_t)n);
+    for (size_t i = 0; i < n; i++) {
+        put_u64(w, t[i].count);
+        put_bytes(w, t[i].value, t[i].n);
+    }
+}
+
+static void put_hset(writer *w, const hset *s)
+{
+    put_u32(w, (uint32_t)s->count);
+    for (size_t i = 0; i < s->cap; i++)
+        if (s->slots[i])
+            put_u64(w, s->slots[i]);
+}
+
+bw_status bw_campaign_index_save(const bw_campaign_index *x, bw_buf *out)
+{
+    writer w = { out, false };
+    put(&w, MAGIC, sizeof MAGIC);
+    put_u32(&w, FORMAT_VERSION);
+    put_u64(&w, params_check(&x->cfg));
+    put_u64(&w, x->next_id);
+    put_u64(&w, (uint64_t)x->now);
+    const bw_campaign_stats *s = &x->stats;
+    uint64_t counters[8] = { s->messages, s->campaigns_created, s->campaigns_evicted, s->evicted_for_cap,
+                             s->candidates_checked, s->links, s->domains_dropped, s->truncated_messages };
+    for (int i = 0; i < 8; i++)
+        put_u64(&w, counters[i]);
+    put_u32(&w, (uint32_t)x->camp_count);
+    for (size_t ci = 0; ci < x->camp_count; ci++) {
+        const campaign *c = x->camps[ci];
+        put_u64(&w, c->id);
+        put_u64(&w, (uint64_t)c->first_seen);
+        put_u64(&w, (uint64_t)c->last_seen);
+        put_u64(&w, c->messages);
+        put_u64(&w, c->rng);
+        put_u32(&w, (uint32_t)c->ips_capped | (uint32_t)c->subnets_capped << 1);
+        put_u32(&w, c->rep_count);
+        for (unsigned r = 0; r < c->rep_count; r++)
+            for (unsigned b = 0; b < BW_CAMPAIGN_SIG; b++)
+                put_u32(&w, x->reps[c->reps[r]].sig[b]);
+        put_u32(&w, (uint32_t)c->ip_count);
+        for (size_t i = 0; i < c->ip_count; i++)
+            put(&w, c->ips[i].b, 16);
+        put_hset(&w, &c->ip_set);
+        put_hset(&w, &c->subnet_set);
+        put_u32(&w, (uint32_t)c->asn_set.count);
+        for (size_t i = 0; i < c->asn_set.count; i++)
+            put_u32(&w, c->asn_list[i]);
+        put(&w, c->hll_ips, HLL_REGS);
+        put(&w, c->hll_subnets, HLL_REGS);
+        put_top(&w, c->subjects, c->subject_count);
+        put_top(&w, c->domains, c->domain_count);
+        put_u32(&w, (uint32_t)c->sample_count);
+        for (size_t i = 0; i < c->sample_count; i++)
+            put_u64(&w, c->samples[i]);
+        put_u32(&w, (uint32_t)c->link_count);
+        for (size_t i = 0; i < c->link_count; i++) {
+            put_u64(&w, c->links[i].other_id);
+            put_u64(&w, (uint64_t)c->links[i].time);
+            put_bytes(&w, c->links[i].domain, c->links[i].domain_n);
+        }
+        put_u32(&w, c->member_count);
+        for (unsigned i = 0; i < c->member_count; i++)
+            put_bytes(&w, c->members[i].p, c->members[i].n);
+    }
+    put_u32(&w, (uint32_t)x->dom_count);
+    for (size_t i = 0; i < x->dom_cap; i++)
+        if (x->doms[i].key) {
+            put_u64(&w, x->doms[i].key);
+            put_u64(&w, x->doms[i].campaign);
+            put_u64(&w, (uint64_t)x->doms[i].time);
+        }
+    return w.failed ? BW_ERR_NOMEM : BW_OK;
+}
+
+// ---- reader ---------------------------------------------------------------------------
+
+typedef struct reader {
+    const unsigned char *p;
+    size_t n, off;
+    const char *error;      // first problem, NULL while fine
+    size_t error_off;
+    bool nomem;
+} reader;
+
+static bool fail(reader *r, const char *what)
+{
+    if (!r->error) {
+        r->error = what;
+        r->error_off = r->off;
+    }
+    return false;
+}
+
+static bool get(reader *r, void *dst, size_t n)
+{
+    if (r->error)
+        return false;
+    if (n > r->n - r->off)
+        return fail(r, "truncated");
+    memcpy(dst, r->p + r->off, n);
+    r->off += n;
+    return true;
+}
+
+static uint64_t get_u64(reader *r)
+{
+    unsigned char b[8] = { 0 };
+    get(r, b, 8);
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | b[i];
+    return v;
+}
+
+static uint32_t get_u32(reader *r)
+{
+    unsigned char b[4] = { 0 };
+    get(r, b, 4);
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+// A count that must not exceed cap (a config limit) nor the bytes left at `unit` each.
+static size_t get_count(reader *r, size_t cap, size_t unit, const char *what)
+{
+    uint32_t v = get_u32(r);
+    if (r->error)
+        return 0;
+    if (v > cap || (unit && v > (r->n - r->off) / unit)) {
+        fail(r, what);
+        return 0;
+    }
+    return v;
+}
+
+// A length-prefixed byte string copied into a new NUL-terminated allocation.
+static char *get_bytes(reader *r, size_t cap, size_t *n, const char *what)
+{
+    size_t len = get_count(r, cap, 1, what);
+    if (r->error)
+        return NULL;
+    char *p = malloc(len + 1);
+    if (!p) {
+        r->nomem = true;
+        fail(r, "out of memory");
+        return NULL;
+    }
+    get(r, p, len);
+    p[len] = '\0';
+    *n = len;
+    return p;
+}
+
+static bool get_hset(reader *r, hset *s, size_t limit, const char *what)
+{
+    size_t count = get_count(r, limit, 8, what);
+    for (size_t i = 0; i < count && !r->error; i++) {
+        uint64_t key = get_u64(r);
+        if (r->error)
+            break;
+        if (key == 0)
+            return fail(r, what);
+        // hset_add is private to index.c; re-insert through a local probe.
+        if ((s->count + 1) * 2 > s->cap) {
+            size_t ncap = 16;
+            while (ncap < (s->count + 1) * 2)
+                ncap *= 2;
+            uint64_t *ns = calloc(ncap, sizeof *ns);
+            if (!ns) {
+                r->nomem = true;
+                return fail(r, "out of memory");
+            }
+            for (size_t j = 0; j < s->cap; j++)
+                if (s->slots[j]) {
+                    size_t k = s->slots[j] & (ncap - 1);
+                    while (ns[k])
+                        k = (k + 1) & (ncap - 1);
+                    ns[k] = s->slots[j];
+                }
+            free(s->slots);
+            s->slots = ns;
+            s->cap = ncap;
+        }
+        size_t k = key & (s->cap - 1);
+        while (s->slots[k] && s->slots[k] != key)
+            k = (k + 1) & (s->cap - 1);
+        if (s->slots[k] == key)
+            return fail(r, what);
+        s->slots[k] = key;
+        s->count++;
+    }
+    return !r->error;
+}
+
+static bool get_top(reader *r, top_entry *t, size_t *count, size_t k, size_t value_cap, const char *what)
+{
+    size_t n = get_count(r, k, 12, what);
+    for (size_t i = 0; i < n && !r->error; i++) {
+        uint64_t c = get_u64(r);
+        size_t len = 0;
+        char *v = get_bytes(r, value_cap, &len, what);
+        if (!v)
+            break;
+        t[(*count)++] = (top_entry){ v, len, c };
+    }
+    return !r->error;
+}
+
+static void load_campaign(bw_campaign_index *x, reader *r, uint64_t prev_id)
+{
+    const bw_campaign_config *cfg = &x->cfg;
+    uint64_t id = get_u64(r);
+    if (r->error)
+        return;
+    if (id <= prev_id || id >= x->next_id) {
+        fail(r, "campaign id out of order");
+        return;
+    }
+    campaign *c = bw_campaign_new_one(x, id);
+    if (!c) {
+        r->nomem = true;
+        fail(r, "out of memory");
+        return;
+    }
+    c->first_seen = (int64_t)get_u64(r);
+    c->last_seen = (int64_t)get_u64(r);
+    c->messages = get_u64(r);
+    c->rng = get_u64(r);
+    uint32_t flags = get_u32(r);
+    c->ips_capped = flags & 1;
+    c->subnets_capped = (flags >> 1) & 1;
+    size_t reps = get_count(r, cfg->max_reps, BW_CAMPAIGN_SIG * 4, "representative count");
+    if (!r->error && reps == 0)
+        fail(r, "campaign without representative");
+    for (size_t i = 0; i < reps && !r->error; i++) {
+        uint32_t sig[BW_CAMPAIGN_SIG];
+        for (unsigned b = 0; b < BW_CAMPAIGN_SIG; b++)
+            sig[b] = get_u32(r);
+        if (!r->error && bw_campaign_rep_add(x, c, sig) != 0) {
+            r->nomem = true;
+            fail(r, "out of memory");
+        }
+    }
+    size_t ips = get_count(r, cfg->max_ips, 16, "sender IP count");
+    if (!r->error && ips) {
+        c->ips = malloc(ips * sizeof *c->ips);
+        if (!c->ips) {
+            r->nomem = true;
+            fail(r, "out of memory");
+            return;
+        }
+        c->ip_alloc = ips;
+        for (size_t i = 0; i < ips && !r->error; i++)
+            if (get(r, c->ips[i].b, 16))
+                c->ip_count++;
+    }
+    get_hset(r, &c->ip_set, cfg->max_ips, "sender IP set");
+    if (!r->error && c->ip_set.count != c->ip_count)
+        fail(r, "sender IP set does not match the list");
+    get_hset(r, &c->subnet_set, cfg->max_subnets, "subnet set");
+    size_t asns = get_count(r, cfg->max_asns, 4, "ASN count");
+    if (!r->error && asns) {
+        c->asn_list = malloc(asns * sizeof *c->asn_list);
+        if (!c->asn_list) {
+            r->nomem = true;
+            fail(r, "out of memory");
+            return;
+        }
+        for (size_t i = 0; i < asns && !r->error; i++) {
+            c->asn_list[i] = get_u32(r);
+            uint64_t key = bw_campaign_mix64(c->asn_list[i]);
+            key = key ? key : 1;
+            // Rebuild the set from the list (it only serves membership).
+            if ((c->asn_set.count + 1) * 2 > c->asn_set.cap) {
+                size_t ncap = 16;
+                while (ncap < (asns + 1) * 2)
+                    ncap *= 2;
+                c->asn_set.slots = calloc(ncap, sizeof *c->asn_set.slots);
+                if (!c->asn_set.slots) {
+                    r->nomem = true;
+                    fail(r, "out of memory");
+                    return;
+                }
+                c->asn_set.cap = ncap;
+            }
+            size_t k = key & (c->asn_set.cap - 1);
+            while (c->asn_set.slots[k] && c->asn_set.slots[k] != key)
+                k = (k + 1) & (c->asn_set.cap - 1);
+            if (c->asn_set.slots[k] == key) {
+                fail(r, "duplicate ASN");
+                return;
+            }
+            c->asn_set.slots[k] = key;
+            c->asn_set.count++;
+        }
+    }
+    get(r, c->hll_ips, HLL_REGS);
+    get(r, c->hll_subnets, HLL_REGS);
+    for (unsigned i = 0; i < HLL_REGS && !r->error; i++)
+        if (c->hll_ips[i] > 57 || c->hll_subnets[i] > 57)
+            fail(r, "HyperLogLog register out of range");
+    get_top(r, c->subjects, &c->subject_count, cfg->max_top, cfg->max_value_bytes, "subjects");
+    get_top(r, c->domains, &c->domain_count, cfg->max_top, cfg->max_value_bytes, "domains");
+    size_t samples = get_count(r, cfg->max_samples, 8, "sample count");
+    if (!r->error && samples) {
+        c->samples = calloc(cfg->max_samples, sizeof *c->samples);
+        if (!c->samples) {
+            r->nomem = true;
+            fail(r, "out of memory");
+            return;
+        }
+        for (size_t i = 0; i < samples && !r->error; i++)
+            c->samples[c->sample_count++] = get_u64(r);
+    }
+    size_t links = get_count(r, cfg->max_links, 20, "link count");
+    if (!r->error && links) {
+        c->links = calloc(cfg->max_links, sizeof *c->links);
+        if (!c->links) {
+            r->nomem = true;
+            fail(r, "out of memory");
+            return;
+        }
+        for (size_t i = 0; i < links && !r->error; i++) {
+            link_entry *l = &c->links[i];
+            l->other_id = get_u64(r);
+            l->time = (int64_t)get_u64(r);
+            l->domain = get_bytes(r, cfg->max_value_bytes, &l->domain_n, "link domain");
+            if (l->domain)
+                c->link_count++;
+        }
+    }
+    size_t members = get_count(r, cfg->template_members, 4, "template member count");
+    for (size_t i = 0; i < members && !r->error; i++) {
+        size_t len = 0;
+        // A member holds template_max_tokens tokens of at most max_token_bytes + a space.
+        size_t cap = cfg->template_max_tokens * (cfg->norm.max_token_bytes + 1);
+        char *p = get_bytes(r, cap, &len, "template member");
+        if (p) {
+            c->members[c->member_count++] = (bw_slice){ p, len };
+            c->template_dirty = true;
+        }
+    }
+    if (!r->error && c->messages == 0)
+        fail(r, "campaign without messages");
+}
+
+static void clear(bw_campaign_index *x)
+{
+    for (size_t i = 0; i < x->camp_count; i++)
+        bw_campaign_free_one(x, x->camps[i]);
+    x->camp_count = 0;
+    free(x->doms);
+    x->doms = NULL;
+    x->dom_cap = x->dom_count = 0;
+    x->next_id = 1;
+    memset(&x->stats, 0, sizeof x->stats);
+}
+
+bw_status bw_campaign_index_load(bw_campaign_index *x, const void *data, size_t n, char *errbuf)
+{
+    if (x->camp_count || x->stats.messages)
+        return bw_error(errbuf, BW_ERR_INVALID, "campaign: load needs an empty index");
+    reader r = { data, n, 0, NULL, 0, false };
+    char magic[sizeof MAGIC];
+    if (get(&r, magic, sizeof magic) && memcmp(magic, MAGIC, sizeof MAGIC) != 0)
+        fail(&r, "not a campaign index (bad magic)");
+    if (get_u32(&r) != FORMAT_VERSION && !r.error)
+        fail(&r, "unsupported format version");
+    if (get_u64(&r) != params_check(&x->cfg) && !r.error)
+        fail(&r, "saved with another key or other shingle/band parameters");
+    x->next_id = get_u64(&r);
+    if (!r.error && (x->next_id == 0 || x->next_id == UINT64_MAX))
+        fail(&r, "bad next campaign id");
+    int64_t now = (int64_t)get_u64(&r);
+    const int64_t bound = INT64_C(1) << 60;
+    if (!r.error && (now < -bound || now > bound))
+        fail(&r, "time out of range");
+    uint64_t counters[8];
+    for (int i = 0; i < 8; i++)
+        counters[i] = get_u64(&r);
+    size_t camps = get_count(&r, x->cfg.max_active, 64, "campaign count");
+    uint64_t prev = 0;
+    for (size_t i = 0; i < camps && !r.error; i++) {
+        load_campaign(x, &r, prev);
+        if (!r.error)
+            prev = x->ids[x->camp_count - 1];
+    }
+    size_t doms = get_count(&r, x->cfg.max_domains_tracked, 24, "domain count");
+    if (!r.error && doms) {
+        size_t cap = 16;
+        while (cap < doms * 2)
+            cap *= 2;
+        x->doms = calloc(cap, sizeof *x->doms);
+        if (!x->doms) {
+            r.nomem = true;
+            fail(&r, "out of memory");
+        } else {
+            x->dom_cap = cap;
+        }
+        for (size_t i = 0; i < doms && !r.error; i++) {
+            dom_entry e = { get_u64(&r), get_u64(&r), (int64_t)get_u64(&r) };
+            if (r.error)
+                break;
+            if (!(e.key & 1) || e.time < -bound || e.time > bound) {
+                fail(&r, "bad domain entry");
+                break;
+            }
+            size_t k = e.key & (cap - 1);
+            while (x->doms[k].key && x->doms[k].key != e.key)
+                k = (k + 1) & (cap - 1);
+            if (x->doms[k].key) {
+                fail(&r, "duplicate domain entry");
+                break;
+            }
+            x->doms[k] = e;
+            x->dom_count++;
+        }
+    }
+    if (!r.error && r.off != r.n)
+        fail(&r, "trailing bytes");
+    if (r.error) {
+        clear(x);
+        return bw_error(errbuf, r.nomem ? BW_ERR_NOMEM : BW_ERR_PARSE, "campaign index: %s at byte %zu",
+                        r.error, r.error_off);
+    }
+    x->now = now;
+    x->stats.messages = counters[0];
+    x->stats.campaigns_created = counters[1];
+    x->stats.campaigns_evicted = counters[2];
+    x->stats.evicted_for_cap = counters[3];
+    x->stats.candidates_checked = counters[4];
+    x->stats.links = counters[5];
+    x->stats.domains_dropped = counters[6];
+    x->stats.truncated_messages = counters[7];
+    return BW_OK;
+}

@@ -1,0 +1,528 @@
+// SPDX-License-Identifier: MIT
+// Unit tests for campaign clustering: the normalisation table, case folding, MinHash
+// estimates against exact Jaccard, LSH recall at the threshold, template inference,
+// limits, eviction, persistence and determinism. Stream-level tests (spamsim, SpamAssassin)
+// are in test_campaign_data.c.
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "botwatch/campaign.h"
+
+static const bw_hash_key KEY = { 0x0123456789abcdefULL, 0xfedcba9876543210ULL };
+
+static char *normalize(const char *subject, const char *text, const char *rcpt_addr, const char *rcpt_name,
+                       unsigned *flags)
+{
+    bw_buf out = BW_BUF_INIT;
+    assert_int_equal(bw_campaign_normalize(NULL, bw_slice_cstr(subject), bw_slice_cstr(text),
+                                           bw_slice_cstr(rcpt_addr), bw_slice_cstr(rcpt_name), &out, NULL, flags),
+                     BW_OK);
+    return out.p;
+}
+
+static void test_normalize_table(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *subject, *text, *rcpt_addr, *rcpt_name, *expect;
+    } cases[] = {
+        { "Hello World", "", "", "", "hello world" },
+        { "", "Price: $1,299.95 only!", "", "", "price <num> only" },
+        { "", "Call 1-800-555-0123 now", "", "", "call <num> now" },
+        { "", "Visit http://www.cheap-meds.example.com/buy?id=42 today", "", "", "visit <url:dom> today" },
+        { "", "Go to <http://192.0.2.7/x> or hxxp://198.51.100.1:8080/", "", "", "go to <url:ip> or <url:ip>" },
+        { "", "see www.example.org.", "", "", "see <url:dom>" },
+        { "", "mail sales@shop.example or mailto:info@x.example.net", "", "", "mail <email> or <email>" },
+        { "", "Dear John Smith, write to john.smith@trap.example", "john.smith@trap.example", "John Smith",
+          "dear <rcpt> <rcpt> write to <rcpt>" },
+        { "", "Ref deadbeef0042 and ZXhhbXBsZTEyMzQ1Njc4OQ==", "", "", "ref <hex> and <b64>" },
+        { "", "Order #AB12345 shipped", "", "", "order <id> shipped" },
+        { "", "don't STOP", "", "", "dont stop" },
+        { "", "\xc3\x89T\xc3\x89 \xc3\x84RGER \xce\xa3\xce\x9f\xce\xa6\xce\x99\xce\x91 \xd0\x9f\xd0\xa0\xd0\x98\xd0\x92\xd0\x95\xd0\xa2",
+          "", "", "\xc3\xa9t\xc3\xa9 \xc3\xa4rger \xcf\x83\xce\xbf\xcf\x86\xce\xb9\xce\xb1 \xd0\xbf\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82" },
+        { "", "one\xe2\x80\x94two\xc2\xa0three", "", "", "one two three" },
+        { "Re: [spam]", "  \t\r\n  ", "", "", "re spam" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *got = normalize(cases[i].subject, cases[i].text, cases[i].rcpt_addr, cases[i].rcpt_name, NULL);
+        if (strcmp(got, cases[i].expect) != 0)
+            print_error("case %zu: got \"%s\", want \"%s\"\n", i, got, cases[i].expect);
+        assert_string_equal(got, cases[i].expect);
+        free(got);
+    }
+}
+
+static void test_fold(void **state)
+{
+    (void)state;
+    static const uint32_t pairs[][2] = {
+        { 'A', 'a' }, { 'z', 'z' }, { 0xC0, 0xE0 }, { 0xD7, 0xD7 }, { 0xDE, 0xFE }, { 0xDF, 0xDF },
+        { 0x100, 0x101 }, { 0x139, 0x13A }, { 0x14A, 0x14B }, { 0x178, 0xFF }, { 0x17D, 0x17E },
+        { 0x391, 0x3B1 }, { 0x3A3, 0x3C3 }, { 0x3C2, 0x3C3 }, { 0x386, 0x3AC }, { 0x401, 0x451 },
+        { 0x410, 0x430 }, { 0x42F, 0x44F }, { 0x4E00, 0x4E00 }, { 0xB5, 0x3BC },
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++)
+        assert_int_equal(bw_campaign_fold(pairs[i][0]), pairs[i][1]);
+}
+
+static void test_normalize_limits(void **state)
+{
+    (void)state;
+    bw_campaign_norm_limits limits = { .max_input_bytes = 1000, .max_tokens = 5, .max_token_bytes = 8 };
+    bw_buf out = BW_BUF_INIT;
+    size_t tokens;
+    unsigned flags;
+    assert_int_equal(bw_campaign_normalize(&limits, BW_SLICE_NULL, bw_slice_cstr("a b c d e f g extraordinarily"),
+                                           BW_SLICE_NULL, BW_SLICE_NULL, &out, &tokens, &flags), BW_OK);
+    assert_int_equal(tokens, 5);
+    assert_string_equal(out.p, "a b c d e");
+    assert_true(flags & BW_NORM_TOKEN_LIMIT);
+    bw_buf_clear(&out);
+    assert_int_equal(bw_campaign_normalize(&limits, BW_SLICE_NULL, bw_slice_cstr("extraordinarily"),
+                                           BW_SLICE_NULL, BW_SLICE_NULL, &out, &tokens, &flags), BW_OK);
+    assert_string_equal(out.p, "extraord");
+    assert_true(flags & BW_NORM_LONG_TOKEN);
+    bw_buf_clear(&out);
+    limits.max_input_bytes = 3;
+    assert_int_equal(bw_campaign_normalize(&limits, bw_slice_cstr("abcdef"), bw_slice_cstr("ghi"),
+                                           BW_SLICE_NULL, BW_SLICE_NULL, &out, &tokens, &flags), BW_OK);
+    assert_string_equal(out.p, "abc");
+    assert_true(flags & BW_NORM_INPUT_LIMIT);
+    bw_buf_clear(&out);
+    assert_int_equal(bw_campaign_normalize(NULL, BW_SLICE_NULL, bw_slice_cstr("bad \xff\xfe utf8"),
+                                           BW_SLICE_NULL, BW_SLICE_NULL, &out, &tokens, &flags), BW_OK);
+    assert_string_equal(out.p, "bad utf8");
+    assert_true(flags & BW_NORM_BAD_UTF8);
+    bw_buf_free(&out);
+}
+
+// Words numbered start..end-1, spelt in letters (digits would normalise to <id>): token
+// sets whose Jaccard we know exactly.
+static void token_range(bw_buf *b, unsigned start, unsigned end)
+{
+    bw_buf_clear(b);
+    for (unsigned i = start; i < end; i++) {
+        char w[16];
+        size_t n = 0;
+        for (unsigned v = i; n == 0 || v > 0; v /= 26)
+            w[n++] = (char)('a' + v % 26);
+        bw_buf_printf(b, "%sw%.*s", i > start ? " " : "", (int)n, w);
+    }
+}
+
+static void test_minhash_estimate(void **state)
+{
+    (void)state;
+    // With k = 1 the shingles are the tokens: A = [0,n), B = [off, off+n).
+    static const struct {
+        unsigned n, off;
+    } cases[] = { { 200, 0 }, { 200, 20 }, { 200, 67 }, { 200, 100 }, { 200, 150 }, { 60, 20 }, { 1000, 300 },
+                  { 30, 10 } };
+    bw_buf a = BW_BUF_INIT, b = BW_BUF_INIT;
+    uint32_t sa[BW_CAMPAIGN_SIG], sb[BW_CAMPAIGN_SIG];
+    double worst = 0;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        token_range(&a, 0, cases[i].n);
+        token_range(&b, cases[i].off, cases[i].off + cases[i].n);
+        double exact = (double)(cases[i].n - cases[i].off) / (cases[i].n + cases[i].off);
+        // Average over keys: the estimator must be unbiased, and each one within 4 sigma.
+        double sum = 0;
+        for (uint64_t k = 0; k < 16; k++) {
+            bw_hash_key key = { KEY.k0 + k, KEY.k1 ^ k };
+            bw_campaign_minhash(&key, 1, bw_buf_slice(&a), sa);
+            bw_campaign_minhash(&key, 1, bw_buf_slice(&b), sb);
+            double est = bw_campaign_sig_similarity(sa, sb);
+            double sigma = __builtin_sqrt(exact * (1 - exact) / BW_CAMPAIGN_SIG);
+            assert_true(__builtin_fabs(est - exact) <= 4 * sigma + 0.02);
+            sum += est;
+        }
+        double bias = __builtin_fabs(sum / 16 - exact);
+        if (bias > worst)
+            worst = bias;
+        assert_true(bias < 0.04);
+    }
+    print_message("minhash: worst mean error over 16 keys %.3f\n", worst);
+    // Identical and empty texts.
+    bw_campaign_minhash(&KEY, 3, bw_slice_cstr("same words here"), sa);
+    bw_campaign_minhash(&KEY, 3, bw_slice_cstr("same words here"), sb);
+    assert_true(bw_campaign_sig_similarity(sa, sb) == 1.0);
+    bw_campaign_minhash(&KEY, 3, bw_slice_cstr(""), sa);
+    for (unsigned i = 0; i < BW_CAMPAIGN_SIG; i++)
+        assert_int_equal(sa[i], UINT32_MAX);
+    // A different key gives a different signature (the key is an input).
+    bw_hash_key other = { 1, 2 };
+    bw_campaign_minhash(&KEY, 3, bw_slice_cstr("same words here"), sa);
+    bw_campaign_minhash(&other, 3, bw_slice_cstr("same words here"), sb);
+    assert_true(memcmp(sa, sb, sizeof sa) != 0);
+    bw_buf_free(&a);
+    bw_buf_free(&b);
+}
+
+static void test_lsh_curve(void **state)
+{
+    (void)state;
+    assert_true(bw_campaign_lsh_probability(0.5, 42, 3) > 0.99);
+    assert_true(bw_campaign_lsh_probability(0.2, 42, 3) < 0.30);
+    assert_true(bw_campaign_lsh_probability(0.05, 42, 3) < 0.01);
+}
+
+static bw_campaign_index *new_index(bw_campaign_config *cfg)
+{
+    bw_campaign_config defaults;
+    if (!cfg) {
+        bw_campaign_config_default(&defaults);
+        defaults.key = KEY;
+        cfg = &defaults;
+    }
+    char errbuf[BW_ERRBUF_SIZE];
+    bw_campaign_index *x = bw_campaign_index_new(cfg, errbuf);
+    assert_non_null(x);
+    return x;
+}
+
+static bw_campaign_assignment add_text(bw_campaign_index *x, uint64_t id, int64_t time, const char *text)
+{
+    bw_campaign_msg m = { .id = id, .time = time, .text = bw_slice_cstr(text) };
+    bw_campaign_assignment a;
+    assert_int_equal(bw_campaign_index_add(x, &m, &a), BW_OK);
+    return a;
+}
+
+// Pairs at a known shingle Jaccard: the LSH must propose (and the check accept) nearly all
+// pairs above the threshold, and nearly none well below.
+static void test_lsh_recall(void **state)
+{
+    (void)state;
+    bw_buf a = BW_BUF_INIT, b = BW_BUF_INIT;
+    unsigned joined_high = 0, joined_low = 0, pairs = 200;
+    for (unsigned p = 0; p < pairs; p++) {
+        bw_campaign_config cfg;
+        bw_campaign_config_default(&cfg);
+        cfg.key = (bw_hash_key){ KEY.k0 + p, KEY.k1 };
+        cfg.shingle_k = 1;
+        bw_campaign_index *x = new_index(&cfg);
+        unsigned base = p * 10000;
+        // J = 140/260 = 0.54 ... well, 200 tokens, offset 60: (200-60)/(200+60) = 0.538.
+        token_range(&a, base, base + 200);
+        token_range(&b, base + 60, base + 260);
+        add_text(x, 1, 0, a.p);
+        joined_high += !add_text(x, 2, 0, b.p).is_new;
+        // J = 20/380 = 0.05
+        token_range(&a, base + 5000, base + 5200);
+        token_range(&b, base + 5180, base + 5380);
+        add_text(x, 3, 0, a.p);
+        joined_low += !add_text(x, 4, 0, b.p).is_new;
+        bw_campaign_index_free(x);
+    }
+    print_message("lsh: joined %u/%u pairs at J=0.54, %u/%u at J=0.05\n", joined_high, pairs, joined_low, pairs);
+    assert_true(joined_high >= pairs * 0.75);   // est. >= 0.5 when J = 0.54: ~82% by the binomial
+    assert_int_equal(joined_low, 0);
+    bw_buf_free(&a);
+    bw_buf_free(&b);
+}
+
+static void test_template_inference(void **state)
+{
+    (void)state;
+    static const char *members[] = {
+        "dear <rcpt> buy cheap viagra now at <url:dom> only <num> dollars",
+        "dear <rcpt> buy discount viagra now at <url:dom> only <num> dollars bye",
+        "hello <rcpt> buy cheap generic viagra now at <url:dom> only <num> dollars",
+    };
+    bw_slice s[3];
+    for (int i = 0; i < 3; i++)
+        s[i] = bw_slice_cstr(members[i]);
+    bw_buf out = BW_BUF_INIT;
+    assert_int_equal(bw_campaign_infer_template(s, 3, 256, &out), BW_OK);
+    assert_string_equal(out.p, "<*> <rcpt> buy <*> viagra now at <url:dom> only <num> dollars <*>");
+    bw_buf_clear(&out);
+    assert_int_equal(bw_campaign_infer_template(s, 1, 256, &out), BW_OK);
+    assert_string_equal(out.p, members[0]);
+    bw_buf_clear(&out);
+    assert_int_equal(bw_campaign_infer_template(s, 3, 4, &out), BW_OK);   // token cap
+    assert_string_equal(out.p, "<*> <rcpt> buy <*>");
+    bw_buf_free(&out);
+}
+
+static const char *SPAM_A = "Dear friend, our online pharmacy offers the best prices on all medications. "
+                            "Order today and get free shipping on every order over fifty dollars. "
+                            "Discreet packaging, no prescription needed, visit http://pills.example.com now";
+static const char *SPAM_A2 = "Dear friend, our online pharmacy offers the lowest prices on all medications. "
+                             "Order now and get free shipping on every order over fifty dollars. "
+                             "Discreet packaging, no prescription needed, visit http://meds.example.net now";
+static const char *SPAM_B = "Your account at the bank has been suspended because of unusual activity. "
+                            "Please confirm your identity within 24 hours by following the link below "
+                            "or your card will be blocked permanently.";
+
+typedef struct evicted {
+    uint64_t ids[64];
+    uint64_t messages[64];
+    char templates[64][512];
+    size_t count;
+} evicted;
+
+static void on_evict(void *ctx, const bw_campaign_summary *s)
+{
+    evicted *e = ctx;
+    if (e->count < 64) {
+        e->ids[e->count] = s->id;
+        e->messages[e->count] = s->messages;
+        snprintf(e->templates[e->count], sizeof e->templates[0], "%.*s", (int)s->template_text.n, s->template_text.p);
+        e->count++;
+    }
+}
+
+static void test_index_basics(void **state)
+{
+    (void)state;
+    bw_campaign_index *x = new_index(NULL);
+    bw_url urls_a[] = { { .domain = BW_SLICE_LIT("example.com") } };
+    bw_url urls_b[] = { { .domain = BW_SLICE_LIT("example.net") }, { .domain = BW_SLICE_LIT("example.com") } };
+    bw_campaign_msg m1 = { .id = 10, .time = 1000, .subject = BW_SLICE_LIT("Cheap meds"), .text = bw_slice_cstr(SPAM_A),
+                           .urls = urls_a, .url_count = 1, .sender_ip = BW_SLICE_LIT("198.51.100.7"), .asn = 64500 };
+    bw_campaign_msg m2 = { .id = 11, .time = 1100, .subject = BW_SLICE_LIT("Cheap meds"), .text = bw_slice_cstr(SPAM_A2),
+                           .urls = urls_b, .url_count = 2, .sender_ip = BW_SLICE_LIT("198.51.100.9"), .asn = 64500 };
+    bw_campaign_msg m3 = { .id = 12, .time = 1200, .subject = BW_SLICE_LIT("Account suspended"),
+                           .text = bw_slice_cstr(SPAM_B), .urls = urls_a, .url_count = 1,
+                           .sender_ip = BW_SLICE_LIT("203.0.113.5"), .asn = 64501 };
+    bw_campaign_assignment a1, a2, a3;
+    assert_int_equal(bw_campaign_index_add(x, &m1, &a1), BW_OK);
+    assert_int_equal(bw_campaign_index_add(x, &m2, &a2), BW_OK);
+    assert_int_equal(bw_campaign_index_add(x, &m3, &a3), BW_OK);
+    assert_true(a1.is_new);
+    assert_false(a2.is_new);
+    assert_int_equal(a1.campaign_id, a2.campaign_id);
+    assert_true(a2.similarity >= 0.5);
+    assert_true(a3.is_new);
+    assert_int_not_equal(a3.campaign_id, a1.campaign_id);
+
+    bw_campaign_summary s;
+    assert_int_equal(bw_campaign_index_get(x, a1.campaign_id, &s), BW_OK);
+    assert_int_equal(s.messages, 2);
+    assert_int_equal(s.first_seen, 1000);
+    assert_int_equal(s.last_seen, 1100);
+    assert_int_equal(s.sender_ips, 2);
+    assert_true(s.sender_ips_exact);
+    assert_int_equal(s.subnets24, 1);
+    assert_int_equal(s.asns, 1);
+    assert_int_equal(s.subject_count, 1);
+    assert_int_equal(s.subjects[0].count, 2);
+    assert_int_equal(s.domain_count, 2);
+    assert_int_equal(s.domains[0].count, 2);   // example.com, in both
+    assert_memory_equal(s.domains[0].value.p, "example.com", 11);
+    assert_int_equal(s.sample_count, 2);
+    print_message("template: %s\n", s.template_text.p);
+    assert_non_null(strstr(s.template_text.p, "our online pharmacy offers the <*> prices"));
+    // AutoRE link: campaign B advertised example.com within the window.
+    assert_int_equal(s.link_count, 1);
+    assert_int_equal(s.links[0].other_id, a3.campaign_id);
+    assert_memory_equal(s.links[0].domain.p, "example.com", 11);
+    bw_campaign_stats st;
+    bw_campaign_index_stats(x, &st);
+    assert_int_equal(st.messages, 3);
+    assert_int_equal(st.campaigns_active, 2);
+    assert_int_equal(st.links, 1);
+    assert_true(st.memory_bytes > 0);
+    assert_int_equal(bw_campaign_index_get(x, 999, &s), BW_ERR_NOTFOUND);
+    bw_campaign_index_free(x);
+}
+
+static void test_eviction(void **state)
+{
+    (void)state;
+    evicted ev;
+    memset(&ev, 0, sizeof ev);
+    bw_campaign_config cfg;
+    bw_campaign_config_default(&cfg);
+    cfg.key = KEY;
+    cfg.idle_window = 3600;
+    cfg.on_evict = on_evict;
+    cfg.evict_ctx = &ev;
+    bw_campaign_index *x = new_index(&cfg);
+    bw_campaign_assignment a = add_text(x, 1, 0, SPAM_A);
+    add_text(x, 2, 600, SPAM_A2);
+    bw_campaign_assignment b = add_text(x, 3, 10000, SPAM_B);   // far later: A is idle
+    assert_int_equal(ev.count, 1);
+    assert_int_equal(ev.ids[0], a.campaign_id);
+    assert_int_equal(ev.messages[0], 2);
+    assert_non_null(strstr(ev.templates[0], "online pharmacy"));
+    size_t n;
+    const uint64_t *ids = bw_campaign_index_ids(x, &n);
+    assert_int_equal(n, 1);
+    assert_int_equal(ids[0], b.campaign_id);
+    // The evicted campaign's text now starts a new campaign (it left the LSH index).
+    bw_campaign_assignment again = add_text(x, 4, 10100, SPAM_A);
+    assert_true(again.is_new);
+    bw_campaign_stats st;
+    bw_campaign_index_stats(x, &st);
+    assert_int_equal(st.campaigns_evicted, 1);
+    // max_active: a third distinct campaign pushes out the idlest.
+    bw_campaign_index_free(x);
+
+    memset(&ev, 0, sizeof ev);
+    cfg.idle_window = 86400;
+    cfg.max_active = 2;
+    x = new_index(&cfg);
+    add_text(x, 1, 0, SPAM_A);
+    add_text(x, 2, 10, SPAM_B);
+    add_text(x, 3, 20, "a completely different message about lottery winnings and a claim form to fill");
+    bw_campaign_index_stats(x, &st);
+    assert_int_equal(st.campaigns_active, 2);
+    assert_int_equal(st.evicted_for_cap, 1);
+    assert_int_equal(ev.count, 1);
+    assert_int_equal(ev.ids[0], 1);
+    bw_campaign_index_evict_all(x);
+    assert_int_equal(ev.count, 3);
+    bw_campaign_index_free(x);
+}
+
+static void test_caps(void **state)
+{
+    (void)state;
+    bw_campaign_config cfg;
+    bw_campaign_config_default(&cfg);
+    cfg.key = KEY;
+    cfg.max_ips = 8;
+    cfg.max_subnets = 4;
+    cfg.max_top = 3;
+    cfg.max_samples = 5;
+    cfg.template_members = 2;
+    bw_campaign_index *x = new_index(&cfg);
+    char ip[32], subject[32];
+    uint64_t id = 0;
+    for (unsigned i = 0; i < 500; i++) {
+        snprintf(ip, sizeof ip, "10.%u.%u.1", i / 250, i % 250);
+        snprintf(subject, sizeof subject, "subject %c", 'a' + (i % 2 == 0 ? 0 : (int)(i % 20)));
+        bw_campaign_msg m = { .id = i, .time = i, .subject = bw_slice_cstr(subject), .text = bw_slice_cstr(SPAM_A),
+                              .sender_ip = bw_slice_cstr(ip) };
+        bw_campaign_assignment a;
+        assert_int_equal(bw_campaign_index_add(x, &m, &a), BW_OK);
+        if (i == 0)
+            id = a.campaign_id;
+        assert_int_equal(a.campaign_id, id);
+    }
+    bw_campaign_summary s;
+    assert_int_equal(bw_campaign_index_get(x, id, &s), BW_OK);
+    assert_int_equal(s.ip_count, 8);
+    assert_false(s.sender_ips_exact);
+    print_message("caps: 500 IPs estimated %llu, 500 /24s estimated %llu\n", (unsigned long long)s.sender_ips,
+                  (unsigned long long)s.subnets24);
+    assert_in_range(s.sender_ips, 400, 600);     // HyperLogLog, 6.5% standard error
+    assert_in_range(s.subnets24, 400, 600);
+    assert_int_equal(s.subject_count, 3);
+    assert_memory_equal(s.subjects[0].value.p, "subject a", 9);   // the heavy hitter survives
+    assert_int_equal(s.sample_count, 5);
+    assert_int_equal(s.template_members, 2);
+    bw_campaign_index_free(x);
+}
+
+static void run_stream(bw_campaign_index *x, unsigned from, unsigned to, uint64_t *ids)
+{
+    static const char *texts[] = { "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima",
+                                   "one two three four five six seven eight nine ten eleven twelve",
+                                   "red orange yellow green blue indigo violet black white grey brown pink" };
+    char buf[256];
+    for (unsigned i = from; i < to; i++) {
+        snprintf(buf, sizeof buf, "%s extra%u", texts[i % 3], i % 5);
+        bw_url url = { .domain = i % 2 ? BW_SLICE_LIT("shared.example") : BW_SLICE_LIT("other.example") };
+        bw_campaign_msg m = { .id = i, .time = i * 60, .text = bw_slice_cstr(buf), .urls = &url, .url_count = 1,
+                              .sender_ip = BW_SLICE_LIT("192.0.2.1") };
+        bw_campaign_assignment a;
+        assert_int_equal(bw_campaign_index_add(x, &m, &a), BW_OK);
+        ids[i] = a.campaign_id;
+    }
+}
+
+static void test_determinism_and_persistence(void **state)
+{
+    (void)state;
+    enum { N = 300 };
+    uint64_t first[N], second[N], resumed[N];
+    bw_campaign_index *x = new_index(NULL);
+    run_stream(x, 0, N, first);
+    bw_campaign_index_free(x);
+    x = new_index(NULL);
+    run_stream(x, 0, N, second);
+    assert_memory_equal(first, second, sizeof first);
+
+    // Save half-way, load into a fresh index, continue: same ids as the uninterrupted run.
+    bw_campaign_index_free(x);
+    x = new_index(NULL);
+    run_stream(x, 0, N / 2, resumed);
+    bw_buf blob = BW_BUF_INIT;
+    assert_int_equal(bw_campaign_index_save(x, &blob), BW_OK);
+    bw_campaign_index_free(x);
+    x = new_index(NULL);
+    char errbuf[BW_ERRBUF_SIZE];
+    assert_int_equal(bw_campaign_index_load(x, blob.p, blob.n, errbuf), BW_OK);
+    run_stream(x, N / 2, N, resumed);
+    assert_memory_equal(first, resumed, sizeof first);
+    bw_buf again = BW_BUF_INIT;
+    bw_campaign_index_free(x);
+
+    // Round trip is byte-identical; every truncation and a wrong key are refused cleanly.
+    x = new_index(NULL);
+    assert_int_equal(bw_campaign_index_load(x, blob.p, blob.n, errbuf), BW_OK);
+    assert_int_equal(bw_campaign_index_save(x, &again), BW_OK);
+    assert_int_equal(again.n, blob.n);
+    assert_memory_equal(again.p, blob.p, blob.n);
+    assert_int_equal(bw_campaign_index_load(x, blob.p, blob.n, errbuf), BW_ERR_INVALID);
+    bw_campaign_index_free(x);
+    for (size_t cut = 0; cut < blob.n; cut += 1 + cut / 8) {
+        x = new_index(NULL);
+        assert_int_equal(bw_campaign_index_load(x, blob.p, cut, errbuf), BW_ERR_PARSE);
+        size_t n;
+        bw_campaign_index_ids(x, &n);
+        assert_int_equal(n, 0);
+        bw_campaign_index_free(x);
+    }
+    bw_campaign_config cfg;
+    bw_campaign_config_default(&cfg);
+    cfg.key = (bw_hash_key){ 7, 7 };
+    x = new_index(&cfg);
+    assert_int_equal(bw_campaign_index_load(x, blob.p, blob.n, errbuf), BW_ERR_PARSE);
+    assert_non_null(strstr(errbuf, "another key"));
+    bw_campaign_index_free(x);
+    bw_buf_free(&again);
+    bw_buf_free(&blob);
+}
+
+static void test_bad_config(void **state)
+{
+    (void)state;
+    bw_campaign_config cfg;
+    bw_campaign_config_default(&cfg);
+    cfg.bands = 50;
+    cfg.rows = 3;
+    char errbuf[BW_ERRBUF_SIZE];
+    assert_null(bw_campaign_index_new(&cfg, errbuf));
+    assert_non_null(strstr(errbuf, "bands"));
+    bw_campaign_config_default(&cfg);
+    cfg.threshold = 0;
+    assert_null(bw_campaign_index_new(&cfg, errbuf));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_normalize_table),
+        cmocka_unit_test(test_fold),
+        cmocka_unit_test(test_normalize_limits),
+        cmocka_unit_test(test_minhash_estimate),
+        cmocka_unit_test(test_lsh_curve),
+        cmocka_unit_test(test_lsh_recall),
+        cmocka_unit_test(test_template_inference),
+        cmocka_unit_test(test_index_basics),
+        cmocka_unit_test(test_eviction),
+        cmocka_unit_test(test_caps),
+        cmocka_unit_test(test_determinism_and_persistence),
+        cmocka_unit_test(test_bad_config),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

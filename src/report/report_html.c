@@ -100,11 +100,13 @@ static void daily_chart(html_out *o, const bw_report *r)
         if (r->days.items[i].number >= first && r->days.items[i].number <= last && r->days.items[i].count > peak)
             peak = r->days.items[i].count;
     uint64_t y_max = nice_ceiling(peak ? peak : 1);
+    // Gridlines at whole numbers: y_max is 1, 2 or 5 times a power of ten.
+    uint64_t lines = y_max % 5 == 0 ? 5 : y_max % 4 == 0 ? 4 : y_max % 2 == 0 ? 2 : 1;
     putf(o, "<svg viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"Messages per day\">", W, H);
-    for (int g = 0; g <= 4; g++) {
-        double y = TOP + plot_h - plot_h * g / 4.0;
+    for (uint64_t g = 0; g <= lines; g++) {
+        double y = TOP + plot_h - plot_h * (double)g / (double)lines;
         char n[32];
-        rep_format_count(y_max * (uint64_t)g / 4, n);
+        rep_format_count(y_max / lines * g, n);
         putf(o, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"%s\"/>", LEFT, y, W - RIGHT, y,
              g ? "#e2e5ea" : "#9aa3b2");
         putf(o, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>", LEFT - 6, y + 4, n);

@@ -116,9 +116,9 @@ typedef struct bw_p2p_host {
     double score;            // 0-1
     unsigned peers;          // distinct external destinations
     unsigned ports;          // distinct destination ports
-    double failed_ratio;     // failed attempts / flows
+    double failed_ratio;     // failed attempts / flows, averaged over external peers
     double mean_bytes;       // mean orig+resp bytes per flow
-    double high_port_ratio;  // flows to dport >= 1024 that are not well-known services
+    double high_port_ratio;  // share of flows to unusual ports >= 1024, averaged over peers
     double coverage;         // fraction of coverage bins with activity
     uint64_t flows;
     double first_seen, last_seen;

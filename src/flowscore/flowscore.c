@@ -823,12 +823,14 @@ static bw_status build_hosts(bw_flowscore *fs)
         sm.src = src;
         sm.first_seen = INFINITY;
         sm.last_seen = -INFINITY;
-        uint64_t failed = 0, bytes = 0, high = 0;
+        uint64_t bytes = 0;
+        double peer_failed = 0, peer_high = 0;   // sums over external peers of per-peer ratios
         size_t n_ports = 0;
         memset(seen, 0, nbins);
         for (size_t gg = g; gg < g_end; gg++) {
             bool ext = !fs->pairs[fs->order[fs->group_start[gg]]].dst_internal;
             bool smtp_dst = false, pair_ext = false;
+            uint64_t g_flows = 0, g_failed = 0, g_high = 0;
             for (size_t i = fs->group_start[gg]; i < fs->group_start[gg + 1]; i++) {
                 const fs_pair *p = &fs->pairs[fs->order[i]];
                 if (p->proto == 6 && is_smtp_port(p->dport)) {
@@ -841,10 +843,11 @@ static bw_status build_hosts(bw_flowscore *fs)
                 }
                 pair_ext |= ext;
                 h.flows += p->calls;
-                failed += p->failed;
+                g_flows += p->calls;
+                g_failed += p->failed;
                 bytes += p->orig_bytes + p->resp_bytes;
                 if (p->dport >= 1024 && !is_common_high_port(p->dport))
-                    high += p->calls;
+                    g_high += p->calls;
                 ports[n_ports++] = p->dport;
                 h.first_seen = fmin(h.first_seen, p->first);
                 h.last_seen = fmax(h.last_seen, p->last);
@@ -854,6 +857,10 @@ static bw_status build_hosts(bw_flowscore *fs)
                 }
             }
             h.peers += pair_ext;
+            if (pair_ext && g_flows) {
+                peer_failed += (double)g_failed / g_flows;
+                peer_high += (double)g_high / g_flows;
+            }
             sm.dsts += smtp_dst;
         }
         qsort(ports, n_ports, sizeof *ports, cmp_u16);
@@ -863,12 +870,14 @@ static bw_status build_hosts(bw_flowscore *fs)
         for (unsigned b = 0; b < nbins; b++)
             filled += seen[b];
         h.coverage = (double)filled / nbins;
-        h.failed_ratio = h.flows ? (double)failed / h.flows : 0;
+        // Ratios are averaged over peers, not flows: one chatty destination (a beacon to a
+        // dead controller on a high port) must not make its host look like a P2P node.
+        h.failed_ratio = h.peers ? peer_failed / h.peers : 0;
         h.mean_bytes = h.flows ? (double)bytes / h.flows : 0;
-        h.high_port_ratio = h.flows ? (double)high / h.flows : 0;
+        h.high_port_ratio = h.peers ? peer_high / h.peers : 0;
         if (h.peers >= o->p2p_min_peers && (h.failed_ratio >= o->p2p_min_failed_ratio || h.high_port_ratio >= 0.5)) {
             // Many peers, many failures, little data, always on, odd ports: each counts.
-            double peers_part = fs_clamp01(log((double)h.peers / o->p2p_min_peers) / log(10.0) + 0.5);
+            double peers_part = fs_clamp01(log((double)h.peers / o->p2p_min_peers) / log(30.0));
             double failed_part = fs_clamp01(h.failed_ratio / 0.6);
             double small_part = fs_clamp01(1 - h.mean_bytes / 20000.0);
             h.score = 0.3 * peers_part + 0.25 * failed_part + 0.15 * small_part + 0.15 * h.coverage +

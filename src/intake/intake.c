@@ -426,7 +426,8 @@ static la_int64_t archive_seek_cb(struct archive *a, void *ctx, la_int64_t offse
 // Reads a whole stream into memory for a nested zip/7z (formats that must seek).
 static bool slurp(bw_intake *in, frame *f)
 {
-    size_t cap = 1u << 16, n = 0;
+    size_t cap = in->limits.max_memory_member_bytes < (1u << 16) ? in->limits.max_memory_member_bytes : 1u << 16;
+    size_t n = 0;
     unsigned char *buf = malloc(cap);
     if (!buf) {
         in->nomem = true;
@@ -957,6 +958,14 @@ static int step_archive(bw_intake *in, frame *f)
         return 0;
     }
     bool raw = archive_format(f->archive) == ARCHIVE_FORMAT_RAW;
+    if (raw && archive_filter_code(f->archive, 0) == ARCHIVE_FILTER_NONE) {
+        // Compression magic that no decompressor accepted: "raw" would hand back the same
+        // bytes, which would be detected as compressed again, and again.
+        queue_error(in, bw_buf_slice(&f->name), 0, BW_INTAKE_ERR_ARCHIVE,
+                    "corrupt or unsupported compressed data (magic matched, no decoder accepted it)");
+        pop(in);
+        return 0;
+    }
     const char *path = archive_entry_pathname(entry);
     if (!path)
         path = "?";

@@ -130,6 +130,11 @@ void bw_intake_free(bw_intake *in);
 // BW_ERR_NOMEM or BW_ERR_INVALID (NULL/empty path).
 bw_status bw_intake_add_path(bw_intake *in, const char *path);
 
+// Queues bytes held by the caller (an archive, mbox or message) as an input named `name`,
+// read exactly like a file; data must stay valid until its INPUT_DONE event or
+// bw_intake_free(). For the fuzzers, tests and callers that already hold the bytes.
+bw_status bw_intake_add_memory(bw_intake *in, const char *name, const void *data, size_t size);
+
 // Reads on to the next event and fills *ev. All slices and strings in *ev stay valid until
 // the next bw_intake_next() or bw_intake_free(). Returns BW_OK (including at END; bad input
 // is an ERROR event, never a failed call) or BW_ERR_NOMEM, after which the handle may only

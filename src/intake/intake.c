@@ -98,6 +98,8 @@ typedef struct stream {
     bool on_disk;             // counts toward file_bytes / progress
     bool seekable;
     struct archive *archive;  // else: data of this archive's current entry
+    const unsigned char *memory; // else: these bytes (bw_intake_add_memory)
+    size_t memory_size, memory_pos;
     unsigned char peek[BW_DETECT_BYTES];
     size_t peek_len, peek_pos;
     uint64_t pos;             // bytes delivered so far
@@ -135,6 +137,14 @@ typedef struct frame {
     bool delivered;           // EML: the message went out; pop on the next step
 } frame;
 
+// A path, or bytes the caller keeps alive (bw_intake_add_memory).
+typedef struct queued_input {
+    char *name;
+    const unsigned char *data;
+    size_t size;
+    bool memory;
+} queued_input;
+
 typedef struct queued_error {
     bw_buf source;
     bw_buf reason;
@@ -144,8 +154,8 @@ typedef struct queued_error {
 
 struct bw_intake {
     bw_intake_limits limits;
-    char **paths;
-    size_t path_count, path_cap, next_path;
+    queued_input *inputs;
+    size_t input_count, input_cap, next_input;
     bool input_active;
     const char *input_path;
     bw_intake_stats input_stats, totals;
@@ -279,7 +289,13 @@ static ssize_t stream_read(bw_intake *in, stream *s, void *buf, size_t cap)
         return (ssize_t)n;
     }
     ssize_t got;
-    if (s->archive) {
+    if (s->memory || (s->fd < 0 && !s->archive)) {
+        size_t left = s->memory_size - s->memory_pos;
+        got = (ssize_t)(left < cap ? left : cap);
+        if (got)
+            memcpy(buf, s->memory + s->memory_pos, (size_t)got);
+        s->memory_pos += (size_t)got;
+    } else if (s->archive) {
         got = archive_read_data(s->archive, buf, cap);
         if (got < 0) {
             s->failure = READ_FAILED_ARCHIVE;
@@ -488,6 +504,15 @@ static bool open_archive(bw_intake *in, frame *f, bw_detect_kind kind)
     archive_read_support_filter_all(f->archive);
     archive_read_support_format_all(f->archive);
     archive_read_support_format_raw(f->archive);
+    if (f->input.memory) {
+        // Caller-held bytes: libarchive reads (and seeks) them in place.
+        if (archive_read_open_memory(f->archive, f->input.memory, f->input.memory_size) != ARCHIVE_OK) {
+            queue_error(in, bw_buf_slice(&f->name), 0, BW_INTAKE_ERR_ARCHIVE, "%s",
+                        archive_error_string(f->archive) ? archive_error_string(f->archive) : "cannot open");
+            return false;
+        }
+        return true;
+    }
     bool needs_seek = kind == BW_DETECT_ZIP || kind == BW_DETECT_7Z;
     if (needs_seek && !f->input.seekable) {
         if (!slurp(in, f)) {
@@ -1034,9 +1059,9 @@ void bw_intake_free(bw_intake *in)
     while (in->depth)
         pop(in);
     free(in->stack);
-    for (size_t i = 0; i < in->path_count; i++)
-        free(in->paths[i]);
-    free(in->paths);
+    for (size_t i = 0; i < in->input_count; i++)
+        free(in->inputs[i].name);
+    free(in->inputs);
     bw_mbox_splitter_free(in->splitter);
     free(in->chunk);
     bw_buf_free(&in->single);
@@ -1050,26 +1075,50 @@ void bw_intake_free(bw_intake *in)
     free(in);
 }
 
+static bw_status queue_input(bw_intake *in, const char *name, const void *data, size_t size, bool memory)
+{
+    if (in->input_count == in->input_cap) {
+        size_t cap = in->input_cap ? in->input_cap * 2 : 8;
+        queued_input *bigger = realloc(in->inputs, cap * sizeof *bigger);
+        if (!bigger)
+            return BW_ERR_NOMEM;
+        in->inputs = bigger;
+        in->input_cap = cap;
+    }
+    char *copy = strdup(name);
+    if (!copy)
+        return BW_ERR_NOMEM;
+    in->inputs[in->input_count++] = (queued_input){ copy, data, size, memory };
+    return BW_OK;
+}
+
 bw_status bw_intake_add_path(bw_intake *in, const char *path)
 {
     if (!in || !path || !*path)
         return BW_ERR_INVALID;
-    if (in->path_count == in->path_cap) {
-        size_t cap = in->path_cap ? in->path_cap * 2 : 8;
-        char **bigger = realloc(in->paths, cap * sizeof *bigger);
-        if (!bigger)
-            return BW_ERR_NOMEM;
-        in->paths = bigger;
-        in->path_cap = cap;
-    }
-    char *copy = strdup(path);
-    if (!copy)
-        return BW_ERR_NOMEM;
-    in->paths[in->path_count++] = copy;
-    struct stat st;
-    if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode))
-        atomic_fetch_add_explicit(&in->progress_total, (uint64_t)st.st_size, memory_order_relaxed);
-    return BW_OK;
+    bw_status st = queue_input(in, path, NULL, 0, false);
+    struct stat st_buf;
+    if (st == BW_OK && strcmp(path, "-") != 0 && stat(path, &st_buf) == 0 && S_ISREG(st_buf.st_mode))
+        atomic_fetch_add_explicit(&in->progress_total, (uint64_t)st_buf.st_size, memory_order_relaxed);
+    return st;
+}
+
+bw_status bw_intake_add_memory(bw_intake *in, const char *name, const void *data, size_t size)
+{
+    if (!in || !name || !*name || (!data && size))
+        return BW_ERR_INVALID;
+    return queue_input(in, name, data, size, true);
+}
+
+static void open_memory(bw_intake *in, const queued_input *input)
+{
+    frame *f = frame_new(in, bw_slice_cstr(input->name));
+    if (!f)
+        return;
+    stream_init_fd(&f->input, -1, false, false, false);
+    f->input.memory = input->data;
+    f->input.memory_size = input->size;
+    open_stream(in, f, false);
 }
 
 bw_status bw_intake_next(bw_intake *in, bw_intake_event *ev)
@@ -1096,11 +1145,15 @@ bw_status bw_intake_next(bw_intake *in, bw_intake_event *ev)
                 ev->input_stats = in->input_stats;
                 return BW_OK;
             }
-            if (in->next_path < in->path_count) {
-                in->input_path = in->paths[in->next_path++];
+            if (in->next_input < in->input_count) {
+                const queued_input *input = &in->inputs[in->next_input++];
+                in->input_path = input->name;
                 memset(&in->input_stats, 0, sizeof in->input_stats);
                 in->input_active = true;
-                open_path(in, in->input_path, 0, false);
+                if (input->memory)
+                    open_memory(in, input);
+                else
+                    open_path(in, input->name, 0, false);
                 continue;
             }
             ev->kind = BW_INTAKE_EV_END;

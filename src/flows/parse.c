@@ -12,12 +12,18 @@ bool bw_parse_u64(const char *p, size_t n, uint64_t *out)
 {
     if (n == 0 || n > 20)
         return false;
+    // 19 digits always fit; only a 20th needs the overflow check.
+    size_t safe = n < 19 ? n : 19;
     uint64_t v = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < safe; i++) {
         unsigned d = (unsigned)(unsigned char)p[i] - '0';
         if (d > 9)
             return false;
-        if (v > (UINT64_MAX - d) / 10)
+        v = v * 10 + d;
+    }
+    if (n == 20) {
+        unsigned d = (unsigned)(unsigned char)p[19] - '0';
+        if (d > 9 || v > (UINT64_MAX - d) / 10)
             return false;
         v = v * 10 + d;
     }
@@ -65,64 +71,87 @@ static bool seconds_slow(const char *p, size_t n, double *out)
 
 bool bw_parse_seconds(const char *p, size_t n, double *out)
 {
-    if (n == 0)
-        return false;
+    // Fast path for Zeek's "seconds.micros": at most 15 integer digits (exact in a double)
+    // and up to 19 fraction digits (more are dropped: below a double's precision anyway).
+    const char *q = p, *end = p + n;
+    const char *int_end = n < 15 ? end : p + 15;
     uint64_t whole = 0;
-    size_t i = 0;
-    while (i < n && i < 15 && (unsigned)(unsigned char)p[i] - '0' <= 9)
-        whole = whole * 10 + (unsigned)(p[i++] - '0');
-    if (i == 0 && !(n > 1 && p[0] == '.'))
-        return seconds_slow(p, n, out);
-    if (i == n) {
+    unsigned d;
+    while (q < int_end && (d = (unsigned)(unsigned char)*q - '0') <= 9) {
+        whole = whole * 10 + d;
+        q++;
+    }
+    if (q == end) {
+        if (q == p)
+            return false;
         *out = (double)whole;
         return true;
     }
-    if (p[i] != '.')
+    if (*q != '.' || (q == p && n == 1))
         return seconds_slow(p, n, out);
-    i++;
+    q++;
+    const char *frac_start = q;
+    const char *frac_end = end - q > 19 ? q + 19 : end;
     uint64_t frac = 0;
-    size_t digits = 0;
-    while (i < n && (unsigned)(unsigned char)p[i] - '0' <= 9) {
-        if (digits < 19) {
-            frac = frac * 10 + (unsigned)(p[i] - '0');
-            digits++;
-        }
-        i++;
+    while (q < frac_end && (d = (unsigned)(unsigned char)*q - '0') <= 9) {
+        frac = frac * 10 + d;
+        q++;
     }
-    if (i != n)
+    size_t digits = (size_t)(q - frac_start);
+    while (q < end && (unsigned)(unsigned char)*q - '0' <= 9)
+        q++;
+    if (q != end)
         return seconds_slow(p, n, out);
     *out = (double)whole + (double)frac * inv_pow10[digits];
     return true;
 }
 
-bool bw_parse_ip(const char *p, size_t n, bw_ip *out)
+// Dotted quad, no leading zeros (as inet_pton); false for anything else.
+static bool parse_v4(const char *p, size_t n, uint32_t *out)
 {
-    if (n >= 7 && n <= 15) {
-        uint32_t addr = 0;
-        unsigned octets = 0, value = 0, digits = 0;
-        size_t i = 0;
-        for (; i < n; i++) {
-            unsigned c = (unsigned char)p[i];
-            if (c - '0' <= 9) {
-                value = value * 10 + (c - '0');
-                // Leading zeros are refused, as inet_pton does.
-                if (++digits > 3 || value > 255 || (digits == 2 && value < 10))
-                    break;
-            } else if (c == '.' && digits && octets < 3) {
-                addr = (addr << 8) | value;
-                octets++;
-                value = digits = 0;
-            } else {
-                break;
+    const char *end = p + n;
+    uint32_t addr = 0;
+    for (int part = 0; part < 4; part++) {
+        if (p >= end)
+            return false;
+        unsigned v = (unsigned)(unsigned char)*p - '0', d;
+        if (v > 9)
+            return false;
+        p++;
+        if (p < end && (d = (unsigned)(unsigned char)*p - '0') <= 9) {
+            if (v == 0)
+                return false;
+            v = v * 10 + d;
+            p++;
+            if (p < end && (d = (unsigned)(unsigned char)*p - '0') <= 9) {
+                v = v * 10 + d;
+                p++;
+                if (v > 255)
+                    return false;
             }
         }
-        if (i == n && octets == 3 && digits) {
-            bw_ip_from_v4((addr << 8) | value, out);
-            return true;
+        addr = addr << 8 | v;
+        if (part < 3) {
+            if (p >= end || *p != '.')
+                return false;
+            p++;
         }
-        if (memchr(p, ':', n) == NULL)
-            return false;
     }
+    if (p != end)
+        return false;
+    *out = addr;
+    return true;
+}
+
+bool bw_parse_ip(const char *p, size_t n, bw_ip *out)
+{
+    uint32_t v4;
+    if (n >= 7 && n <= 15 && parse_v4(p, n, &v4)) {
+        bw_ip_from_v4(v4, out);
+        return true;
+    }
+    if (n < 2 || memchr(p, ':', n) == NULL)
+        return false;
     return bw_ip_parse(bw_slice_make(p, n), out);
 }
 

@@ -212,6 +212,14 @@ static void test_tsv_malformed(void **state)
         { "bad state", B("1.0\tC\t1.2.3.4\t1\t5.6.7.8\t80\ttcp\t-\t1\t1\t1\tXX\t1\t1\t-\n"), false, 0, 1, 8, "bad conn_state" },
         { "count overflow", B("1.0\tC\t1.2.3.4\t1\t5.6.7.8\t80\ttcp\t-\t1\t99999999999999999999\t1\tSF\t1\t1\t-\n"), false, 0, 1, 8,
           "bad orig_bytes" },
+        { "leading zero octet", B("1.0\tC\t01.2.3.4\t1\t5.6.7.8\t80\ttcp\t-\t1\t1\t1\tSF\t1\t1\t-\n"), false, 0, 1, 8, "bad id.orig_h" },
+        { "trailing dot", B("1.0\tC\t1.2.3.4.\t1\t5.6.7.8\t80\ttcp\t-\t1\t1\t1\tSF\t1\t1\t-\n"), false, 0, 1, 8, "bad id.orig_h" },
+        { "u64 max then max+1", B("1.0\tC\t1.2.3.4\t1\t5.6.7.8\t80\ttcp\t-\t1\t18446744073709551615\t1\tSF\t1\t1\t-\n"
+                                 "1.0\tC\t1.2.3.4\t1\t5.6.7.8\t80\ttcp\t-\t1\t18446744073709551616\t1\tSF\t1\t1\t-\n"),
+          false, 1, 1, 9, "bad orig_bytes" },
+        { "exponent ts (slow path) and junk", B("1.5e3\tC\t1.2.3.4\t1\t5.6.7.8\t80\ttcp\t-\t1\t1\t1\tSF\t1\t1\t-\n"
+                                                "1.5.3\tC\t1.2.3.4\t1\t5.6.7.8\t80\ttcp\t-\t1\t1\t1\tSF\t1\t1\t-\n"),
+          false, 1, 1, 9, "bad ts" },
         { "negative duration", B("1.0\tC\t1.2.3.4\t1\t5.6.7.8\t80\ttcp\t-\t-1\t1\t1\tSF\t1\t1\t-\n"), false, 0, 1, 8, "bad duration" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -192,7 +192,7 @@ int main(int argc, char **argv)
             best_cpu = c;
         bw_flow_reader_free(r);
     }
-    char note[128];
+    char note[192];
     snprintf(note, sizeof note, "(%" PRIu64 " flows, sum orig_bytes %" PRIu64 ")", s.flows, s.orig_bytes);
     report("botwatch reader (in memory, best of 3)", s.flows, mb, best_wall, best_cpu, note);
 

@@ -388,6 +388,39 @@ static void test_slips_test18(void **state)
     assert_string_equal(c.pair_detail, "From_malicious-To_malicious-Malware_data_exfiltration-RemcosRAT");
 }
 
+// Every other Zeek TSV capture in the shared data: exact counts (data lines = flows, no
+// malformed lines), and the states the capture is known for.
+static void test_tsv_real_files(void **state)
+{
+    (void)state;
+    static const struct { const char *rel; uint64_t lines, flows; bw_conn_state st; uint64_t st_count; } files[] = {
+        { "slips/test10-mixed-zeek-dir/conn.log", 150, 141, BW_CONN_S0, 48 },   // indented first header line
+        { "slips/port-scans/horizontal/conn.log", 49, 41, BW_CONN_S0, 11 },
+        { "stratosphere/001-zeek-scenario-malicious/conn.log", 1000, 992, BW_CONN_S0, 257 },
+        { "stratosphere/003-zeek-scenario-malicious/conn.log", 370, 361, BW_CONN_SF, 279 },
+        { "stratosphere/005-zeek-scenario-malicious/conn.log", 1000, 992, BW_CONN_SF, 768 },
+        { "stratosphere/008-zeek-mixed/data/conn.log.labeled", 5671, 5663, BW_CONN_S0, 4080 },
+        { "stratosphere/010-zeek-mixed/data/conn.log.labeled", 5355, 5347, BW_CONN_S0, 3297 },
+        { "stratosphere/011-zeek-mixed/data/conn.log.labeled", 9056, 9048, BW_CONN_S0, 3997 },
+    };
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[1024];
+        if (!data_path(files[i].rel, path, sizeof path)) {
+            skip();
+            return;
+        }
+        collect c;
+        collect_init(&c);
+        bw_flow_reader_stats st;
+        assert_int_equal(bw_flow_read_file(path, NULL, on_flow, &c, &st, NULL), BW_OK);
+        assert_int_equal(st.format, BW_FLOW_FORMAT_ZEEK_TSV);
+        assert_int_equal(st.lines, files[i].lines);
+        assert_int_equal(st.flows, files[i].flows);
+        assert_int_equal(st.malformed, 0);
+        assert_int_equal(c.states[files[i].st], files[i].st_count);
+    }
+}
+
 static void test_gzip_and_stop(void **state)
 {
     (void)state;
@@ -872,6 +905,7 @@ int main(void)
         cmocka_unit_test(test_unknown_format),
         cmocka_unit_test(test_stratosphere_001),
         cmocka_unit_test(test_slips_test18),
+        cmocka_unit_test(test_tsv_real_files),
         cmocka_unit_test(test_gzip_and_stop),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_json_real),

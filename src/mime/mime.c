@@ -346,11 +346,8 @@ static void finish_field(bw_mime_parser *p, field_in_progress *f, int part, size
         return;
     f->active = false;
     const char *s = p->buf;
-    for (size_t i = f->field_start; i < f->value_end; i++)
-        if ((unsigned char)s[i] >= 0x80) {
-            *anom |= BW_ANOM_8BIT_HEADER;
-            break;
-        }
+    if (!is_ascii(s + f->field_start, f->value_end - f->field_start))
+        *anom |= BW_ANOM_8BIT_HEADER;
     if (*block_count >= p->limits.max_header_count) {
         *anom |= BW_ANOM_HEADER_LIMIT;
         return;
@@ -369,10 +366,19 @@ static void finish_field(bw_mime_parser *p, field_in_progress *f, int part, size
             p->stop = p->nomem = true;
             return;
         }
+        // Unfolding: copy line by line, dropping the line breaks (CR is dropped only
+        // before LF, so a bare CR inside a line stays data).
         size_t n = 0;
-        for (size_t i = vs; i < ve; i++)
-            if (s[i] != '\r' && s[i] != '\n')
-                copy[n++] = s[i];
+        for (size_t i = vs; i < ve;) {
+            const char *nl = memchr(s + i, '\n', ve - i);
+            size_t end = nl ? (size_t)(nl - s) : ve;
+            size_t keep = end - i;
+            if (nl && keep && s[end - 1] == '\r')
+                keep--;
+            memcpy(copy + n, s + i, keep);
+            n += keep;
+            i = nl ? end + 1 : ve;
+        }
         while (n && is_blank(copy[n - 1]))
             n--;
         copy[n] = '\0';

@@ -854,6 +854,27 @@ static void test_pcap_states(void **state)
     assert_int_equal(st.evicted, 3);
     assert_int_equal(st.flows, 7);
 
+    // Active timeout: a UDP stream with a packet every 10 s for 100 s, cut every 30 s.
+    pcap_builder *b2 = calloc(1, sizeof *b2);
+    assert_non_null(b2);
+    pcap_begin(b2);
+    for (int k = 0; k <= 10; k++)
+        pcap_tcp(b2, 1000.0 + 10 * k, h, 7000, s1, 7001, 0, 10, 17);
+    bw_pcap_flow_limits_default(&lim);
+    lim.active_timeout = 30;
+    collect_init(&c);
+    want_pair(&c, "10.0.0.1", "192.0.2.1", 7001);
+    assert_int_equal(run_pcap(b2, &lim, &c, &st), BW_OK);
+    assert_int_equal(st.flows, 3);             // packets 0-3, 4-7, 8-10
+    assert_int_equal(c.pair_count, 3);
+    // A short idle timeout splits the same stream at every gap instead.
+    bw_pcap_flow_limits_default(&lim);
+    lim.idle_timeout = 5;
+    collect_init(&c);
+    assert_int_equal(run_pcap(b2, &lim, &c, &st), BW_OK);
+    assert_int_equal(st.flows, 11);
+    free(b2);
+
     // A truncated capture: the flows seen so far still come out.
     b->n -= 10;
     collect_init(&c);

@@ -38,15 +38,6 @@ const char *bw_flow_format_name(bw_flow_format format)
     return "unknown";
 }
 
-struct fail_reason {
-    char text[BW_ERRBUF_SIZE];
-};
-
-typedef struct reader_private {
-    struct bw_flow_reader pub;
-    struct fail_reason fail;
-} reader_private;
-
 bw_flow_reader *bw_flow_reader_new(const bw_flow_reader_limits *limits, bw_flow_cb cb, void *ctx)
 {
     bw_flow_reader_limits lim;
@@ -58,10 +49,9 @@ bw_flow_reader *bw_flow_reader_new(const bw_flow_reader_limits *limits, bw_flow_
         || lim.max_binary_block == 0 || lim.max_binary_block > ((size_t)1 << 30)
         || lim.max_line_len > ((size_t)1 << 30) || lim.max_fields > 65536)
         return NULL;
-    reader_private *priv = calloc(1, sizeof *priv);
-    if (!priv)
+    bw_flow_reader *r = calloc(1, sizeof *r);
+    if (!r)
         return NULL;
-    bw_flow_reader *r = &priv->pub;
     r->limits = lim;
     r->cb = cb;
     r->cb_ctx = ctx;
@@ -87,7 +77,7 @@ void bw_flow_reader_free(bw_flow_reader *r)
     bw_zeek_tsv_free(&r->tsv);
     bw_csv_free(&r->csv);
     bw_nfdump_bin_free(&r->nfbin);
-    free((reader_private *)r);
+    free(r);
 }
 
 void bw_flow_reader_set_source(bw_flow_reader *r, const char *source)
@@ -194,10 +184,9 @@ bw_flow_format bw_flow_detect(const void *bytes, size_t n)
 static void fail(bw_flow_reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void fail(bw_flow_reader *r, const char *fmt, ...)
 {
-    reader_private *priv = (reader_private *)r;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(priv->fail.text, sizeof priv->fail.text, fmt, ap);
+    vsnprintf(r->fail_text, sizeof r->fail_text, fmt, ap);
     va_end(ap);
     r->failed = true;
 }
@@ -258,7 +247,7 @@ static void line_too_long(bw_flow_reader *r)
 static bw_status result(bw_flow_reader *r, char *errbuf)
 {
     if (r->failed)
-        return bw_error(errbuf, BW_ERR_UNSUPPORTED, "%s", ((reader_private *)r)->fail.text);
+        return bw_error(errbuf, BW_ERR_UNSUPPORTED, "%s", r->fail_text);
     return BW_OK;
 }
 

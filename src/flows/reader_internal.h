@@ -72,6 +72,7 @@ struct bw_flow_reader {
     bool stopped;
     bool finished;
     bool failed;               // unsupported input: ignore the rest
+    char fail_text[BW_ERRBUF_SIZE];
     bool skipping_long_line;   // discarding up to the next LF after an over-long line
     char head[4];              // first bytes, held until the binary magics can be checked
     size_t head_len;

@@ -155,6 +155,14 @@ static void header_line(bw_flow_reader *r, const char *p, size_t n)
     // #types, #open, #close and unknown # lines carry nothing we need.
 }
 
+// "-" and "(empty)" in a label column mean no label.
+static bw_slice label_or_empty(const bw_zeek_tsv_state *s, bw_slice x)
+{
+    bool unset = x.n == s->unset_len && memcmp(x.p, s->unset_field, x.n) == 0;
+    bool empty = x.n == s->empty_len && memcmp(x.p, s->empty_field, x.n) == 0;
+    return unset || empty ? BW_SLICE_NULL : x;
+}
+
 // Splits "(empty)   Malicious   C&C-HeartBeat" (runs of spaces) into label fields.
 static void split_combo(const bw_zeek_tsv_state *s, const char *p, size_t n, bw_flow *flow)
 {
@@ -169,18 +177,11 @@ static void split_combo(const bw_zeek_tsv_state *s, const char *p, size_t n, bw_
         if (i > start)
             parts[count++] = bw_slice_make(p + start, i - start);
     }
-    bw_slice *label = count == 3 ? &parts[1] : &parts[0];
-    bw_slice *detail = count == 3 ? &parts[2] : &parts[1];
-    if (count < 2)
-        detail = &parts[2];   // stays empty
-    for (bw_slice *x = label; x; x = (x == label ? detail : NULL)) {
-        bool unset = x->n == s->unset_len && memcmp(x->p, s->unset_field, x->n) == 0;
-        bool empty = x->n == s->empty_len && memcmp(x->p, s->empty_field, x->n) == 0;
-        if (unset || empty)
-            *x = BW_SLICE_NULL;
-    }
-    flow->label = *label;
-    flow->detailed_label = *detail;
+    // Three parts: tunnel_parents, label, detailed-label; fewer: the label comes first.
+    bw_slice label = count == 3 ? parts[1] : parts[0];
+    bw_slice detail = count == 3 ? parts[2] : parts[1];
+    flow->label = label_or_empty(s, label);
+    flow->detailed_label = label_or_empty(s, detail);
 }
 
 void bw_zeek_tsv_line(bw_flow_reader *r, const char *p, size_t n)
@@ -288,12 +289,10 @@ void bw_zeek_tsv_line(bw_flow_reader *r, const char *p, size_t n)
                     if (flow.state == BW_CONN_UNKNOWN) bad = "bad conn_state";
                     break;
                 case BW_COL_LABEL:
-                    if (!(len == s->empty_len && memcmp(q, s->empty_field, len) == 0))
-                        flow.label = bw_slice_make(q, len);
+                    flow.label = label_or_empty(s, bw_slice_make(q, len));
                     break;
                 case BW_COL_DETAILED_LABEL:
-                    if (!(len == s->empty_len && memcmp(q, s->empty_field, len) == 0))
-                        flow.detailed_label = bw_slice_make(q, len);
+                    flow.detailed_label = label_or_empty(s, bw_slice_make(q, len));
                     break;
                 case BW_COL_TUNNEL_LABEL_COMBO:
                     split_combo(s, q, len, &flow);

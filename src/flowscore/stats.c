@@ -32,10 +32,55 @@ double fs_quantile_sorted(const double *sorted, size_t n, double q)
     return sorted[lo] + frac * (sorted[lo + 1] - sorted[lo]);
 }
 
+// k-th smallest (0-based) by quickselect with a median-of-three pivot; reorders v. Medians
+// are taken thousands of times per pair (the permutation null), so O(n) beats sorting.
+static double select_kth(double *v, size_t n, size_t k)
+{
+    size_t lo = 0, hi = n - 1;
+    while (hi > lo) {
+        size_t mid = lo + (hi - lo) / 2;
+        double a = v[lo], b = v[mid], c = v[hi];
+        double pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
+        size_t i = lo, j = hi;
+        while (i <= j) {
+            while (v[i] < pivot)
+                i++;
+            while (v[j] > pivot)
+                j--;
+            if (i <= j) {
+                double t = v[i];
+                v[i] = v[j];
+                v[j] = t;
+                i++;
+                if (j == 0)
+                    break;
+                j--;
+            }
+        }
+        if (k <= j)
+            hi = j;
+        else if (k >= i)
+            lo = i;
+        else
+            return v[k];
+    }
+    return v[k];
+}
+
 double fs_median(double *v, size_t n)
 {
-    fs_sort_doubles(v, n);
-    return fs_quantile_sorted(v, n, 0.5);
+    if (n == 0)
+        return 0;
+    size_t half = (n - 1) / 2;
+    double lower = select_kth(v, n, half);
+    if (n % 2)
+        return lower;
+    // Even count: the mean of the two middle values, as fs_quantile_sorted gives.
+    double upper = v[half + 1];
+    for (size_t i = half + 2; i < n; i++)
+        if (v[i] < upper)
+            upper = v[i];
+    return (lower + upper) / 2;
 }
 
 double fs_mad(const double *v, size_t n, double center, double *scratch)

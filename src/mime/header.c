@@ -497,6 +497,19 @@ static bool zone_offset(const char *p, size_t n, int *minutes)
     return false;
 }
 
+static bool is_weekday(const char *p, size_t n)
+{
+    static const char days[] = "montuewedthufrisatsun";
+    if (n < 3)
+        return false;
+    char d[3] = { (char)ascii_lower((unsigned char)p[0]), (char)ascii_lower((unsigned char)p[1]),
+                  (char)ascii_lower((unsigned char)p[2]) };
+    for (int k = 0; k < 7; k++)
+        if (memcmp(days + 3 * k, d, 3) == 0)
+            return true;
+    return false;
+}
+
 static bool all_digits(const char *p, size_t n)
 {
     if (n == 0)
@@ -547,7 +560,8 @@ bool bw_mime_parse_date(bw_slice value, time_t *out)
             size_t rest_n = tn - h_n - 1;
             const char *colon2 = memchr(rest, ':', rest_n);
             size_t m_n = colon2 ? (size_t)(colon2 - rest) : rest_n;
-            if (!all_digits(t, h_n) || h_n > 2 || !all_digits(rest, m_n) || m_n != 2)
+            // One-digit minutes and seconds ("1:5:13") come from broken mailers; accepted.
+            if (!all_digits(t, h_n) || h_n > 2 || !all_digits(rest, m_n) || m_n > 2)
                 return false;
             hour = to_int(t, h_n);
             minute = to_int(rest, m_n);
@@ -565,8 +579,24 @@ bool bw_mime_parse_date(bw_slice value, time_t *out)
             int hh = to_int(t + 1, 2), mm = to_int(t + 3, 2);
             zone = (hh * 60 + mm) * (t[0] == '-' ? -1 : 1);
             have_zone = true;
+        } else if (t[0] == '+' && tn == 6 && t[1] == '-' && all_digits(t + 2, 4) && hour >= 0) {
+            zone = -(to_int(t + 2, 2) * 60 + to_int(t + 4, 2));   // "+-0500" (a sign bug)
+            have_zone = true;
+        } else if (tn == 10 && (t[4] == '/' || t[4] == '-') && t[7] == t[4] && all_digits(t, 4) &&
+                   all_digits(t + 5, 2) && all_digits(t + 8, 2) && year < 0 && month < 0 && day < 0) {
+            year = to_int(t, 4);   // "2002/09/14" or ISO "2002-09-14"
+            month = to_int(t + 5, 2);
+            day = to_int(t + 8, 2);
         } else if (all_digits(t, tn)) {
             int v = to_int(t, tn);
+            if (year >= 0 && hour >= 0) {
+                if (tn == 4 && !have_zone) {   // a zone without its sign: "0530"
+                    zone = to_int(t, 2) * 60 + to_int(t + 2, 2);
+                    have_zone = true;
+                    continue;
+                }
+                break;
+            }
             if (day < 0 && tn <= 2 && month < 0) {
                 day = v;
             } else if (day < 0 && tn <= 2 && month > 0 && year < 0) {
@@ -575,8 +605,8 @@ bool bw_mime_parse_date(bw_slice value, time_t *out)
                 year = v;
                 if (tn <= 2)
                     year += year < 50 ? 2000 : 1900;   // RFC 5322 4.3
-                else if (tn == 3)
-                    year += 1900;
+                else if (year < 1000)
+                    year += 1900;   // "101", and "0102": year - 1900 printed with %04d
             } else {
                 return false;
             }
@@ -584,8 +614,8 @@ bool bw_mime_parse_date(bw_slice value, time_t *out)
             month = month_index(t, tn);
         } else if (!have_zone && hour >= 0 && zone_offset(t, tn, &zone)) {
             have_zone = true;
-        } else if (month < 0 && day < 0 && tn >= 3) {
-            continue;   // a weekday name (or junk before the date)
+        } else if ((month < 0 && day < 0 && tn >= 3) || is_weekday(t, tn)) {
+            continue;   // a weekday name, wherever it is (or junk before the date)
         } else if (hour >= 0) {
             break;      // trailing junk after the time: the zone is unknown, use +0000
         } else {

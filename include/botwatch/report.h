@@ -24,7 +24,7 @@ typedef enum bw_report_format {
     BW_REPORT_HTML,
 } bw_report_format;
 
-// Names one anomaly flag (1ull << bit), NULL if unknown: bw_mime_anomaly_name in the CLI.
+// Names one anomaly flag (1ull << bit), NULL if unknown: bw_mail_anomaly_name in the CLI.
 // The report does not link the parser; without a namer flags print as "anomaly_<bit>".
 typedef const char *(*bw_anomaly_namer)(uint64_t flag);
 

@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "botwatch/mime.h"
+#include "botwatch/mail.h"
 #include "botwatch/report.h"
 #include "cli_util.h"
 #include "commands.h"
@@ -129,7 +129,7 @@ int cmd_export(int argc, char **argv)
         }
     }
     uint64_t rows = 0;
-    if (bw_export_messages(store, &range, format, bw_mime_anomaly_name, out, &rows, errbuf) != BW_OK) {
+    if (bw_export_messages(store, &range, format, bw_mail_anomaly_name, out, &rows, errbuf) != BW_OK) {
         cli_error("export", "%s", errbuf);
         goto done;
     }

@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "botwatch/mime.h"
+#include "botwatch/mail.h"
 #include "botwatch/report.h"
 #include "cli_util.h"
 #include "commands.h"
@@ -107,7 +107,7 @@ int cmd_report(int argc, char **argv)
     bw_report_format format = BW_REPORT_TEXT;
     bw_report_options opts;
     bw_report_options_default(&opts);
-    opts.anomaly_name = bw_mime_anomaly_name;
+    opts.anomaly_name = bw_mail_anomaly_name;
     time_t t;
     int c;
     optind = 1;

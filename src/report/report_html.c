@@ -38,7 +38,7 @@ static const char style[] =
     "th{color:var(--muted);font-weight:600;font-size:12px;text-transform:uppercase;letter-spacing:.03em}"
     ".n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
     ".w{overflow-wrap:anywhere}"
-    ".grid2{display:grid;grid-template-columns:1fr 1fr;gap:18px}"
+    ".grid2{display:grid;grid-template-columns:1fr 1fr;gap:18px;align-items:start}"
     ".grid2 section{margin-top:0}.row{margin-top:18px}"
     "@media (max-width:900px){.grid2{grid-template-columns:1fr}}"
     "svg{display:block;width:100%;height:auto}"
@@ -62,19 +62,20 @@ static void count_cell(html_out *o, uint64_t count, uint64_t whole, bool with_sh
     }
 }
 
-// 1, 2 or 5 times a power of ten, at least v: round axis maxima.
-static uint64_t nice_ceiling(uint64_t v)
+// The y axis: a gridline step of 1, 2 or 5 times a power of ten giving at most five
+// whole-number gridlines, and the axis maximum as the first gridline at or above peak.
+static void axis_scale(uint64_t peak, uint64_t *step_out, uint64_t *lines_out)
 {
-    uint64_t base = 1;
-    while (base * 10 <= v && base <= UINT64_MAX / 10)
-        base *= 10;
-    if (v <= base)
-        return base;
-    if (v <= 2 * base)
-        return 2 * base;
-    if (v <= 5 * base)
-        return 5 * base;
-    return 10 * base;
+    uint64_t want = (peak + 4) / 5, step = 1;
+    for (uint64_t base = 1;; base *= 10) {
+        if (base >= want) { step = base; break; }
+        if (2 * base >= want) { step = 2 * base; break; }
+        if (5 * base >= want) { step = 5 * base; break; }
+        if (base > UINT64_MAX / 100) { step = base * 10; break; }
+    }
+    uint64_t lines = (peak + step - 1) / step;
+    *step_out = step;
+    *lines_out = lines ? lines : 1;
 }
 
 static int64_t month_start(int64_t t, int add_months)
@@ -99,14 +100,14 @@ static void daily_chart(html_out *o, const bw_report *r)
     for (size_t i = 0; i < r->days.n; i++)
         if (r->days.items[i].number >= first && r->days.items[i].number <= last && r->days.items[i].count > peak)
             peak = r->days.items[i].count;
-    uint64_t y_max = nice_ceiling(peak ? peak : 1);
-    // Gridlines at whole numbers: y_max is 1, 2 or 5 times a power of ten.
-    uint64_t lines = y_max % 5 == 0 ? 5 : y_max % 4 == 0 ? 4 : y_max % 2 == 0 ? 2 : 1;
+    uint64_t y_step, lines;
+    axis_scale(peak ? peak : 1, &y_step, &lines);
+    uint64_t y_max = y_step * lines;
     putf(o, "<svg viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"Messages per day\">", W, H);
     for (uint64_t g = 0; g <= lines; g++) {
         double y = TOP + plot_h - plot_h * (double)g / (double)lines;
         char n[32];
-        rep_format_count(y_max / lines * g, n);
+        rep_format_count(y_step * g, n);
         putf(o, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\" stroke=\"%s\"/>", LEFT, y, W - RIGHT, y,
              g ? "#e2e5ea" : "#9aa3b2");
         putf(o, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>", LEFT - 6, y + 4, n);

@@ -289,6 +289,10 @@ static const splitter_case splitter_cases[] = {
     { "prefix cut at end", "From a\nS\n\nFrom", false, 0, { { "S\n\nFrom", 0, "a", 0 } }, 1 },
     { "max_message_bytes truncates", "From a\n0123456789abcdef\n\nFrom b\nxy\n", false, 10,
       { { "0123456789", 0, "a", BW_INTAKE_MSG_TRUNCATED }, { "xy\n", 25, "b", 0 } }, 2 },
+    { "truncation reaching into the separator line", "From a\n01234567\r\n\r\nFrom b\nxy\n", false, 11,
+      { { "01234567\r\n", 0, "a", 0 }, { "xy\n", 19, "b", 0 } }, 2 },
+    { "truncation inside the separator line", "From a\n0123456789\r\n\r\nFrom b\nxy\n", false, 13,
+      { { "0123456789\r\n", 0, "a", 0 }, { "xy\n", 21, "b", 0 } }, 2 },
 };
 
 static void check_splitter_case(const splitter_case *c, size_t chunk)

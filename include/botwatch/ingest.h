@@ -42,6 +42,11 @@ typedef struct bw_ingest_config {
     size_t ring_messages;       // default 1024: enough to keep workers busy across a commit
     size_t max_inflight_bytes;  // default 128 MB: a few huge messages cannot exhaust memory
     size_t batch_messages;      // messages per transaction; default 5000
+    // Bulk load: when the store holds at most this many messages, its report indexes are
+    // dropped for the run and rebuilt at the end (one sort each instead of a random B-tree
+    // insert per row; rebuilding is cheap at this size). Default 1,000,000.
+    uint64_t defer_index_max_messages;
+    bool keep_indexes;          // always maintain the indexes row by row
     const bw_asn_db *asn;       // optional; shared read-only by the workers
     const bw_mime_limits *mime_limits;   // NULL = defaults
     const bw_mail_config *mail_config;   // NULL = defaults

@@ -51,6 +51,14 @@ bw_status bw_store_commit(bw_store *store, char *errbuf);
 bw_status bw_store_rollback(bw_store *store, char *errbuf);
 bool bw_store_in_batch(const bw_store *store);
 
+// Bulk loading: when the store holds at most max_messages messages, drops the secondary
+// (report) indexes so that inserts only touch the tables and the sha256 index, and records
+// that in meta ("indexes_deferred"); *deferred says whether it did. bw_store_build_indexes()
+// recreates them in one sort each. If a run stops in between, the next read-write open
+// rebuilds them. Must be called outside a batch.
+bw_status bw_store_defer_indexes(bw_store *store, uint64_t max_messages, bool *deferred, char *errbuf);
+bw_status bw_store_build_indexes(bw_store *store, char *errbuf);
+
 // ---- Writing -----------------------------------------------------------------------
 
 // Finds the source row for path (a file, directory, archive or "-" for stdin), creating

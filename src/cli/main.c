@@ -15,6 +15,7 @@ typedef struct command {
 // One line per subcommand, in the order `botwatch --help` lists them.
 static const command commands[] = {
     { "parse", cmd_parse, "show how botwatch reads one message (summary or --json)" },
+    { "ingest", cmd_ingest, "read spam-trap mail (mbox, Maildir, archives, stdin) into the database" },
     { "flows", cmd_flows, "find beacons, C&C candidates, P2P bots and spam zombies in flow logs" },
     { "report", cmd_report, "summarise the store: daily volume, sender networks, domains (text/json/csv/html)" },
     { "export", cmd_export, "one row per stored message as CSV or JSON lines" },

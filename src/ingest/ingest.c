@@ -26,8 +26,12 @@
 enum {
     DEFAULT_RING_MESSAGES = 1024,
     DEFAULT_BATCH_MESSAGES = 5000,
+    DEFAULT_DEFER_INDEX_MAX_MESSAGES = 1000000,
     // Workers beyond this add contention, not speed: the writer is one thread.
     MAX_THREADS = 64,
+    // Slots handed over per lock round trip (reader -> workers, workers -> writer).
+    PUBLISH_GROUP = 32,
+    CLAIM_GROUP = 16,
 };
 #define DEFAULT_MAX_INFLIGHT_BYTES ((size_t)128 << 20)
 // A slot's raw buffer above this is released after use, so one huge message does not pin
@@ -35,7 +39,7 @@ enum {
 #define SLOT_KEEP_BYTES ((size_t)1 << 20)
 
 typedef enum slot_kind { SLOT_MESSAGE, SLOT_ERROR } slot_kind;
-typedef enum slot_state { SLOT_FREE, SLOT_READY, SLOT_WORKING, SLOT_DONE } slot_state;
+typedef enum slot_state { SLOT_EMPTY, SLOT_READY, SLOT_WORKING, SLOT_DONE } slot_state;
 
 // A string the worker copied into slot->strings, by offset (the buffer may move as it grows).
 typedef struct str_ref {
@@ -84,6 +88,10 @@ typedef struct pipeline {
     uint64_t next_work;         // lowest sequence a worker may still need to look at
     uint64_t written;
     size_t inflight_bytes, max_inflight_bytes;
+    size_t worker_count;
+    // Who sleeps on which condition: wake-ups are only sent to someone waiting.
+    bool reader_waiting, writer_waiting;
+    size_t workers_waiting;
     bool reader_done;
     bool abort;                 // the writer failed: everyone stops
     bw_status reader_status;
@@ -105,6 +113,7 @@ void bw_ingest_config_default(bw_ingest_config *config)
     config->ring_messages = DEFAULT_RING_MESSAGES;
     config->max_inflight_bytes = DEFAULT_MAX_INFLIGHT_BYTES;
     config->batch_messages = DEFAULT_BATCH_MESSAGES;
+    config->defer_index_max_messages = DEFAULT_DEFER_INDEX_MAX_MESSAGES;
     config->progress_interval = 0.25;
 }
 
@@ -117,32 +126,64 @@ static double now_seconds(void)
 
 // ---- Reader --------------------------------------------------------------------------
 
-// Waits for a free slot with room for `bytes` more in flight; returns NULL on abort.
-static slot *reserve_slot(pipeline *p, size_t bytes)
+// The reader fills slots beyond `filled` without the lock (no one else looks past
+// `filled`) and publishes them in groups: one lock round trip and one wake-up per group
+// instead of per message, which matters when workers parse 50k+ messages a second.
+typedef struct reader_state {
+    pipeline *p;
+    uint64_t pending;           // filled slots not yet published
+    size_t pending_bytes;
+    uint64_t written_seen;      // p->written when last looked at (only grows)
+    size_t inflight_seen;       // p->inflight_bytes then, plus what we published since
+} reader_state;
+
+static void publish_locked(reader_state *r)
 {
-    pthread_mutex_lock(&p->lock);
-    // A message larger than the byte bound alone is still let through when the ring is
-    // empty, or it could never be ingested.
-    while (!p->abort && (p->filled - p->written >= p->ring_size ||
-                         (p->inflight_bytes + bytes > p->max_inflight_bytes && p->filled > p->written)))
-        pthread_cond_wait(&p->can_fill, &p->lock);
-    slot *s = p->abort ? NULL : &p->ring[p->filled % p->ring_size];
-    if (s)
-        p->inflight_bytes += bytes;
-    pthread_mutex_unlock(&p->lock);
-    return s;
+    pipeline *p = r->p;
+    if (!r->pending)
+        return;
+    p->filled += r->pending;
+    p->inflight_bytes += r->pending_bytes;
+    r->pending = 0;
+    r->pending_bytes = 0;
+    if (p->workers_waiting)
+        pthread_cond_broadcast(&p->can_work);
+    if (p->writer_waiting)
+        pthread_cond_signal(&p->can_write);
 }
 
-static void publish_slot(pipeline *p, slot *s)
+static bool has_room(const reader_state *r, size_t bytes)
 {
+    const pipeline *p = r->p;
+    uint64_t used = p->filled + r->pending - r->written_seen;
+    if (used >= p->ring_size)
+        return false;
+    // A message larger than the byte bound alone still goes through when nothing else is
+    // in flight, or it could never be ingested.
+    return used == 0 || r->inflight_seen + r->pending_bytes + bytes <= p->max_inflight_bytes;
+}
+
+// Returns the next slot to fill, publishing pending ones first when the ring is full or a
+// group is complete; NULL on abort.
+static slot *next_slot(reader_state *r, size_t bytes)
+{
+    pipeline *p = r->p;
+    if (r->pending < PUBLISH_GROUP && has_room(r, bytes))
+        return &p->ring[(p->filled + r->pending) % p->ring_size];
     pthread_mutex_lock(&p->lock);
-    s->state = s->kind == SLOT_MESSAGE ? SLOT_READY : SLOT_DONE;
-    p->filled++;
-    if (s->kind == SLOT_MESSAGE)
-        pthread_cond_signal(&p->can_work);
-    else
-        pthread_cond_signal(&p->can_write);
+    publish_locked(r);
+    for (;;) {
+        r->written_seen = p->written;
+        r->inflight_seen = p->inflight_bytes;
+        if (p->abort || has_room(r, bytes))
+            break;
+        p->reader_waiting = true;
+        pthread_cond_wait(&p->can_fill, &p->lock);
+        p->reader_waiting = false;
+    }
+    slot *s = p->abort ? NULL : &p->ring[(p->filled + r->pending) % p->ring_size];
     pthread_mutex_unlock(&p->lock);
+    return s;
 }
 
 static int copy_slice(bw_buf *b, bw_slice s)
@@ -154,6 +195,8 @@ static int copy_slice(bw_buf *b, bw_slice s)
 static void *reader_main(void *arg)
 {
     pipeline *p = arg;
+    reader_state r = { .p = p };
+    pthread_setname_np(pthread_self(), "bw-reader");   // for top/perf; failure is harmless
     bw_intake_event ev;
     for (;;) {
         bw_status st = bw_intake_next(p->intake, &ev);
@@ -171,7 +214,7 @@ static void *reader_main(void *arg)
         }
         bool is_msg = ev.kind == BW_INTAKE_EV_MESSAGE;
         size_t bytes = is_msg ? ev.message.bytes.n : 0;
-        slot *s = reserve_slot(p, bytes);
+        slot *s = next_slot(&r, bytes);
         if (!s)
             break;
         int rc;
@@ -195,17 +238,21 @@ static void *reader_main(void *arg)
                                 e->reason ? e->reason : "");
         }
         if (rc) {
-            // Give the slot back as an error, so the sequence stays unbroken.
+            // Publish the slot as an error, so the sequence stays unbroken, and stop.
             p->reader_status = BW_ERR_NOMEM;
             bw_error(p->reader_error, BW_ERR_NOMEM, "out of memory copying a message");
             s->kind = SLOT_ERROR;
+            bytes = 0;
             bw_buf_clear(&s->raw);
-            publish_slot(p, s);
-            break;
         }
-        publish_slot(p, s);
+        s->state = s->kind == SLOT_MESSAGE ? SLOT_READY : SLOT_DONE;
+        r.pending++;
+        r.pending_bytes += bytes;
+        if (rc)
+            break;
     }
     pthread_mutex_lock(&p->lock);
+    publish_locked(&r);
     p->reader_done = true;
     pthread_cond_broadcast(&p->can_work);
     pthread_cond_broadcast(&p->can_write);
@@ -300,29 +347,45 @@ static void *worker_main(void *arg)
 {
     worker *w = arg;
     pipeline *p = w->p;
+    slot *claimed[CLAIM_GROUP];
+    pthread_setname_np(pthread_self(), "bw-worker");
     pthread_mutex_lock(&p->lock);
     for (;;) {
         // Slots the writer already consumed (intake errors need no worker) are behind us.
         if (p->next_work < p->written)
             p->next_work = p->written;
-        // Skip past slots that need no parsing or are taken; take the first READY one.
-        while (p->next_work < p->filled && p->ring[p->next_work % p->ring_size].state != SLOT_READY)
+        // Claim a run of READY slots: a group per lock round trip, but no more than a fair
+        // share of what is available so that the other workers are not left idle.
+        size_t n = 0;
+        uint64_t available = p->filled - p->next_work;
+        size_t want = (size_t)(available / p->worker_count);
+        want = want < 1 ? 1 : want > CLAIM_GROUP ? CLAIM_GROUP : want;
+        while (n < want && p->next_work < p->filled) {
+            slot *s = &p->ring[p->next_work % p->ring_size];
             p->next_work++;
-        if (p->abort || (p->reader_done && p->next_work >= p->filled))
-            break;
-        if (p->next_work >= p->filled) {
+            if (s->state != SLOT_READY)
+                continue;
+            s->state = SLOT_WORKING;
+            claimed[n++] = s;
+        }
+        if (n == 0) {
+            if (p->abort || p->reader_done)
+                break;
+            p->workers_waiting++;
             pthread_cond_wait(&p->can_work, &p->lock);
+            p->workers_waiting--;
             continue;
         }
-        uint64_t seq = p->next_work++;
-        slot *s = &p->ring[seq % p->ring_size];
-        s->state = SLOT_WORKING;
         pthread_mutex_unlock(&p->lock);
-        process_message(w, s);
+        for (size_t i = 0; i < n; i++)
+            process_message(w, claimed[i]);
         pthread_mutex_lock(&p->lock);
-        s->state = SLOT_DONE;
-        if (seq == p->written)
+        for (size_t i = 0; i < n; i++)
+            claimed[i]->state = SLOT_DONE;
+        if (p->writer_waiting)
             pthread_cond_signal(&p->can_write);
+        if (p->abort)
+            break;
     }
     pthread_mutex_unlock(&p->lock);
     return NULL;
@@ -500,48 +563,59 @@ static bw_status run_writer(pipeline *p, writer *wr, double started, char *errbu
 {
     bw_status st = BW_OK;
     double next_progress = started + wr->config->progress_interval;
+    uint64_t done = 0;       // slots written but not yet handed back to the reader
+    size_t released = 0;     // their message bytes
     for (;;) {
+        // Take every slot that is done, in sequence, in one lock round trip; hand back the
+        // ones written since the last time in the same trip.
         pthread_mutex_lock(&p->lock);
-        slot *s = NULL;
-        for (;;) {
-            if (p->written < p->filled && p->ring[p->written % p->ring_size].state == SLOT_DONE) {
-                s = &p->ring[p->written % p->ring_size];
-                break;
-            }
-            if (p->reader_done && p->written >= p->filled)
-                break;
-            pthread_cond_wait(&p->can_write, &p->lock);
+        if (done) {
+            p->written += done;
+            p->inflight_bytes -= released;
+            done = 0;
+            released = 0;
+            if (p->reader_waiting)
+                pthread_cond_signal(&p->can_fill);
         }
+        uint64_t ready = 0;
+        for (;;) {
+            while (p->written + ready < p->filled &&
+                   p->ring[(p->written + ready) % p->ring_size].state == SLOT_DONE)
+                ready++;
+            if (ready || (p->reader_done && p->written >= p->filled) || p->abort)
+                break;
+            p->writer_waiting = true;
+            pthread_cond_wait(&p->can_write, &p->lock);
+            p->writer_waiting = false;
+        }
+        uint64_t first = p->written;
         pthread_mutex_unlock(&p->lock);
-        if (!s)
+        if (!ready)
             break;
-        if (!wr->in_batch && (st = bw_store_begin(wr->store, errbuf)) != BW_OK)
-            break;
-        wr->in_batch++;
-        if ((st = write_slot(wr, s, errbuf)) != BW_OK)
-            break;
-        size_t released = s->kind == SLOT_MESSAGE ? s->raw.n : 0;
-        if (s->raw.cap > SLOT_KEEP_BYTES)
-            bw_buf_free(&s->raw);
-        pthread_mutex_lock(&p->lock);
-        s->state = SLOT_FREE;
-        p->written++;
-        p->inflight_bytes -= released;
-        pthread_cond_signal(&p->can_fill);
-        pthread_mutex_unlock(&p->lock);
-        if (wr->in_batch >= wr->config->batch_messages && (st = commit_batch(wr, errbuf)) != BW_OK)
-            break;
-        if ((wr->stats->messages & 255) == 0) {
-            double t = now_seconds();
-            if (t >= next_progress) {
-                report_progress(wr, p, started, false);
-                next_progress = t + wr->config->progress_interval;
+        for (uint64_t i = 0; i < ready; i++) {
+            slot *s = &p->ring[(first + i) % p->ring_size];
+            if (!wr->in_batch && (st = bw_store_begin(wr->store, errbuf)) != BW_OK)
+                return st;
+            wr->in_batch++;
+            if ((st = write_slot(wr, s, errbuf)) != BW_OK)
+                return st;
+            released += s->kind == SLOT_MESSAGE ? s->raw.n : 0;
+            if (s->raw.cap > SLOT_KEEP_BYTES)
+                bw_buf_free(&s->raw);
+            // The slot stays DONE until the reader refills it: nobody looks at it before.
+            done++;
+            if (wr->in_batch >= wr->config->batch_messages && (st = commit_batch(wr, errbuf)) != BW_OK)
+                return st;
+            if ((wr->stats->messages & 255) == 0) {
+                double t = now_seconds();
+                if (t >= next_progress) {
+                    report_progress(wr, p, started, false);
+                    next_progress = t + wr->config->progress_interval;
+                }
             }
         }
     }
-    if (st == BW_OK)
-        st = commit_batch(wr, errbuf);
-    return st;
+    return commit_batch(wr, errbuf);
 }
 
 static long online_cpus(void)
@@ -579,9 +653,11 @@ bw_status bw_ingest_paths(bw_store *store, const char *const *paths, size_t path
     pipeline p = { 0 };
     worker *workers = NULL;
     size_t started_workers = 0;
+    bool deferred = false;
     writer wr = { .store = store, .config = &cfg, .stats = stats, .run_started = (int64_t)time(NULL) };
     p.config = &cfg;
     p.ring_size = cfg.ring_messages;
+    p.worker_count = cfg.threads;
     p.max_inflight_bytes = cfg.max_inflight_bytes;
     pthread_mutex_init(&p.lock, NULL);
     pthread_cond_init(&p.can_fill, NULL);
@@ -626,7 +702,11 @@ bw_status bw_ingest_paths(bw_store *store, const char *const *paths, size_t path
         pthread_mutex_unlock(&p.lock);
         goto join;
     }
-    st = run_writer(&p, &wr, started, errbuf);
+    // The reader and workers never touch the store, so indexes can change while they run.
+    if (!cfg.keep_indexes)
+        st = bw_store_defer_indexes(store, cfg.defer_index_max_messages, &deferred, errbuf);
+    if (st == BW_OK)
+        st = run_writer(&p, &wr, started, errbuf);
     if (st != BW_OK) {
         if (bw_store_in_batch(store))
             bw_store_rollback(store, NULL);
@@ -645,6 +725,17 @@ join:
         st = p.reader_status;
         if (errbuf)
             snprintf(errbuf, BW_ERRBUF_SIZE, "%s", p.reader_error);
+    }
+    if (deferred) {
+        // Also after a failed run: what was committed gets its indexes now (if this fails
+        // too, the next read-write open rebuilds them).
+        char why[BW_ERRBUF_SIZE];
+        bw_status bs = bw_store_build_indexes(store, why);
+        if (bs != BW_OK && st == BW_OK) {
+            st = bs;
+            if (errbuf)
+                snprintf(errbuf, BW_ERRBUF_SIZE, "%s", why);
+        }
     }
     report_progress(&wr, &p, started, true);
     stats->elapsed = now_seconds() - started;

@@ -75,7 +75,7 @@ bw_store_iter *bw_store_iter_messages(bw_store *store, const bw_store_range *ran
         " m.envelope_to, m.subject, m.from_addr, m.message_id, m.header_fingerprint, m.anomalies,"
         " m.part_count, m.url_count, m.text_bytes,"
         " (SELECT group_concat(d, ' ') FROM (SELECT u.domain AS d FROM urls u"
-        "   WHERE u.msg_id = m.id AND u.domain IS NOT NULL GROUP BY u.domain ORDER BY min(u.rowid)))"
+        "   WHERE u.msg_id = m.id AND u.domain IS NOT NULL GROUP BY u.domain ORDER BY min(u.seq)))"
         " FROM messages m LEFT JOIN sources s ON s.id = m.source_id"
         " LEFT JOIN asns a ON a.asn = m.sender_asn WHERE 1");
     rc |= append_range(&sql, range, "m.seen_at");

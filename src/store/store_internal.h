@@ -16,6 +16,14 @@ typedef struct bw_store_migration {
 } bw_store_migration;
 
 const bw_store_migration *bw_store_migrations(size_t *count);
+
+typedef struct bw_store_index {
+    const char *name;
+    const char *create_sql;      // CREATE INDEX IF NOT EXISTS ...
+} bw_store_index;
+
+// The indexes bulk ingest may drop and rebuild (current schema version).
+const bw_store_index *bw_store_secondary_indexes(size_t *count);
 bw_status bw_store_user_version(sqlite3 *db, int *version, char *errbuf);
 // Applies steps[version..target) to db; refuses a database newer than step_count.
 bw_status bw_store_migrate(sqlite3 *db, const bw_store_migration *steps, size_t step_count,

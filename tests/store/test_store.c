@@ -528,6 +528,59 @@ static void test_failed_migration_rolls_back(void **state)
     sqlite3_close(db);
 }
 
+static int64_t index_count(bw_store *store)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(bw_store_sqlite(store),
+        "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL", -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return n;
+}
+
+// Bulk load drops the report indexes and rebuilds them; a run that stopped in between gets
+// them back at the next open; a store over the threshold keeps them.
+static void test_deferred_indexes(void **state)
+{
+    (void)state;
+    char err[BW_ERRBUF_SIZE];
+    bw_store *store = open_db();
+    int64_t all = index_count(store);
+    assert_int_equal(all, 4);
+    bool deferred;
+    assert_int_equal(bw_store_defer_indexes(store, 0, &deferred, err), BW_OK);
+    assert_true(deferred);
+    assert_int_equal(index_count(store), 0);
+    int64_t src;
+    assert_int_equal(bw_store_source_open(store, "a", "mbox", &src, err), BW_OK);
+    assert_int_equal(bw_store_begin(store, err), BW_OK);
+    assert_int_equal(bw_store_defer_indexes(store, 0, &deferred, err), BW_ERR_INVALID);   // not in a batch
+    fake_mail f;
+    bool inserted;
+    for (int i = 0; i < 3; i++) {
+        fake_init(&f, i, "x", 1000000000, 0);
+        bw_store_message_meta meta = meta_for(src, (uint64_t)i, 0);
+        assert_int_equal(bw_store_add_message(store, &f.rec, &meta, &inserted, err), BW_OK);
+    }
+    assert_int_equal(bw_store_commit(store, err), BW_OK);
+    // "Crash": close without rebuilding; the next open rebuilds.
+    assert_int_equal(bw_store_close(store, err), BW_OK);
+    store = open_db();
+    assert_int_equal(index_count(store), all);
+    bw_buf v = BW_BUF_INIT;
+    assert_int_equal(bw_store_meta_get(store, "indexes_deferred", &v, err), BW_ERR_NOTFOUND);
+    // Above the threshold nothing is dropped.
+    assert_int_equal(bw_store_defer_indexes(store, 2, &deferred, err), BW_OK);
+    assert_false(deferred);
+    assert_int_equal(index_count(store), all);
+    assert_int_equal(bw_store_defer_indexes(store, 3, &deferred, err), BW_OK);
+    assert_true(deferred);
+    assert_int_equal(bw_store_build_indexes(store, err), BW_OK);
+    assert_int_equal(index_count(store), all);
+    assert_int_equal(bw_store_close(store, err), BW_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -540,6 +593,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refuse_newer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_migration_rolls_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deferred_indexes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

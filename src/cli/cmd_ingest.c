@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: MIT
+// `botwatch ingest`: spam-trap inputs into the store. Front end only: options, the optional
+// ASN database, a progress line on a terminal, a summary; the work is bw_ingest_paths().
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "botwatch/ingest.h"
+#include "botwatch/log.h"
+#include "botwatch/networks.h"
+#include "botwatch/store.h"
+#include "cli_util.h"
+#include "commands.h"
+
+static void usage(FILE *out)
+{
+    fputs("usage: botwatch ingest [--db FILE] [--threads N] [--asn PATH | --no-asn]\n"
+          "                       [--quiet | --verbose] PATH...\n\n"
+          "Reads spam-trap mail into the database: mbox files (mboxo/mboxrd), Maildirs, single\n"
+          "message files, directories (walked recursively) and compressed files or archives\n"
+          "(gzip, bzip2, xz, zstd, tar, zip, 7z), all detected by content. `-` reads an mbox\n"
+          "from standard input. Each message is parsed and analyzed (Received chain and sender\n"
+          "IP, URLs, anomalies) and stored once: a message already in the database (same bytes,\n"
+          "by SHA-256) is counted as a duplicate, so re-running on the same files is safe.\n"
+          "Bad inputs are counted and listed by `botwatch report`; they never stop the run.\n\n"
+          "options:\n"
+          "  --db FILE       database to create or extend (default " BW_DEFAULT_DB ")\n"
+          "  --threads N     parser threads (default: one per CPU core); results are\n"
+          "                  identical for any N\n"
+          "  --asn PATH      IP->ASN data: an ip-location-db ASN CSV, a directory holding\n"
+          "                  asn-ipv4.csv/asn-ipv6.csv, or a MaxMind ASN .mmdb. Default:\n"
+          "                  $BW_DATA/npm-asn/package if present (BW_DATA defaults to\n"
+          "                  ~/.cache/botwatch, filled by scripts/fetch-data.sh)\n"
+          "  --no-asn        do not look up sender networks\n"
+          "  -q, --quiet     print nothing but errors\n"
+          "  -v, --verbose   say what is used and log each bad input\n"
+          "  -h, --help      this help\n\n"
+          "On a terminal a progress line shows messages, MB/s, errors, duplicates and the time\n"
+          "left; when output is piped it stays silent. Exit status: 0 when the run completed\n"
+          "(even if some inputs were bad), 1 if nothing could be read or the database failed,\n"
+          "2 on a usage error.\n\n"
+          "examples:\n"
+          "  botwatch ingest --db trap.db ~/spam/2024-*.mbox.gz\n"
+          "  zcat old.mbox.gz | botwatch ingest --db trap.db -\n", out);
+}
+
+typedef struct progress_state {
+    bool tty;
+    bool shown;     // a progress line is on screen and must be cleared
+} progress_state;
+
+static void on_progress(void *ctx, const bw_ingest_stats *s, bool final)
+{
+    progress_state *ps = ctx;
+    if (!ps->tty)
+        return;
+    if (final) {
+        if (ps->shown)
+            fputs("\r\033[K", stderr);
+        ps->shown = false;
+        return;
+    }
+    double mb = (double)s->bytes / 1e6;
+    double rate = s->elapsed > 0 ? mb / s->elapsed : 0;
+    char eta[32] = "";
+    // Input bytes on disk against their known total: compressed inputs progress correctly.
+    if (s->total_bytes && s->input_bytes && s->input_bytes <= s->total_bytes && s->elapsed > 0.5) {
+        double left = s->elapsed * (double)(s->total_bytes - s->input_bytes) / (double)s->input_bytes;
+        snprintf(eta, sizeof eta, "  ETA %d:%02d", (int)left / 60, (int)left % 60);
+    }
+    fprintf(stderr, "\r\033[K%llu messages  %.1f MB/s  %llu errors  %llu duplicates%s",
+            (unsigned long long)s->messages, rate, (unsigned long long)s->errors,
+            (unsigned long long)s->duplicates, eta);
+    fflush(stderr);
+    ps->shown = true;
+}
+
+// The ASN data to use: --asn, else the fetched default if it exists, else none.
+static const char *default_asn_path(char *buf, size_t n)
+{
+    const char *data = getenv("BW_DATA");
+    const char *home = getenv("HOME");
+    if (data && *data)
+        snprintf(buf, n, "%s/npm-asn/package", data);
+    else if (home && *home)
+        snprintf(buf, n, "%s/.cache/botwatch/npm-asn/package", home);
+    else
+        return NULL;
+    struct stat st;
+    return stat(buf, &st) == 0 ? buf : NULL;
+}
+
+int cmd_ingest(int argc, char **argv)
+{
+    static const struct option options[] = {
+        { "db", required_argument, NULL, 'd' },
+        { "threads", required_argument, NULL, 't' },
+        { "asn", required_argument, NULL, 'a' },
+        { "no-asn", no_argument, NULL, 'n' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *db_path = BW_DEFAULT_DB;
+    const char *asn_path = NULL;
+    bool no_asn = false, quiet = false, verbose = false;
+    long threads = 0;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "d:t:a:nqvh", options, NULL)) != -1) {
+        switch (c) {
+        case 'd': db_path = optarg; break;
+        case 't': {
+            char *end;
+            threads = strtol(optarg, &end, 10);
+            if (*end || threads < 1 || threads > 64) {
+                cli_error("ingest", "--threads wants a number from 1 to 64, not '%s'", optarg);
+                return 2;
+            }
+            break;
+        }
+        case 'a': asn_path = optarg; break;
+        case 'n': no_asn = true; break;
+        case 'q': quiet = true; break;
+        case 'v': verbose = true; break;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind >= argc) {
+        cli_error("ingest", "no input: give one or more files, directories or - (stdin)");
+        usage(stderr);
+        return 2;
+    }
+    if (quiet && verbose) {
+        cli_error("ingest", "--quiet and --verbose contradict each other");
+        return 2;
+    }
+    if (no_asn && asn_path) {
+        cli_error("ingest", "--asn and --no-asn contradict each other");
+        return 2;
+    }
+    if (verbose)
+        bw_log_set_level(BW_LOG_INFO);
+    else if (quiet)
+        bw_log_set_level(BW_LOG_ERROR);
+
+    char err[BW_ERRBUF_SIZE];
+    bw_asn_db *asn = NULL;
+    char default_buf[1024];
+    bool explicit_asn = asn_path != NULL;
+    if (!no_asn && !asn_path)
+        asn_path = default_asn_path(default_buf, sizeof default_buf);
+    if (asn_path) {
+        asn = bw_asn_db_new();
+        if (!asn)
+            cli_out_of_memory();
+        if (bw_asn_db_load(asn, asn_path, err) != BW_OK) {
+            cli_error("ingest", "ASN data %s: %s", asn_path, err);
+            bw_asn_db_free(asn);
+            if (explicit_asn)
+                return 1;
+            asn = NULL;   // the default is a convenience: go on without it
+        } else if (verbose) {
+            fprintf(stderr, "ingest: ASN data %s (%s, %zu ranges)\n", asn_path,
+                    explicit_asn ? "--asn" : "default", bw_asn_db_range_count(asn));
+        }
+    } else if (verbose) {
+        fprintf(stderr, "ingest: no ASN data (%s); sender networks will be unknown\n",
+                no_asn ? "--no-asn" : "none at $BW_DATA/npm-asn/package; see scripts/fetch-data.sh");
+    }
+
+    bw_store *store = NULL;
+    if (bw_store_open(db_path, NULL, &store, err) != BW_OK) {
+        cli_error("ingest", "%s", err);
+        bw_asn_db_free(asn);
+        return 1;
+    }
+    if (verbose)
+        fprintf(stderr, "ingest: database %s (schema version %d%s)\n", db_path, BW_STORE_SCHEMA_VERSION,
+                bw_store_opened_version(store) == 0 ? ", new" : "");
+
+    progress_state ps = { .tty = !quiet && cli_is_tty(stderr) };
+    bw_ingest_config cfg;
+    bw_ingest_config_default(&cfg);
+    cfg.threads = (size_t)threads;
+    cfg.asn = asn;
+    cfg.progress = on_progress;
+    cfg.progress_ctx = &ps;
+    cfg.progress_interval = 0.25;   // at most 4 refreshes a second
+    bw_ingest_stats stats;
+    bw_status st = bw_ingest_paths(store, (const char *const *)argv + optind, (size_t)(argc - optind),
+                                   &cfg, &stats, err);
+    if (st != BW_OK)
+        cli_error("ingest", "%s", err);
+    char close_err[BW_ERRBUF_SIZE];
+    if (bw_store_close(store, close_err) != BW_OK) {
+        cli_error("ingest", "%s", close_err);
+        st = BW_ERR_DB;
+    }
+    bw_asn_db_free(asn);
+    if (!quiet) {
+        double mb = (double)stats.bytes / 1e6;
+        double secs = stats.elapsed > 0 ? stats.elapsed : 1e-9;
+        printf("ingested %llu messages (%llu new, %llu duplicate, %llu errors), %.1f MB in %.2f s, %.0f msgs/s\n",
+               (unsigned long long)stats.messages, (unsigned long long)stats.new_messages,
+               (unsigned long long)stats.duplicates, (unsigned long long)stats.errors, mb, stats.elapsed,
+               (double)stats.messages / secs);
+        if (stats.errors)
+            printf("%llu input problems recorded: see `botwatch report --db %s`\n",
+                   (unsigned long long)stats.errors, db_path);
+    }
+    if (st != BW_OK)
+        return 1;
+    if (stats.messages == 0 && stats.errors > 0) {
+        cli_error("ingest", "nothing could be read");
+        return 1;
+    }
+    return 0;
+}

@@ -952,7 +952,7 @@ bw_status bw_mime_parser_finish(bw_mime_parser *p, const bw_message **out)
     m->parts = p->parts;
     m->part_count = p->part_count;
     for (size_t i = 0; i < p->part_count; i++)
-        p->parts[i].headers = p->part_count ? p->headers + p->part_header_first[i] : NULL;
+        p->parts[i].headers = p->headers ? p->headers + p->part_header_first[i] : NULL;
     if (p->part_count) {
         m->headers = p->parts[0].headers;
         m->header_count = p->parts[0].header_count;

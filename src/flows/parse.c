@@ -291,12 +291,26 @@ bool bw_parse_datetime(const char *p, size_t n, double *out)
                 return false;
             rest = end;
         }
-        if (rest < n && p[rest] == 'Z')
+        int64_t offset = 0;   // seconds east of UTC
+        if (rest < n && p[rest] == 'Z') {
             rest++;
+        } else if (rest < n && (p[rest] == '+' || p[rest] == '-')) {
+            // "+0200" (Suricata) or "+02:00" (ISO 8601)
+            unsigned oh, om;
+            bool colon = rest + 3 < n && p[rest + 3] == ':';
+            if (!digits_at(p, n, rest + 1, 2, &oh) || !digits_at(p, n, rest + (colon ? 4 : 3), 2, &om) || oh > 23
+                || om > 59)
+                return false;
+            offset = (int64_t)(oh * 3600 + om * 60) * (p[rest] == '-' ? -1 : 1);
+            rest += colon ? 6 : 5;
+        }
         if (rest != n)
             return false;
         int64_t days = days_from_civil(year, month, day);
-        *out = (double)(days * 86400 + hour * 3600 + minute * 60 + second) + frac;
+        int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset;
+        if (secs < 0)
+            return false;
+        *out = (double)secs + frac;
         return true;
     }
     return bw_parse_seconds(p, n, out);
@@ -352,6 +366,13 @@ static bw_conn_state tcp_state(tcp_flags orig, tcp_flags resp)
     if (resp.fin)
         return BW_CONN_S3;
     return BW_CONN_S1;
+}
+
+bw_conn_state bw_tcp_state_from_bits(uint8_t orig, uint8_t resp)
+{
+    tcp_flags o = { orig & 0x02, orig & 0x10, orig & 0x01, orig & 0x04, orig != 0 };
+    tcp_flags r = { resp & 0x02, resp & 0x10, resp & 0x01, resp & 0x04, resp != 0 };
+    return tcp_state(o, r);
 }
 
 bw_conn_state bw_argus_state(const char *p, size_t n, uint8_t proto)

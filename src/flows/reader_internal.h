@@ -23,6 +23,8 @@ typedef enum bw_column {
     // CSV formats only
     BW_COL_END_TS,       // nfdump te
     BW_COL_TOT_PKTS, BW_COL_TOT_BYTES, BW_COL_DIR, BW_COL_TCP_FLAGS,
+    // Suricata EVE JSON flow events
+    BW_COL_EVENT_TYPE, BW_COL_TCP_FLAGS_TS, BW_COL_TCP_FLAGS_TC,
     BW_COL_COUNT_
 } bw_column;
 
@@ -124,8 +126,11 @@ bool bw_parse_proto(const char *p, size_t n, uint8_t *out);
 // Zeek conn_state name (S0, SF, ...); BW_CONN_UNKNOWN if not one.
 bw_conn_state bw_parse_conn_state(const char *p, size_t n);
 // "YYYY/MM/DD hh:mm:ss[.frac]" or "YYYY-MM-DD hh:mm:ss[.frac]" (taken as UTC), ISO 8601
-// with 'T' and optional 'Z', or plain epoch seconds.
+// with 'T' and an optional 'Z' or UTC offset (+0200, +02:00), or plain epoch seconds.
 bool bw_parse_datetime(const char *p, size_t n, double *out);
+// Zeek state from the TCP flags each side sent over the whole flow (bit values as on the
+// wire: FIN 1, SYN 2, RST 4, ACK 16), for formats that give flags per direction.
+bw_conn_state bw_tcp_state_from_bits(uint8_t orig, uint8_t resp);
 // Maps an Argus State string ("S_RA", "FSPA_FSPA", "CON", "INT", ...) onto Zeek states.
 bw_conn_state bw_argus_state(const char *p, size_t n, uint8_t proto);
 // Maps cumulated nfdump TCP flags ("...AP.SF", or the raw bits) onto Zeek states.

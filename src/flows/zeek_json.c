@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
-// Zeek JSON lines (LogAscii::use_json=T or the JSON streaming plugins): one object per
-// line with the same field names as the TSV header ("id.orig_h", ...) or, from some
-// exporters, a nested "id" object. A small single-pass scanner picks out the fields we
+// JSON-lines flow logs: Zeek (LogAscii::use_json=T or the JSON streaming plugins), one
+// object per line with the TSV field names ("id.orig_h", ...) or a nested "id" object;
+// and Suricata EVE, whose "flow" events carry src_ip/dest_ip, a "flow" object with
+// start/end and per-direction counters, and a "tcp" object with per-direction flags
+// (other event types are skipped). A small single-pass scanner picks out the fields we
 // use and skips the rest (nested values bounded by max_json_depth) without allocating;
 // string values are borrowed raw from the line (JSON escapes left as written).
 #include <string.h>
@@ -100,9 +102,50 @@ static bool skip_value(scan *s, unsigned depth)
 
 typedef struct json_flow {
     bw_flow flow;
-    bool have_ts, have_orig, have_resp;
+    bool have_ts, have_orig, have_resp, have_state, have_duration, have_end, have_flags;
+    double end_ts;
+    uint8_t flags_ts, flags_tc;   // Suricata: TCP flags to server / to client
+    bw_slice event_type;
     const char *bad;
 } json_flow;
+
+// Suricata EVE names (nested names joined with '.'); Zeek names go through bw_zeek_column.
+static uint8_t json_column(const char *p, size_t n)
+{
+    uint8_t col = bw_zeek_column(p, n);
+    if (col != BW_COL_IGNORE)
+        return col;
+    static const struct { const char *name; bw_column col; } names[] = {
+        { "src_ip", BW_COL_ORIG_H }, { "dest_ip", BW_COL_RESP_H }, { "src_port", BW_COL_ORIG_P },
+        { "dest_port", BW_COL_RESP_P }, { "app_proto", BW_COL_SERVICE }, { "flow.start", BW_COL_TS },
+        { "flow.end", BW_COL_END_TS }, { "flow.pkts_toserver", BW_COL_ORIG_PKTS },
+        { "flow.pkts_toclient", BW_COL_RESP_PKTS }, { "flow.bytes_toserver", BW_COL_ORIG_BYTES },
+        { "flow.bytes_toclient", BW_COL_RESP_BYTES }, { "event_type", BW_COL_EVENT_TYPE },
+        { "tcp.tcp_flags_ts", BW_COL_TCP_FLAGS_TS }, { "tcp.tcp_flags_tc", BW_COL_TCP_FLAGS_TC },
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strlen(names[i].name) == n && memcmp(names[i].name, p, n) == 0)
+            return (uint8_t)names[i].col;
+    return BW_COL_IGNORE;
+}
+
+// Suricata writes TCP flags as a hex byte ("1b").
+static bool parse_hex_byte(const char *p, size_t n, uint8_t *out)
+{
+    if (n == 0 || n > 2)
+        return false;
+    unsigned v = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F') v |= (unsigned)(c - 'A' + 10);
+        else return false;
+    }
+    *out = (uint8_t)v;
+    return true;
+}
 
 static void set_field(json_flow *jf, uint8_t col, const char *v, size_t n, bool is_string)
 {
@@ -132,7 +175,21 @@ static void set_field(json_flow *jf, uint8_t col, const char *v, size_t n, bool 
         break;
     case BW_COL_SERVICE: f->service = bw_slice_make(v, n); break;
     case BW_COL_DURATION:
+        jf->have_duration = true;
         if (!bw_parse_seconds(v, n, &f->duration)) jf->bad = "bad duration";
+        break;
+    case BW_COL_END_TS:
+        jf->have_end = true;
+        if (!bw_parse_datetime(v, n, &jf->end_ts)) jf->bad = "bad flow.end";
+        break;
+    case BW_COL_EVENT_TYPE: jf->event_type = bw_slice_make(v, n); break;
+    case BW_COL_TCP_FLAGS_TS:
+        jf->have_flags = true;
+        if (!parse_hex_byte(v, n, &jf->flags_ts)) jf->bad = "bad tcp_flags_ts";
+        break;
+    case BW_COL_TCP_FLAGS_TC:
+        jf->have_flags = true;
+        if (!parse_hex_byte(v, n, &jf->flags_tc)) jf->bad = "bad tcp_flags_tc";
         break;
     case BW_COL_ORIG_BYTES:
         if (!bw_parse_u64(v, n, &f->orig_bytes)) jf->bad = "bad orig_bytes";
@@ -147,6 +204,7 @@ static void set_field(json_flow *jf, uint8_t col, const char *v, size_t n, bool 
         if (!bw_parse_u64(v, n, &f->resp_pkts)) jf->bad = "bad resp_pkts";
         break;
     case BW_COL_STATE:
+        jf->have_state = true;
         f->state = bw_parse_conn_state(v, n);
         if (f->state == BW_CONN_UNKNOWN) jf->bad = "bad conn_state";
         break;
@@ -184,12 +242,22 @@ static bool members(scan *s, json_flow *jf, const char *prefix, unsigned depth)
         if (plen + key_len < sizeof full) {
             memcpy(full, prefix, plen);
             memcpy(full + plen, key, key_len);
-            col = bw_zeek_column(full, plen + key_len);
+            col = json_column(full, plen + key_len);
         }
         char c = *s->p;
-        if (c == '{' && plen == 0 && key_len == 2 && memcmp(key, "id", 2) == 0 && depth > 0) {
+        // Objects whose members we use: Zeek's "id", Suricata's "flow" and "tcp".
+        const char *nested = NULL;
+        if (c == '{' && plen == 0 && depth > 0) {
+            if (key_len == 2 && memcmp(key, "id", 2) == 0)
+                nested = "id.";
+            else if (key_len == 4 && memcmp(key, "flow", 4) == 0)
+                nested = "flow.";
+            else if (key_len == 3 && memcmp(key, "tcp", 3) == 0)
+                nested = "tcp.";
+        }
+        if (nested) {
             s->p++;
-            if (!members(s, jf, "id.", depth - 1))
+            if (!members(s, jf, nested, depth - 1))
                 return false;
         } else if (col != BW_COL_IGNORE && c == '"') {
             const char *v;
@@ -244,6 +312,10 @@ void bw_zeek_json_line(bw_flow_reader *r, const char *p, size_t n)
         bw_flows_bad_line(r, "json: text after the object");
         return;
     }
+    if (jf.event_type.p && !(jf.event_type.n == 4 && memcmp(jf.event_type.p, "flow", 4) == 0)) {
+        r->stats.skipped++;   // Suricata alert, dns, http, ... events: not flows
+        return;
+    }
     if (jf.bad) {
         bw_flows_bad_line(r, jf.bad);
         return;
@@ -252,5 +324,15 @@ void bw_zeek_json_line(bw_flow_reader *r, const char *p, size_t n)
         bw_flows_bad_line(r, "json: missing ts, id.orig_h or id.resp_h");
         return;
     }
-    bw_flows_emit(r, &jf.flow);
+    bw_flow *f = &jf.flow;
+    if (jf.have_end && !jf.have_duration && jf.end_ts > f->ts)
+        f->duration = jf.end_ts - f->ts;
+    if (!jf.have_state) {
+        // Suricata gives no conn_state: derive it as for the other formats.
+        if (f->proto == 6 && jf.have_flags)
+            f->state = bw_tcp_state_from_bits(jf.flags_ts, jf.flags_tc);
+        else if (f->proto != 6)
+            f->state = f->resp_pkts > 0 ? BW_CONN_SF : BW_CONN_S0;
+    }
+    bw_flows_emit(r, f);
 }

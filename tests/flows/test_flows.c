@@ -554,6 +554,46 @@ static void test_json_real(void **state)
     }
 }
 
+static void test_suricata_eve(void **state)
+{
+    (void)state;
+    const char text[] =
+        "{\"timestamp\":\"2021-06-06T15:57:37.272281+0200\",\"event_type\":\"flow\",\"src_ip\":\"192.168.1.129\","
+        "\"src_port\":49200,\"dest_ip\":\"91.238.203.56\",\"dest_port\":443,\"proto\":\"TCP\",\"app_proto\":\"tls\","
+        "\"flow\":{\"pkts_toserver\":5,\"pkts_toclient\":4,\"bytes_toserver\":700,\"bytes_toclient\":900,"
+        "\"start\":\"2021-06-06T16:38:55.500000+02:00\",\"end\":\"2021-06-06T16:38:57.500000+0200\",\"state\":\"closed\"},"
+        "\"tcp\":{\"tcp_flags\":\"1b\",\"tcp_flags_ts\":\"1b\",\"tcp_flags_tc\":\"1b\",\"syn\":true}}\n"
+        "{\"timestamp\":\"2021-06-06T15:57:37+0200\",\"event_type\":\"alert\",\"src_ip\":\"1.2.3.4\"}\n"
+        "{\"event_type\":\"flow\",\"src_ip\":\"192.168.1.129\",\"dest_ip\":\"8.8.8.8\",\"proto\":\"UDP\","
+        "\"flow\":{\"start\":\"2021-06-06T16:38:55+0200\",\"pkts_toclient\":0}}\n"
+        "{\"event_type\":\"flow\",\"src_ip\":\"192.168.1.129\",\"dest_ip\":\"8.8.8.8\",\"proto\":\"UDP\","
+        "\"flow\":{\"start\":\"2021-06-06T16:38:55+2500\"}}\n";   // bad offset
+    collect c;
+    collect_init(&c);
+    want_pair(&c, "192.168.1.129", "91.238.203.56", 443);
+    bw_flow_reader_stats st;
+    assert_int_equal(feed_all(text, sizeof text - 1, 13, NULL, &c, &st), BW_OK);
+    assert_int_equal(st.flows, 2);
+    assert_int_equal(st.skipped, 1);
+    assert_int_equal(st.malformed, 1);
+    assert_string_equal(st.first_bad_reason, "bad ts");
+    assert_int_equal(c.pair_count, 1);
+    assert_int_equal(c.pair_state, BW_CONN_SF);   // SYN, ACK, PSH, FIN both ways
+    assert_int_equal(c.states[BW_CONN_S0], 1);    // the unanswered UDP flow
+
+    char path[1024];
+    if (!data_path("slips/test6-malicious.suricata.json", path, sizeof path)) {
+        skip();
+        return;
+    }
+    collect_init(&c);
+    assert_int_equal(bw_flow_read_file(path, NULL, on_flow, &c, &st, NULL), BW_OK);
+    assert_int_equal(st.flows, 3512);     // its "flow" events
+    assert_int_equal(st.skipped, 1488);   // alert, dns, http, tls, fileinfo, anomaly
+    assert_int_equal(st.malformed, 0);
+    assert_int_equal(c.states[BW_CONN_REJ], 1939);   // refused attempts: 445, 23, 22, ... (scans)
+}
+
 // ---------------------------------------------------------------- Argus and nfdump
 
 static void test_argus(void **state)
@@ -930,6 +970,7 @@ int main(void)
         cmocka_unit_test(test_gzip_and_stop),
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_json_real),
+        cmocka_unit_test(test_suricata_eve),
         cmocka_unit_test(test_argus),
         cmocka_unit_test(test_argus_real),
         cmocka_unit_test(test_nfdump_csv),

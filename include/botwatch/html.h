@@ -20,6 +20,7 @@ typedef struct bw_html_limits {
     size_t max_attr_bytes;      // one kept attribute value (a URL); longer ones are cut
     size_t max_links;           // link targets kept per document
     size_t max_link_text_bytes; // anchor text kept per link
+    size_t max_hidden;          // hidden segments kept per document (see bw_html_doc)
 } bw_html_limits;
 
 // Fills limits with the defaults (documented in html.c with the reasons).
@@ -34,6 +35,7 @@ typedef enum bw_html_flag {
     BW_HTML_UNCLOSED_COMMENT = 1u << 4,  // "<!--" without "-->": the rest is hidden
     BW_HTML_UNCLOSED_TAG     = 1u << 5,  // input ended inside a tag or raw-text element
     BW_HTML_NUL              = 1u << 6,  // NUL bytes (dropped)
+    BW_HTML_HIDDEN_LIMIT     = 1u << 7,  // more than max_hidden hidden segments
 } bw_html_flag;
 
 const char *bw_html_flag_name(unsigned flag);
@@ -55,6 +57,12 @@ typedef struct bw_html_doc {
     bw_slice text;            // visible text, whitespace collapsed, no trailing space
     bw_html_link *links;      // in document order
     size_t link_count;
+    // Markup a reader never sees but that may carry URLs: comment and declaration bodies,
+    // script/style/title contents, and other attribute values that hold "://" or "www."
+    // (style="background:url(...)", <option value=...>). Raw slices of the input (no
+    // entity decoding), in document order, for a URL scan.
+    bw_slice *hidden;
+    size_t hidden_count;
     unsigned flags;           // bw_html_flag bits
 } bw_html_doc;
 
@@ -64,8 +72,8 @@ typedef struct bw_html_renderer bw_html_renderer;
 bw_html_renderer *bw_html_renderer_new(const bw_html_limits *limits);
 void bw_html_renderer_free(bw_html_renderer *renderer);
 
-// Renders html into *out, whose slices are owned by the renderer and valid until the next
-// render or free. Bytes are taken as they are (UTF-8 or not; entities become UTF-8).
+// Renders html into *out, whose slices are owned by the renderer (hidden: point into html)
+// and valid until the next render or free. Bytes are taken as they are (UTF-8 or not; entities become UTF-8).
 // Never fails on bad HTML; only BW_ERR_NOMEM (then *out is empty).
 bw_status bw_html_render(bw_html_renderer *renderer, bw_slice html, bw_html_doc *out);
 

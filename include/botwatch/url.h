@@ -21,6 +21,7 @@ typedef struct bw_url {
     bool host_is_ip;
     bool from_html;         // found in an HTML attribute (href/src/action) vs plain text
     bool obfuscated;        // hxxp, missing scheme, decimal IP, entity/percent-encoded host
+    bool hidden;            // only in markup a reader never sees (HTML comment, script, style)
 } bw_url;
 
 typedef struct bw_url_limits {
@@ -48,6 +49,10 @@ void bw_url_set_reset(bw_url_set *set);
 // Finds URLs in text (plain text, or HTML rendered to text: from_html false) and adds the
 // new ones. Only BW_ERR_NOMEM is possible.
 bw_status bw_url_scan_text(bw_url_set *set, bw_slice text);
+
+// Like bw_url_scan_text for HTML a reader never sees (bw_html_doc.hidden): the URLs found
+// are marked hidden unless also found elsewhere.
+bw_status bw_url_scan_hidden(bw_url_set *set, bw_slice text);
 
 // Adds the URL(s) of one HTML attribute value (already entity-decoded, as bw_html gives
 // them): absolute, protocol-relative ("//host/") or scheme-less "www." targets, and URLs

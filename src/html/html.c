@@ -17,9 +17,11 @@
 // leaves room for inline styles while bounding attribute parsing of a giant tag. URLs:
 // browsers cope with ~2 KiB, spam tracking URLs reach 1-2 KiB, so 4 KiB keeps them all.
 // Links: newsletters carry up to a few hundred; 1000 bounds link-farm spam. Anchor text:
-// 256 bytes is a long sentence; we keep it as a feature, not as content.
+// 256 bytes is a long sentence; we keep it as a feature, not as content. Hidden segments:
+// 1000 comments/scripts/odd attributes is far past real mail, and each costs 16 bytes.
 void bw_html_limits_default(bw_html_limits *limits)
 {
+    limits->max_hidden = 1000;
     limits->max_text_bytes = 256 * 1024;
     limits->max_tag_bytes = 16 * 1024;
     limits->max_attr_bytes = 4096;
@@ -37,6 +39,7 @@ const char *bw_html_flag_name(unsigned flag)
     case BW_HTML_UNCLOSED_COMMENT: return "html_unclosed_comment";
     case BW_HTML_UNCLOSED_TAG: return "html_unclosed_tag";
     case BW_HTML_NUL: return "html_nul";
+    case BW_HTML_HIDDEN_LIMIT: return "html_hidden_limit";
     default: return NULL;
     }
 }
@@ -240,6 +243,7 @@ static const tag_info tags[] = {
     { "html", TAG_IN_HEAD },
     { "iframe", TAG_SRC },
     { "img", TAG_SRC },
+    { "input", TAG_SRC },   // <input type=image src=...> is loaded like an image
     { "li", TAG_BLOCK },
     { "link", TAG_IN_HEAD },
     { "main", TAG_BLOCK },
@@ -303,6 +307,8 @@ struct bw_html_renderer {
     size_t rec_count, rec_cap;
     bw_html_link *links;
     size_t link_cap;
+    bw_slice *hidden;
+    size_t hidden_count, hidden_cap;
     // per-document state
     unsigned flags;
     int pending_space;     // 0 none, 1 space, 2 newline: emitted before the next visible byte
@@ -332,6 +338,7 @@ void bw_html_renderer_free(bw_html_renderer *r)
     bw_buf_free(&r->link_bytes);
     free(r->recs);
     free(r->links);
+    free(r->hidden);
     free(r);
 }
 
@@ -434,11 +441,12 @@ static void render_text(bw_html_renderer *r, const char *p, size_t n)
     }
 }
 
-static void add_link(bw_html_renderer *r, const char *value, size_t n, bw_html_link_kind kind, bool anchor)
+// Returns whether a link was kept (false for an empty value or past the limit).
+static bool add_link(bw_html_renderer *r, const char *value, size_t n, bw_html_link_kind kind, bool anchor)
 {
     if (r->rec_count >= r->limits.max_links) {
         r->flags |= BW_HTML_LINK_LIMIT;
-        return;
+        return false;
     }
     // Decode references and drop NULs into link_bytes, then trim.
     size_t start = r->link_bytes.n;
@@ -480,7 +488,7 @@ static void add_link(bw_html_renderer *r, const char *value, size_t n, bw_html_l
         e--;
     if (s == e) {
         r->link_bytes.n = start;
-        return;
+        return false;
     }
     if (r->rec_count == r->rec_cap) {
         size_t cap = r->rec_cap ? r->rec_cap * 2 : 16;
@@ -502,9 +510,10 @@ static void add_link(bw_html_renderer *r, const char *value, size_t n, bw_html_l
         r->open_anchor = r->rec_count;
     }
     r->rec_count++;
-    return;
+    return true;
 nomem:
     r->nomem = true;
+    return false;
 }
 
 static void close_anchor(bw_html_renderer *r)
@@ -515,11 +524,39 @@ static void close_anchor(bw_html_renderer *r)
     }
 }
 
+static void add_hidden(bw_html_renderer *r, const char *p, size_t n)
+{
+    if (n == 0)
+        return;
+    if (r->hidden_count >= r->limits.max_hidden) {
+        r->flags |= BW_HTML_HIDDEN_LIMIT;
+        return;
+    }
+    if (r->hidden_count == r->hidden_cap) {
+        size_t cap = r->hidden_cap ? r->hidden_cap * 2 : 16;
+        bw_slice *hidden = realloc(r->hidden, cap * sizeof *hidden);
+        if (!hidden) {
+            r->nomem = true;
+            return;
+        }
+        r->hidden = hidden;
+        r->hidden_cap = cap;
+    }
+    r->hidden[r->hidden_count++] = bw_slice_make(p, n);
+}
+
+// An attribute value worth a URL scan: it names a scheme or a www. host.
+static bool may_hold_url(const char *p, size_t n)
+{
+    return memmem(p, n, "://", 3) || memmem(p, n, "www.", 4) || memmem(p, n, "WWW.", 4);
+}
+
 // Skips the content of a raw-text element up to its end tag ("</script" + non-name byte).
 // Returns the offset after that end tag's '>', or n if it never ends.
 static size_t skip_raw(bw_html_renderer *r, const char *p, size_t n, size_t i, const char *name)
 {
     size_t name_len = strlen(name);
+    size_t start = i;
     while (i < n) {
         const char *lt = memchr(p + i, '<', n - i);
         if (!lt)
@@ -531,11 +568,13 @@ static size_t skip_raw(bw_html_renderer *r, const char *p, size_t n, size_t i, c
                 k++;
             size_t after = i + 1 + name_len;
             if (k == name_len && (after == n || !is_alnum((unsigned char)p[after]))) {
+                add_hidden(r, p + start, i - 1 - start);
                 const char *gt = memchr(p + after, '>', n - after);
                 return gt ? (size_t)(gt - p) + 1 : n;
             }
         }
     }
+    add_hidden(r, p + start, n - start);
     r->flags |= BW_HTML_UNCLOSED_TAG;
     return n;
 }
@@ -558,7 +597,7 @@ static size_t render_tag(bw_html_renderer *r, const char *p, size_t n, size_t i)
     const tag_info *info = name_full <= TAG_NAME_MAX ? tag_find(name, name_len) : NULL;
     unsigned flags = info ? info->flags : 0;
     size_t limit = r->limits.max_tag_bytes;
-    bool truncated = false;
+    bool truncated = false, took_link = false, took_url = false;
 
     // Attributes (start tags only; end tags' are ignored, as by browsers).
     while (i < n && p[i] != '>') {
@@ -620,7 +659,10 @@ static size_t render_tag(bw_html_renderer *r, const char *p, size_t n, size_t i)
             bool anchor = (flags & TAG_ANCHOR) && kind == BW_HTML_LINK_HREF;
             if (anchor)
                 close_anchor(r);   // <a> inside <a>: browsers close the first
-            add_link(r, value, value_len, kind, anchor);
+            took_link |= add_link(r, value, value_len, kind, anchor);
+        } else if (value_len >= 4 && may_hold_url(value, value_len)) {
+            add_hidden(r, value, value_len);   // title=, onclick=, pluginspage=, ...
+            took_url = true;
         }
     }
     if (truncated) {
@@ -628,6 +670,11 @@ static size_t render_tag(bw_html_renderer *r, const char *p, size_t n, size_t i)
         const char *gt = memchr(p + i, '>', n - i);
         i = gt ? (size_t)(gt - p) : n;
     }
+    // A tag that gave no link but holds a URL somewhere (style="background:url(...)",
+    // <option value=...>, a URL as a broken attribute name, an unknown element's src, or
+    // attributes past max_tag_bytes) is kept whole for a URL scan.
+    if (!end_tag && ((!took_link && !took_url) || truncated) && i - tag_start > 8 && may_hold_url(p + tag_start, i - tag_start))
+        add_hidden(r, p + tag_start, i - tag_start);
     if (i >= n) {
         r->flags |= BW_HTML_UNCLOSED_TAG;   // "<a href=..." at the very end: dropped
         return n;
@@ -661,26 +708,35 @@ static size_t skip_markup_declaration(bw_html_renderer *r, const char *p, size_t
             return j + 1;
         if (j + 1 < n && p[j] == '-' && p[j + 1] == '>')
             return j + 2;
+        size_t body = j;
         while (j < n) {
             const char *dash = memchr(p + j, '-', n - j);
             if (!dash)
                 break;
             j = (size_t)(dash - p);
-            if (j + 2 < n && p[j + 1] == '-' && p[j + 2] == '>')
+            if (j + 2 < n && p[j + 1] == '-' && p[j + 2] == '>') {
+                add_hidden(r, p + body, j - body);
                 return j + 3;
-            if (j + 3 < n && p[j + 1] == '-' && p[j + 2] == '!' && p[j + 3] == '>')
+            }
+            if (j + 3 < n && p[j + 1] == '-' && p[j + 2] == '!' && p[j + 3] == '>') {
+                add_hidden(r, p + body, j - body);
                 return j + 4;
+            }
             j++;
         }
+        add_hidden(r, p + body, n - body);
         r->flags |= BW_HTML_UNCLOSED_COMMENT;
         return n;
     }
     const char *gt = memchr(p + i, '>', n - i);
+    size_t end = gt ? (size_t)(gt - p) : n;
+    if (end - i > 2 && may_hold_url(p + i + 2, end - i - 2))
+        add_hidden(r, p + i + 2, end - i - 2);   // <!DOCTYPE ... "http://...dtd">
     if (!gt) {
         r->flags |= BW_HTML_UNCLOSED_TAG;
         return n;
     }
-    return (size_t)(gt - p) + 1;
+    return end + 1;
 }
 
 static bw_status finish(bw_html_renderer *r, bw_html_doc *out)
@@ -716,6 +772,8 @@ static bw_status finish(bw_html_renderer *r, bw_html_doc *out)
         out->text = BW_SLICE_LIT("");
     out->links = r->links;
     out->link_count = r->rec_count;
+    out->hidden = r->hidden;
+    out->hidden_count = r->hidden_count;
     out->flags = r->flags;
     return BW_OK;
 }
@@ -726,6 +784,7 @@ bw_status bw_html_render(bw_html_renderer *r, bw_slice html, bw_html_doc *out)
     bw_buf_clear(&r->text);
     bw_buf_clear(&r->link_bytes);
     r->rec_count = 0;
+    r->hidden_count = 0;
     r->flags = 0;
     r->pending_space = 0;
     r->in_head = false;

@@ -170,6 +170,8 @@ bw_status bw_mail_record_to_json(const bw_mail_record *r, bw_buf *out)
         boolean(&w, u->from_html);
         key(&w, "obfuscated", false);
         boolean(&w, u->obfuscated);
+        key(&w, "hidden", false);
+        boolean(&w, u->hidden);
         raw(&w, "}");
     }
     raw(&w, "]");

@@ -151,7 +151,8 @@ enum part_role {
     ROLE_PLAIN,          // text/plain shown as the body
     ROLE_HTML,           // text/html rendered as the body
     ROLE_HTML_URLS_ONLY, // text/html with a plain alternative: URLs only
-    ROLE_ATTACHED_TEXT,  // text/* attachment: URLs only
+    ROLE_ATTACHED_TEXT,  // text/plain or text/html attachment: URLs only
+    ROLE_OTHER_TEXT,     // other text/* (enriched, csv, ...): URLs only, as written
 };
 
 static bool is_attachment(const bw_part *p)
@@ -218,6 +219,8 @@ static bool classify_parts(bw_mail_analyzer *a, const bw_message *msg)
         else if (html) {
             int alt = alternative_of(msg, i);
             role = alt >= 0 && (a->part_role[alt] & HAS_PLAIN) ? ROLE_HTML_URLS_ONLY : ROLE_HTML;
+        } else if (bw_slice_starts_with_ci(p->content_type, "text/")) {
+            role = ROLE_OTHER_TEXT;
         }
         a->part_role[i] = (uint8_t)((a->part_role[i] & HAS_PLAIN) | role);
     }
@@ -261,7 +264,8 @@ static bw_status analyze_body(bw_mail_analyzer *a, const bw_message *msg, bw_mai
         uint8_t role = a->part_role[i] & 0x7f;
         if (p->is_multipart || p->is_message || role == ROLE_NONE)
             continue;
-        if (role == ROLE_PLAIN || (role == ROLE_ATTACHED_TEXT && bw_slice_eq_ci_cstr(p->content_type, "text/plain"))) {
+        if (role == ROLE_PLAIN || role == ROLE_OTHER_TEXT
+            || (role == ROLE_ATTACHED_TEXT && bw_slice_eq_ci_cstr(p->content_type, "text/plain"))) {
             if (role == ROLE_PLAIN) {
                 st = append_text(a, p->text, out);
                 used_plain = true;
@@ -275,7 +279,7 @@ static bw_status analyze_body(bw_mail_analyzer *a, const bw_message *msg, bw_mai
         st = bw_html_render(a->html, p->text, &doc);
         if (st != BW_OK)
             break;
-        if (doc.flags & (BW_HTML_TEXT_LIMIT | BW_HTML_LINK_LIMIT | BW_HTML_TAG_LIMIT | BW_HTML_ATTR_LIMIT))
+        if (doc.flags & (BW_HTML_TEXT_LIMIT | BW_HTML_LINK_LIMIT | BW_HTML_TAG_LIMIT | BW_HTML_ATTR_LIMIT | BW_HTML_HIDDEN_LIMIT))
             out->anomalies |= BW_MAIL_ANOM_HTML_LIMIT;
         if (doc.flags & (BW_HTML_UNCLOSED_COMMENT | BW_HTML_UNCLOSED_TAG | BW_HTML_NUL))
             out->anomalies |= BW_MAIL_ANOM_HTML_BROKEN;
@@ -287,6 +291,8 @@ static bw_status analyze_body(bw_mail_analyzer *a, const bw_message *msg, bw_mai
             st = bw_url_add_html_link(a->urls, doc.links[k].target);
         if (st == BW_OK)
             st = bw_url_scan_text(a->urls, doc.text);
+        for (size_t k = 0; k < doc.hidden_count && st == BW_OK; k++)
+            st = bw_url_scan_hidden(a->urls, doc.hidden[k]);
     }
     if (st != BW_OK)
         return st;

@@ -139,10 +139,10 @@ static inline int hex_value(unsigned char c)
 
 // Bytes that end a URL in text: whitespace, controls, and the delimiters RFC 3986
 // Appendix C names for URLs in context (<>"), plus the quote characters mail uses.
+// "Unwise" bytes ({}|^\) stay: browsers follow such links and spam templates leave them.
 static bool ends_url_ascii(unsigned char c)
 {
-    return c <= ' ' || c == 0x7f || c == '<' || c == '>' || c == '"' || c == '`' || c == '\''
-        || c == '{' || c == '}' || c == '|' || c == '^';
+    return c <= ' ' || c == 0x7f || c == '<' || c == '>' || c == '"' || c == '`' || c == '\'';
 }
 
 // Length of a Unicode space or quotation mark encoded at p (UTF-8), 0 if none: NBSP,
@@ -301,7 +301,7 @@ typedef struct host_result {
 } host_result;
 
 // Normalises a raw host into r. False if it is not a plausible Internet host name or IP.
-static bool normalise_host(const char *raw, size_t raw_len, host_result *r)
+static bool normalise_host(const char *raw, size_t raw_len, bool scheme_written, host_result *r)
 {
     char decoded[4 * HOST_MAX];
     size_t n = 0;
@@ -324,6 +324,14 @@ static bool normalise_host(const char *raw, size_t raw_len, host_result *r)
     if (!decode_host(raw, raw_len, decoded, sizeof decoded, &n, &encoded))
         return false;
     r->obfuscated = encoded;
+    const char *at = encoded ? memrchr(decoded, '@', n) : NULL;
+    if (at) {
+        // "http://bank.example%40evil.example/": old browsers decoded first, so the
+        // host is what follows the (encoded) '@'.
+        size_t skip = (size_t)(at + 1 - decoded);
+        memmove(decoded, at + 1, n - skip);
+        n -= skip;
+    }
     while (n > 0 && decoded[n - 1] == '.')
         n--;   // "example.com." is the same host
     if (n == 0)
@@ -373,7 +381,10 @@ static bool normalise_host(const char *raw, size_t raw_len, host_result *r)
     }
     if (n > HOST_MAX)
         return false;
-    // LDH labels (plus '_', seen in real DNS names), at least two, a TLD that is a name.
+    // LDH labels (plus '_', seen in real DNS names). A dotted name needs a top label that
+    // is not all digits (else it was a malformed IP); a single label ("http://intranet/")
+    // only when a scheme was written, and never a scheme's or "www"'s name, which marks a
+    // typo like "http://http://host/" whose real URL follows.
     size_t label_start = 0, labels = 0;
     for (size_t i = 0; i <= n; i++) {
         if (i == n || decoded[i] == '.') {
@@ -391,16 +402,20 @@ static bool normalise_host(const char *raw, size_t raw_len, host_result *r)
     size_t last = n;
     while (last > 0 && decoded[last - 1] != '.')
         last--;
-    const char *top = decoded + last;
-    size_t top_len = n - last;
-    if (labels < 2 || top_len < 2)
+    bool top_has_letter = false;
+    for (size_t i = last; i < n; i++)
+        if (!is_digit((unsigned char)decoded[i]))
+            top_has_letter = true;
+    if (!top_has_letter)
         return false;
-    bool top_alpha = true;
-    for (size_t i = 0; i < top_len; i++)
-        if (!is_alpha((unsigned char)top[i]))
-            top_alpha = false;
-    if (!top_alpha && !(top_len > 4 && !memcmp(top, "xn--", 4)))
-        return false;
+    if (labels == 1) {
+        static const char *const not_hosts[] = { "http", "https", "hxxp", "hxxps", "ftp", "www" };
+        if (!scheme_written)
+            return false;
+        for (size_t k = 0; k < sizeof not_hosts / sizeof not_hosts[0]; k++)
+            if (n == strlen(not_hosts[k]) && !memcmp(decoded, not_hosts[k], n))
+                return false;
+    }
     memcpy(r->text, decoded, n);
     r->text[n] = '\0';
     r->len = n;
@@ -409,9 +424,17 @@ static bool normalise_host(const char *raw, size_t raw_len, host_result *r)
 
 // ---- adding ----
 
+typedef struct origin {
+    bool from_html;
+    bool hidden;
+    bool scheme_written;   // "http://" etc. was there (not "www." alone)
+} origin;
+
+// Returns BW_OK and sets *taken when the candidate was a URL (new or seen before).
 static bw_status add_url(bw_url_set *set, const char *canonical_scheme, const char *rest, size_t rest_len,
-                         bool from_html, bool obfuscated)
+                         origin from, bool obfuscated, bool *taken)
 {
+    *taken = false;
     // rest = authority + path..., after "scheme://".
     size_t auth_end = 0;
     while (auth_end < rest_len && rest[auth_end] != '/' && rest[auth_end] != '?' && rest[auth_end] != '\\'
@@ -447,8 +470,9 @@ static bw_status add_url(bw_url_set *set, const char *canonical_scheme, const ch
         }
     }
     host_result host;
-    if (!normalise_host(auth, host_len, &host))
+    if (!normalise_host(auth, host_len, from.scheme_written, &host))
         return BW_OK;
+    *taken = true;
     obfuscated |= host.obfuscated;
 
     // url = scheme "://" userinfo host port-and-rest
@@ -481,7 +505,8 @@ static bw_status add_url(bw_url_set *set, const char *canonical_scheme, const ch
     while (set->table[slot]) {
         bw_url *seen = &set->items[set->table[slot] - 1];
         if (set->hashes[set->table[slot] - 1] == h && seen->url.n == o && !memcmp(seen->url.p, u, o)) {
-            seen->from_html |= from_html;
+            seen->from_html |= from.from_html;
+            seen->hidden &= from.hidden;
             seen->obfuscated |= obfuscated;
             return BW_OK;
         }
@@ -505,7 +530,8 @@ static bw_status add_url(bw_url_set *set, const char *canonical_scheme, const ch
         if (reg)
             item->domain = bw_slice_make(reg, host.len - (size_t)(reg - host_copy));
     }
-    item->from_html = from_html;
+    item->from_html = from.from_html;
+    item->hidden = from.hidden;
     item->obfuscated = obfuscated;
     set->hashes[set->count] = h;
     set->table[slot] = (uint32_t)(set->count + 1);
@@ -513,9 +539,8 @@ static bw_status add_url(bw_url_set *set, const char *canonical_scheme, const ch
     return BW_OK;
 }
 
-// The end of a URL whose authority starts at p[start]: the first stop byte, then trailing
-// punctuation given back to the sentence (a ')' only when unbalanced, as in "(see http://x/)").
-static size_t url_end(const char *p, size_t n, size_t start)
+// Where a URL starting at p[start] stops: the first byte no mail reader puts in a link.
+static size_t raw_stop(const char *p, size_t n, size_t start)
 {
     size_t i = start;
     while (i < n) {
@@ -523,14 +548,19 @@ static size_t url_end(const char *p, size_t n, size_t start)
         if (c < 0x80) {
             if (ends_url_ascii(c))
                 break;
-            i++;
-        } else {
-            if (unicode_stop((const unsigned char *)p + i, n - i))
-                break;
-            i++;
+        } else if (unicode_stop((const unsigned char *)p + i, n - i)) {
+            break;
         }
+        i++;
     }
-    size_t end = i;
+    return i;
+}
+
+// Gives trailing punctuation back to the sentence: a ')' or ']' only when unbalanced, as
+// in "(see http://x/)" versus "http://x/a_(b)". The balance is looked for within the last
+// max_window bytes so a hostile run of brackets costs bounded time.
+static size_t trim_end(const char *p, size_t start, size_t end, size_t max_window)
+{
     while (end > start) {
         unsigned char c = (unsigned char)p[end - 1];
         if (c == '.' || c == ',' || c == ';' || c == ':' || c == '!' || c == '?' || c == '*' || c == '\\') {
@@ -540,7 +570,8 @@ static size_t url_end(const char *p, size_t n, size_t start)
         if (c == ')' || c == ']') {
             char open = c == ')' ? '(' : '[';
             long depth = 0;
-            for (size_t k = start; k < end; k++)
+            size_t from = end - start > max_window ? end - max_window : start;
+            for (size_t k = from; k < end; k++)
                 depth += p[k] == open ? 1 : p[k] == (char)c ? -1 : 0;
             if (depth < 0) {
                 end--;
@@ -552,20 +583,44 @@ static size_t url_end(const char *p, size_t n, size_t start)
     return end;
 }
 
-// Extracts the candidate at p[auth..end), capping its length.
-static bw_status take(bw_url_set *set, const char *scheme_name, const char *p, size_t auth, size_t end,
-                      bool from_html, bool obfuscated)
+// Remembers the last raw_stop: every candidate starting inside the same run of URL bytes
+// stops at the same place, so rescanning after a rejected candidate stays linear.
+typedef struct stop_cache {
+    size_t from, stop;
+} stop_cache;
+
+static size_t url_end(const bw_url_set *set, stop_cache *cache, const char *p, size_t n, size_t start)
 {
-    size_t len = end - auth;
-    if (len > set->limits.max_url_bytes) {
-        set->flags |= BW_URL_LENGTH_LIMIT;
-        len = set->limits.max_url_bytes;
+    size_t stop;
+    if (cache && start >= cache->from && start < cache->stop) {
+        stop = cache->stop;
+    } else {
+        stop = raw_stop(p, n, start);
+        if (cache) {
+            cache->from = start;
+            cache->stop = stop;
+        }
     }
-    return add_url(set, scheme_name, p + auth, len, from_html, obfuscated);
+    return trim_end(p, start, stop, set->limits.max_url_bytes);
 }
 
-static bw_status scan(bw_url_set *set, const char *p, size_t n, bool from_html)
+// Extracts the candidate at p[auth..end), capping its length.
+static bw_status take(bw_url_set *set, const char *scheme_name, const char *p, size_t auth, size_t end,
+                      origin from, bool obfuscated, bool *taken)
 {
+    size_t len = end - auth;
+    bool cut = len > set->limits.max_url_bytes;
+    if (cut)
+        len = set->limits.max_url_bytes;
+    bw_status st = add_url(set, scheme_name, p + auth, len, from, obfuscated, taken);
+    if (cut && *taken)
+        set->flags |= BW_URL_LENGTH_LIMIT;
+    return st;
+}
+
+static bw_status scan(bw_url_set *set, const char *p, size_t n, origin from)
+{
+    stop_cache cache = { SIZE_MAX, 0 };
     size_t i = 0;
     while (i < n) {
         unsigned char c = (unsigned char)p[i];
@@ -576,13 +631,17 @@ static bw_status scan(bw_url_set *set, const char *p, size_t n, bool from_html)
             if (s && i + 2 < n && (p[i + 1] == '/' || p[i + 1] == '\\') && (p[i + 2] == '/' || p[i + 2] == '\\')) {
                 bool slashes_odd = p[i + 1] == '\\' || p[i + 2] == '\\';
                 size_t auth = i + 3;
-                size_t end = url_end(p, n, auth);
+                size_t end = url_end(set, &cache, p, n, auth);
+                bool taken = false;
                 if (end > auth) {
-                    bw_status st = take(set, s->canonical, p, auth, end, from_html, s->obfuscated || slashes_odd);
+                    origin with_scheme = from;
+                    with_scheme.scheme_written = true;
+                    bw_status st = take(set, s->canonical, p, auth, end, with_scheme, s->obfuscated || slashes_odd, &taken);
                     if (st != BW_OK)
                         return st;
                 }
-                i = end > auth ? end : auth;
+                // Not a URL ("http://http://x/", "http://localhost/"): look inside it again.
+                i = taken ? end : auth;
                 continue;
             }
         } else if (c == '.' && i >= 3 && (p[i - 1] | 0x20) == 'w' && (p[i - 2] | 0x20) == 'w'
@@ -591,13 +650,14 @@ static bw_status scan(bw_url_set *set, const char *p, size_t n, bool from_html)
             unsigned char before = start > 0 ? (unsigned char)p[start - 1] : ' ';
             if (!is_alnum(before) && before != '.' && before != '-' && before != '_' && before != '/'
                 && before != '@' && before != '%' && before != '&') {
-                size_t end = url_end(p, n, start);
+                size_t end = url_end(set, &cache, p, n, start);
+                bool taken = false;
                 if (end > i + 1) {
-                    bw_status st = take(set, "http", p, start, end, from_html, true);
+                    bw_status st = take(set, "http", p, start, end, from, true, &taken);
                     if (st != BW_OK)
                         return st;
                 }
-                i = end > i ? end : i + 1;
+                i = taken ? end : i + 1;
                 continue;
             }
         }
@@ -608,17 +668,24 @@ static bw_status scan(bw_url_set *set, const char *p, size_t n, bool from_html)
 
 bw_status bw_url_scan_text(bw_url_set *set, bw_slice text)
 {
-    return scan(set, text.p, text.n, false);
+    return scan(set, text.p, text.n, (origin){ false, false, false });
+}
+
+bw_status bw_url_scan_hidden(bw_url_set *set, bw_slice text)
+{
+    return scan(set, text.p, text.n, (origin){ true, true, false });
 }
 
 bw_status bw_url_add_html_link(bw_url_set *set, bw_slice value)
 {
     bw_slice v = bw_slice_trim(value);
+    origin from = { true, false, true };
     if (v.n > 2 && v.p[0] == '/' && v.p[1] == '/') {
-        size_t end = url_end(v.p, v.n, 2);
+        size_t end = url_end(set, NULL, v.p, v.n, 2);
+        bool taken = false;
         if (end > 2)
-            return take(set, "http", v.p, 2, end, true, false);
+            return take(set, "http", v.p, 2, end, from, false, &taken);
         return BW_OK;
     }
-    return scan(set, v.p, v.n, true);
+    return scan(set, v.p, v.n, from);
 }

@@ -56,7 +56,11 @@ static const url_case cases[] = {
     { "http://XN--BCHER-KVA.example/", "http://xn--bcher-kva.example/", "xn--bcher-kva.example", "xn--bcher-kva.example", false, false },
     // not URLs
     { "mailto:someone@example.com", NULL, NULL, NULL, false, false },
-    { "http://localhost/", NULL, NULL, NULL, false, false },
+    { "http://intranet/x", "http://intranet/x", "intranet", "intranet", false, false },
+    { "http://http://inner.example/x", "http://inner.example/x", "inner.example", "inner.example", false, false },
+    { "http://internet.e-mail/", "http://internet.e-mail/", "internet.e-mail", "internet.e-mail", false, false },
+    { "http://x.example/a|b^c{d}", "http://x.example/a|b^c{d}", "x.example", "x.example", false, false },
+    { "http://bank.example%40evil.example/", "http://evil.example/", "evil.example", "evil.example", true, false },
     { "http://", NULL, NULL, NULL, false, false },
     { "http://a..b/", NULL, NULL, NULL, false, false },
     { "http://example.123/", NULL, NULL, NULL, false, false },

@@ -205,6 +205,10 @@ static void process_line(bw_flow_reader *r, const char *p, size_t n)
     if (n && p[n - 1] == '\r')
         n--;
     if (r->format == BW_FLOW_FORMAT_UNKNOWN) {
+        if (n >= 3 && (unsigned char)p[0] == 0xef && (unsigned char)p[1] == 0xbb && (unsigned char)p[2] == 0xbf) {
+            p += 3;   // a UTF-8 byte order mark (Windows editors) before the first header
+            n -= 3;
+        }
         if (blank(p, n)) {
             r->stats.headers++;
             return;

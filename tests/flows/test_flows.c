@@ -952,6 +952,14 @@ static void test_unknown_format(void **state)
     assert_int_equal(feed_all(pcap_magic, 8, 100, NULL, &c, &st), BW_ERR_UNSUPPORTED);
     assert_int_equal(bw_flow_detect(pcap_magic, 8), BW_FLOW_FORMAT_PCAP);
     assert_int_equal(bw_flow_detect("\t#separator \\x09\n", 17), BW_FLOW_FORMAT_ZEEK_TSV);
+    // A byte order mark before an Argus header (saved from a Windows editor).
+    const char bom[] = "\xef\xbb\xbfStartTime,Dur,Proto,SrcAddr,Sport,Dir,DstAddr,Dport,State\n"
+                       "2011/08/10 09:46:59.607825,1.0,tcp,1.2.3.4,1027,   ->,5.6.7.8,80,S_\n";
+    collect_init(&c);
+    assert_int_equal(feed_all(bom, sizeof bom - 1, 2, NULL, &c, &st), BW_OK);
+    assert_int_equal(st.format, BW_FLOW_FORMAT_ARGUS);
+    assert_int_equal(st.flows, 1);
+    assert_int_equal(st.malformed, 0);
     assert_int_equal(bw_flow_detect("{\"ts\":1}\n", 9), BW_FLOW_FORMAT_ZEEK_JSON);
 }
 

@@ -615,6 +615,18 @@ static bool is_maildir(bw_buf *scratch, const char *path)
     return bw_buf_printf(scratch, "%s/new", path) == 0 && is_dir(scratch->p);
 }
 
+// Maildir++ keeps its folders (".Junk", ".Spam.2024") as dot-directories of the Maildir,
+// each a Maildir itself: the one exception to skipping dotfiles.
+static bool is_maildir_folder(bw_intake *in, const char *maildir, const char *name)
+{
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return false;
+    bw_buf path = BW_BUF_INIT;
+    bool yes = bw_buf_printf(&path, "%s/%s", maildir, name) == 0 && is_maildir(&in->scratch, path.p);
+    bw_buf_free(&path);
+    return yes;
+}
+
 static int compare_names(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -630,14 +642,15 @@ static bool list_directory(bw_intake *in, frame *f, const char *path)
     size_t cap = 0;
     struct dirent *de;
     while ((de = readdir(dir)) != NULL) {
-        if (de->d_name[0] == '.') {
+        if (de->d_name[0] == '.' && !(f->maildir_root && is_maildir_folder(in, path, de->d_name))) {
             if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
                 in->input_stats.skipped++;
                 in->totals.skipped++;
             }
             continue;
         }
-        if (f->maildir_root && strcmp(de->d_name, "cur") != 0 && strcmp(de->d_name, "new") != 0)
+        if (f->maildir_root && de->d_name[0] != '.' && strcmp(de->d_name, "cur") != 0 &&
+            strcmp(de->d_name, "new") != 0)
             continue;  // tmp/ holds deliveries in progress; other entries are not mail
         if (f->entry_count == cap) {
             size_t bigger_cap = cap ? cap * 2 : 32;
@@ -659,7 +672,8 @@ static bool list_directory(bw_intake *in, frame *f, const char *path)
     }
     closedir(dir);
     // Sorted bytewise, not by locale: the same tree reads the same on every machine.
-    qsort(f->entries, f->entry_count, sizeof *f->entries, compare_names);
+    if (f->entry_count > 1)
+        qsort(f->entries, f->entry_count, sizeof *f->entries, compare_names);
     return true;
 }
 
@@ -704,7 +718,7 @@ static void open_path(bw_intake *in, const char *path, unsigned path_depth, bool
         f->ino = st.st_ino;
         f->in_maildir = in_maildir;
         bw_buf scratch = BW_BUF_INIT;
-        f->maildir_root = !in_maildir && is_maildir(&scratch, path);
+        f->maildir_root = is_maildir(&scratch, path);
         bw_buf_free(&scratch);
         if (!list_directory(in, f, path)) {
             frame_free(f);
@@ -951,6 +965,14 @@ static int step_archive(bw_intake *in, frame *f)
         pop(in);
         return 0;
     }
+    // Failed headers count too, so an archive that fails every header cannot loop forever.
+    if (++f->members > in->limits.max_archive_members) {
+        queue_error(in, bw_buf_slice(&f->name), 0, BW_INTAKE_ERR_LIMIT,
+                    "max_archive_members (%llu) reached: rest of archive skipped",
+                    (unsigned long long)in->limits.max_archive_members);
+        pop(in);
+        return 0;
+    }
     if (r < ARCHIVE_WARN) {
         if (f->input.failure == READ_FAILED_BUDGET) {
             queue_error(in, bw_buf_slice(&f->name), f->input.pos, BW_INTAKE_ERR_LIMIT, "%s",
@@ -962,16 +984,9 @@ static int step_archive(bw_intake *in, frame *f)
         queue_error(in, bw_buf_slice(&f->name), (uint64_t)archive_read_header_position(f->archive) > 0
                         ? (uint64_t)archive_read_header_position(f->archive) : 0,
                     BW_INTAKE_ERR_ARCHIVE, "%s (after %llu members)", why ? why : "corrupt archive",
-                    (unsigned long long)f->members);
+                    (unsigned long long)f->members - 1);
         if (r == ARCHIVE_FATAL || r == ARCHIVE_RETRY)
             pop(in);
-        return 0;
-    }
-    if (++f->members > in->limits.max_archive_members) {
-        queue_error(in, bw_buf_slice(&f->name), 0, BW_INTAKE_ERR_LIMIT,
-                    "max_archive_members (%llu) reached: rest of archive skipped",
-                    (unsigned long long)in->limits.max_archive_members);
-        pop(in);
         return 0;
     }
     mode_t type = archive_entry_filetype(entry);

@@ -426,6 +426,13 @@ static int setup_fixtures(void **state)
     write_file(tmp_path("Maildir/tmp/3000.d"), eml_text, sizeof eml_text - 1);
     write_file(tmp_path("Maildir/.hidden"), eml_text, sizeof eml_text - 1);
     write_file(tmp_path("Maildir/dovecot-uidlist"), "3 V1 N4\n", 8);
+    // A Maildir++ folder: a dot-directory that is itself a Maildir is read.
+    make_dir(tmp_path("Maildir/.Junk"));
+    make_dir(tmp_path("Maildir/.Junk/cur"));
+    make_dir(tmp_path("Maildir/.Junk/new"));
+    make_dir(tmp_path("Maildir/.Junk/tmp"));
+    write_file(tmp_path("Maildir/.Junk/cur/4000.e"), eml2_text, sizeof eml2_text - 1);
+    write_file(tmp_path("Maildir/.Junk/tmp/5000.f"), eml_text, sizeof eml_text - 1);
     return 0;
 }
 
@@ -494,15 +501,16 @@ static void test_maildir_and_walk(void **state)
     run_result r;
     run_paths(NULL, &r, tmp_path("Maildir"), NULL);
     assert_int_equal(r.error_count, 0);
-    assert_int_equal(r.msg_count, 3);
-    // Sorted: cur/ before new/, names bytewise.
-    assert_string_equal(r.msgs[0].source, tmp_path("Maildir/cur/1000.a:2,S"));
-    assert_string_equal(r.msgs[1].source, tmp_path("Maildir/new/1500.c"));
-    assert_string_equal(r.msgs[2].source, tmp_path("Maildir/new/2000.b"));
-    for (size_t i = 0; i < 3; i++)
+    assert_int_equal(r.msg_count, 4);
+    // Sorted bytewise: .Junk/ before cur/ before new/.
+    assert_string_equal(r.msgs[0].source, tmp_path("Maildir/.Junk/cur/4000.e"));
+    assert_string_equal(r.msgs[1].source, tmp_path("Maildir/cur/1000.a:2,S"));
+    assert_string_equal(r.msgs[2].source, tmp_path("Maildir/new/1500.c"));
+    assert_string_equal(r.msgs[3].source, tmp_path("Maildir/new/2000.b"));
+    for (size_t i = 0; i < 4; i++)
         assert_int_equal(r.msgs[i].format, BW_INTAKE_MAILDIR);
-    assert_string_equal(r.msgs[2].bytes, eml2_text);
-    assert_int_equal(r.last_input.messages, 3);
+    assert_string_equal(r.msgs[3].bytes, eml2_text);
+    assert_int_equal(r.last_input.messages, 4);
     assert_int_equal(r.last_input.skipped, 1);  // .hidden
     result_free(&r);
 
@@ -514,7 +522,7 @@ static void test_maildir_and_walk(void **state)
         mbox += r.msgs[i].format == BW_INTAKE_MBOX;
         eml += r.msgs[i].format == BW_INTAKE_EML;
     }
-    assert_int_equal(maildir, 3);
+    assert_int_equal(maildir, 4);
     assert_true(mbox >= 2);
     assert_true(eml >= 1);
     assert_true(count_kind(&r, BW_INTAKE_ERR_EMPTY) >= 1);

@@ -655,6 +655,63 @@ static void test_nested_archives(void **state)
     free(outer_zip);
 }
 
+// Caller-held bytes (bw_intake_add_memory) read like files: a 7z (seekable, opened in
+// place with archive_read_open_memory), a 7z nested in a tar (read whole into memory to
+// seek), and a plain mbox; plus progress counters for files on disk.
+static void test_memory_inputs(void **state)
+{
+    (void)state;
+    const member emls[] = { { "cur/1.eml", eml_text, 0 }, { "new/2.eml", eml2_text, 0 } };
+    write_archive(tmp_path("m.7z"), "7zip", NULL, emls, 2);
+    size_t n7, ntar;
+    char *sevenz = read_whole(tmp_path("m.7z"), &n7);
+    const member wrapped[] = { { "inner.7z", sevenz, n7 } };
+    write_archive(tmp_path("wrapped.tar"), "ustar", NULL, wrapped, 1);
+    char *tar = read_whole(tmp_path("wrapped.tar"), &ntar);
+
+    bw_intake *in = bw_intake_new(NULL, NULL);
+    assert_non_null(in);
+    assert_int_equal(bw_intake_add_memory(in, "mem.7z", sevenz, n7), BW_OK);
+    assert_int_equal(bw_intake_add_memory(in, "mem.tar", tar, ntar), BW_OK);
+    assert_int_equal(bw_intake_add_memory(in, "mem.mbox", mbox_text, sizeof mbox_text - 1), BW_OK);
+    assert_int_equal(bw_intake_add_memory(in, "empty", NULL, 0), BW_OK);
+    assert_int_equal(bw_intake_add_memory(in, "", mbox_text, 1), BW_ERR_INVALID);
+    static const char *const want[] = { "mem.7z:cur/1.eml", "mem.7z:new/2.eml", "mem.tar:inner.7z:cur/1.eml",
+                                        "mem.tar:inner.7z:new/2.eml", "mem.mbox", "mem.mbox" };
+    size_t got = 0, errors = 0;
+    bw_intake_event ev;
+    while (bw_intake_next(in, &ev) == BW_OK && ev.kind != BW_INTAKE_EV_END) {
+        if (ev.kind == BW_INTAKE_EV_MESSAGE) {
+            assert_true(got < 6);
+            assert_int_equal(ev.message.source.n, strlen(want[got]));
+            assert_memory_equal(ev.message.source.p, want[got], ev.message.source.n);
+            got++;
+        } else if (ev.kind == BW_INTAKE_EV_ERROR) {
+            assert_int_equal(ev.error.kind, BW_INTAKE_ERR_EMPTY);
+            errors++;
+        }
+    }
+    assert_int_equal(got, 6);
+    assert_int_equal(errors, 1);
+    bw_intake_free(in);
+    free(sevenz);
+    free(tar);
+
+    // Progress: bytes read from disk against the size of the files added.
+    in = bw_intake_new(NULL, NULL);
+    assert_int_equal(bw_intake_add_path(in, tmp_path("spam.mbox")), BW_OK);
+    assert_int_equal(bw_intake_add_path(in, tmp_path("one.eml")), BW_OK);
+    uint64_t read_bytes, total;
+    bw_intake_progress(in, &read_bytes, &total);
+    assert_int_equal(read_bytes, 0);
+    assert_int_equal(total, sizeof mbox_text - 1 + sizeof eml_text - 1);
+    while (bw_intake_next(in, &ev) == BW_OK && ev.kind != BW_INTAKE_EV_END)
+        ;
+    bw_intake_progress(in, &read_bytes, &total);
+    assert_int_equal(read_bytes, total);
+    bw_intake_free(in);
+}
+
 static void test_corrupt_gzip(void **state)
 {
     (void)state;
@@ -879,6 +936,7 @@ int main(void)
         cmocka_unit_test(test_compressed_mbox),
         cmocka_unit_test(test_archives_of_maildir),
         cmocka_unit_test(test_nested_archives),
+        cmocka_unit_test(test_memory_inputs),
         cmocka_unit_test(test_corrupt_gzip),
         cmocka_unit_test(test_archive_limits),
         cmocka_unit_test(test_path_depth_and_loops),

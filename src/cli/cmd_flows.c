@@ -266,6 +266,8 @@ static void print_cell(FILE *out, const field *f, const void *row, fmt format)
                 fputc(*p, out);
             }
             fputc('"', out);
+        } else if (f->str == c_asname) {
+            fprintf(out, "%-*.*s", f->width, f->width, buf);   // AS names run long; keep the table
         } else {
             fprintf(out, "%-*s", f->width, buf);
         }

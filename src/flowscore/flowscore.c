@@ -90,7 +90,9 @@ bw_flowscore *bw_flowscore_new(const bw_flowscore_options *opts, char *errbuf)
     if (o->limits.max_pairs == 0 || o->limits.max_pairs >= UINT32_MAX / 2 || o->limits.max_events_per_pair < 2 ||
         o->limits.max_events_per_pair >= UINT32_MAX / 2 || o->min_calls < 3 || o->max_harmonic < 1 ||
         o->jitter_tolerance <= 0 || o->jitter_tolerance >= 0.5 || o->madm_ref <= 0 || o->threads == 0 ||
-        o->threads > 64) {
+        o->threads > 64 || !(o->burst_merge_s >= 0) || o->permutations > 10000 || !(o->coverage_bins >= 1) ||
+        o->coverage_bins > 4096 || !(o->threshold >= 0) || !(o->persistence_s >= 0) || !isfinite(o->min_z) ||
+        !(o->prevalence_floor >= 0 && o->prevalence_floor <= 1)) {
         bw_error(errbuf, BW_ERR_INVALID, "flowscore: invalid options (a limit is 0 or out of range)");
         free(fs);
         return NULL;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "botwatch/flowscore.h"
+#include "botwatch/networks.h"
 
 static uint64_t rng_state = 42;
 static double unit(void)
@@ -276,6 +277,129 @@ static void test_smtp_and_p2p(void **state)
     bw_flowscore_free(fs);
 }
 
+// A bot that picks one of five ports per call: no single port is regular, the (src, dst)
+// aggregate is, and it is reported with port '*'.
+static void test_port_rotation_aggregate(void **state)
+{
+    (void)state;
+    char err[BW_ERRBUF_SIZE];
+    bw_flowscore *fs = bw_flowscore_new(NULL, err);
+    assert_non_null(fs);
+    rng_state = 11;
+    static const uint16_t ports[5] = { 80, 443, 8080, 8443, 53 };
+    for (int i = 0; i < 600; i++) {
+        bw_flow f = mk_flow("10.9.9.9", "198.51.100.77", ports[(int)(unit() * 5)], 1000 + i * 120 + unit() * 10,
+                            BW_CONN_SF, 300);
+        bw_flowscore_add(fs, &f);
+    }
+    assert_int_equal(bw_flowscore_finish(fs, err), BW_OK);
+    size_t n;
+    const bw_beacon *b = bw_flowscore_beacons(fs, &n);
+    assert_int_equal(n, 1);
+    assert_true(b[0].any_port);
+    assert_int_equal(b[0].calls, 600);
+    assert_true(fabs(b[0].period - 120) < 3);
+    bw_flowscore_free(fs);
+}
+
+// Twenty of forty hosts calling one /24 every 300 s: prevalence 50 % halves the score (the
+// default floor), which takes it below the threshold; raw_score keeps the evidence.
+static void test_prevalence_downweights(void **state)
+{
+    (void)state;
+    bw_flowscore_options o;
+    bw_flowscore_options_default(&o);
+    o.threshold = 0.3;
+    char err[BW_ERRBUF_SIZE];
+    bw_flowscore *fs = bw_flowscore_new(&o, err);
+    assert_non_null(fs);
+    rng_state = 5;
+    for (int h = 0; h < 40; h++) {
+        char src[32], dst[32];
+        snprintf(src, sizeof src, "10.0.1.%d", h + 1);
+        snprintf(dst, sizeof dst, "203.0.113.%d", 10 + h % 4);
+        for (int i = 0; i < (h < 20 ? 200 : 1); i++) {
+            bw_flow f = mk_flow(src, h < 20 ? dst : "198.51.100.1", 443, 1000 + i * 300 + unit(), BW_CONN_SF, 500);
+            bw_flowscore_add(fs, &f);
+        }
+    }
+    assert_int_equal(bw_flowscore_finish(fs, err), BW_OK);
+    size_t n;
+    const bw_beacon *b = bw_flowscore_beacons(fs, &n);
+    assert_int_equal(n, 20);
+    for (size_t i = 0; i < n; i++) {
+        assert_true(fabs(b[i].prevalence - 0.5) < 1e-9);
+        assert_true(fabs(b[i].score - 0.5 * b[i].raw_score) < 1e-9);
+        assert_true(b[i].raw_score >= 0.70 && b[i].score < 0.70);
+    }
+    assert_int_equal(bw_flowscore_stats_get(fs)->internal_hosts, 40);
+    bw_flowscore_free(fs);
+}
+
+// C&C candidates carry the ASN and AS name of the destination when a database is given,
+// and rank a controller called by several hosts above single-host beacons.
+static void test_cc_asn(void **state)
+{
+    (void)state;
+    char err[BW_ERRBUF_SIZE];
+    bw_asn_db *db = bw_asn_db_new();
+    assert_non_null(db);
+    static const char csv[] = "203.0.113.0,203.0.113.255,64500,\"Example Bulletproof, Ltd\"\n";
+    assert_int_equal(bw_asn_db_load_csv_buffer(db, "test.csv", csv, sizeof csv - 1, err), BW_OK);
+    bw_flowscore_options o;
+    bw_flowscore_options_default(&o);
+    o.asn_db = db;
+    bw_flowscore *fs = bw_flowscore_new(&o, err);
+    assert_non_null(fs);
+    rng_state = 3;
+    for (int h = 0; h < 3; h++) {
+        char src[32];
+        snprintf(src, sizeof src, "10.0.2.%d", h + 1);
+        for (int i = 0; i < 100; i++) {
+            bw_flow f = mk_flow(src, "203.0.113.66", 4444, 1000 + i * 60 + unit(), BW_CONN_S0, 0);
+            bw_flowscore_add(fs, &f);
+        }
+    }
+    for (int i = 0; i < 100; i++) {
+        bw_flow f = mk_flow("10.0.2.9", "198.51.100.200", 8080, 1000 + i * 61 + unit(), BW_CONN_SF, 90);
+        bw_flowscore_add(fs, &f);
+    }
+    assert_int_equal(bw_flowscore_finish(fs, err), BW_OK);
+    size_t n;
+    const bw_cc_candidate *cc = bw_flowscore_cc(fs, &n);
+    assert_int_equal(n, 2);
+    assert_int_equal(cc[0].hosts, 3);
+    assert_int_equal(cc[0].asn, 64500);
+    assert_true(bw_slice_eq(cc[0].as_name, BW_SLICE_LIT("Example Bulletproof, Ltd")));
+    assert_int_equal(cc[0].failed, 300);
+    assert_int_equal(cc[1].hosts, 1);
+    assert_int_equal(cc[1].asn, 0);
+    bw_flowscore_free(fs);
+    bw_asn_db_free(db);
+}
+
+static void test_invalid_options(void **state)
+{
+    (void)state;
+    char err[BW_ERRBUF_SIZE];
+    bw_flowscore_options o;
+    bw_flowscore_options_default(&o);
+    o.jitter_tolerance = 0.6;
+    assert_null(bw_flowscore_new(&o, err));
+    bw_flowscore_options_default(&o);
+    o.coverage_bins = 100000;
+    assert_null(bw_flowscore_new(&o, err));
+    bw_flowscore_options_default(&o);
+    o.limits.max_events_per_pair = 1;
+    assert_null(bw_flowscore_new(&o, err));
+    bw_flowscore *fs = bw_flowscore_new(NULL, err);
+    assert_int_equal(bw_flowscore_finish(fs, err), BW_OK);
+    bw_flow f = mk_flow("10.0.0.1", "198.51.100.1", 80, 1, BW_CONN_SF, 1);
+    assert_int_equal(bw_flowscore_add(fs, &f), BW_ERR_INVALID);
+    assert_int_equal(bw_flowscore_finish(fs, err), BW_ERR_INVALID);
+    bw_flowscore_free(fs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -287,6 +411,10 @@ int main(void)
         cmocka_unit_test(test_limits_counted),
         cmocka_unit_test(test_allow_list),
         cmocka_unit_test(test_smtp_and_p2p),
+        cmocka_unit_test(test_port_rotation_aggregate),
+        cmocka_unit_test(test_prevalence_downweights),
+        cmocka_unit_test(test_cc_asn),
+        cmocka_unit_test(test_invalid_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

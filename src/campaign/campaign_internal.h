@@ -20,6 +20,20 @@ static inline uint64_t bw_campaign_mix64(uint64_t h)
     return h;
 }
 
+#define BW_CAMPAIGN_CACHE_TOKEN 22
+#define BW_CAMPAIGN_CACHE_SLOTS 8192
+typedef struct bw_campaign_token_slot {
+    uint64_t hash;
+    uint8_t len;            // token length + 1; 0 = empty
+    char bytes[BW_CAMPAIGN_CACHE_TOKEN];
+} bw_campaign_token_slot;
+typedef struct bw_campaign_token_cache {
+    bw_campaign_token_slot slots[BW_CAMPAIGN_CACHE_SLOTS];
+} bw_campaign_token_cache;
+
+void bw_campaign_minhash_cached(const bw_hash_key *key, unsigned shingle_k, bw_slice text,
+                                uint32_t sig[BW_CAMPAIGN_SIG], bw_campaign_token_cache *cache);
+
 // LSH key of band `band` of a signature (rows consecutive bins).
 uint64_t bw_campaign_band_key(const uint32_t *sig, unsigned band, unsigned rows);
 

@@ -699,6 +699,7 @@ void bw_campaign_index_free(bw_campaign_index *x)
     free(x->view_domains);
     free(x->view_links);
     bw_buf_free(&x->norm);
+    free(x->token_cache);
     free(x);
 }
 
@@ -715,7 +716,10 @@ bw_status bw_campaign_index_add(bw_campaign_index *x, const bw_campaign_msg *in,
                               &x->norm, NULL, &flags) != BW_OK)
         return BW_ERR_NOMEM;
     uint32_t sig[BW_CAMPAIGN_SIG];
-    bw_campaign_minhash(&x->cfg.key, x->cfg.shingle_k, bw_buf_slice(&x->norm), sig);
+    if (!x->token_cache) {
+        x->token_cache = calloc(1, sizeof *x->token_cache);   // optional: NULL just means slower
+    }
+    bw_campaign_minhash_cached(&x->cfg.key, x->cfg.shingle_k, bw_buf_slice(&x->norm), sig, x->token_cache);
 
     // Candidates: every representative sharing a band; the best estimated similarity
     // wins, ties to the older (smaller id) campaign so the result is order-determined.
@@ -893,7 +897,7 @@ void bw_campaign_index_stats(const bw_campaign_index *x, bw_campaign_stats *out)
     out->campaigns_active = x->camp_count;
     size_t bytes = sizeof *x + x->camp_cap * (sizeof(campaign *) + 8) + x->rep_cap * (sizeof(rep) + 4) +
                    x->entry_cap * sizeof(lsh_entry) + x->head_count * 4 + x->dom_cap * sizeof(dom_entry) +
-                   x->norm.cap;
+                   x->norm.cap + (x->token_cache ? sizeof *x->token_cache : 0);
     for (size_t i = 0; i < x->camp_count; i++)
         bytes += campaign_bytes(x, x->camps[i]);
     out->memory_bytes = bytes;

@@ -96,6 +96,7 @@ struct bw_campaign_index {
     dom_entry *doms;
     size_t dom_cap, dom_count;
     bw_buf norm;
+    bw_campaign_token_cache *token_cache;
     bw_campaign_stats stats;
     bw_campaign_top *view_subjects, *view_domains;
     bw_campaign_link *view_links;

@@ -33,6 +33,31 @@ static uint64_t shingle_hash(const uint64_t *window, unsigned start, unsigned k)
 
 void bw_campaign_minhash(const bw_hash_key *key, unsigned shingle_k, bw_slice text, uint32_t sig[BW_CAMPAIGN_SIG])
 {
+    bw_campaign_minhash_cached(key, shingle_k, text, sig, NULL);
+}
+
+// Token hashes repeat across messages (a template's vocabulary), so the index keeps a
+// direct-mapped cache of short tokens and their SipHash: the slot is chosen by a cheap
+// unkeyed hash and the token bytes are compared, so a hit returns exactly the keyed hash.
+static uint64_t token_hash(const bw_hash_key *key, const char *p, size_t n, bw_campaign_token_cache *cache)
+{
+    if (!cache || n > BW_CAMPAIGN_CACHE_TOKEN)
+        return bw_siphash(key, p, n);
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 16777619u;
+    bw_campaign_token_slot *slot = &cache->slots[h & (BW_CAMPAIGN_CACHE_SLOTS - 1)];
+    if (slot->len == n + 1 && memcmp(slot->bytes, p, n) == 0)
+        return slot->hash;
+    slot->hash = bw_siphash(key, p, n);
+    slot->len = (uint8_t)(n + 1);
+    memcpy(slot->bytes, p, n);
+    return slot->hash;
+}
+
+void bw_campaign_minhash_cached(const bw_hash_key *key, unsigned shingle_k, bw_slice text,
+                                uint32_t sig[BW_CAMPAIGN_SIG], bw_campaign_token_cache *cache)
+{
     _Static_assert(BW_CAMPAIGN_SIG == 128, "bin selection uses the top 7 bits");
     if (shingle_k < 1)
         shingle_k = 1;
@@ -52,7 +77,7 @@ void bw_campaign_minhash(const bw_hash_key *key, unsigned shingle_k, bw_slice te
             i++;
         if (i == start)
             break;
-        window[tokens % MAX_SHINGLE_K] = bw_siphash(key, text.p + start, i - start);
+        window[tokens % MAX_SHINGLE_K] = token_hash(key, text.p + start, i - start, cache);
         tokens++;
         if (tokens >= shingle_k)
             add_shingle(sig, filled, shingle_hash(window, (unsigned)((tokens - shingle_k) % MAX_SHINGLE_K), shingle_k));

@@ -173,10 +173,16 @@ static void emit(norm_state *st, const char *tok, size_t n)
         st->flags |= BW_NORM_TOKEN_LIMIT;
         return;
     }
-    if ((st->tokens > 0 && bw_buf_append_char(st->out, ' ') != 0) || bw_buf_append(st->out, tok, n) != 0) {
+    bw_buf *out = st->out;
+    if (out->n + n + 2 > out->cap && bw_buf_reserve(out, n + 1) != 0) {
         st->nomem = true;
         return;
     }
+    if (st->tokens > 0)
+        out->p[out->n++] = ' ';
+    memcpy(out->p + out->n, tok, n);
+    out->n += n;
+    out->p[out->n] = '\0';
     st->tokens++;
 }
 
@@ -328,7 +334,7 @@ static void word_flush(norm_state *st, word *w)
         EMIT_LIT(st, "<hex>");
     else if (w->digits >= 3 && w->letters > 0)
         EMIT_LIT(st, "<id>");
-    else if (is_rcpt_word(st, w->buf, w->n))
+    else if (st->rcpt_word_count && is_rcpt_word(st, w->buf, w->n))
         EMIT_LIT(st, "<rcpt>");
     else
         emit(st, w->buf, w->n);
@@ -363,31 +369,73 @@ static void word_add(norm_state *st, word *w, uint32_t cp)
 
 // Words of one whitespace-delimited chunk. Digits joined by . , : / - stay one number
 // ("1,299.95", "555-0123"); apostrophes inside words vanish ("don't" -> "dont").
+// Byte classes for the ASCII fast path of split_words.
+enum { C_WORD = 1, C_DIGIT = 2, C_HEX = 4 };
+static const uint8_t ASCII_CLASS[128] = {
+    ['0'] = 7, ['1'] = 7, ['2'] = 7, ['3'] = 7, ['4'] = 7, ['5'] = 7, ['6'] = 7, ['7'] = 7, ['8'] = 7, ['9'] = 7,
+    ['a'] = 5, ['b'] = 5, ['c'] = 5, ['d'] = 5, ['e'] = 5, ['f'] = 5, ['A'] = 5, ['B'] = 5, ['C'] = 5, ['D'] = 5,
+    ['E'] = 5, ['F'] = 5, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+    ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+    ['y'] = 1, ['z'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
+    ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+    ['Y'] = 1, ['Z'] = 1,
+};
+
+// Words of one whitespace-delimited chunk. Digits joined by . , : / - stay one number
+// ("1,299.95", "555-0123"); apostrophes inside words vanish ("don't" -> "dont"). ASCII
+// bytes take a table-driven path; other bytes are decoded, classified and folded.
 static void split_words(norm_state *st, const unsigned char *p, size_t n)
 {
     word w;
     w.n = w.chars = w.digits = w.letters = w.hexes = 0;
     w.non_ascii = false;
+    size_t cap = st->limits->max_token_bytes < sizeof w.buf ? st->limits->max_token_bytes : sizeof w.buf;
     size_t i = 0;
     while (i < n && !st->full) {
+        unsigned char c = p[i];
+        if (c < 0x80) {
+            uint8_t cls = ASCII_CLASS[c];
+            if (cls & C_WORD) {
+                if (w.n < cap) {
+                    w.buf[w.n++] = (char)lower(c);
+                    w.chars++;
+                    if (cls & C_DIGIT)
+                        w.digits++;
+                    else
+                        w.letters++;
+                    if (cls & C_HEX)
+                        w.hexes++;
+                } else {
+                    st->flags |= BW_NORM_LONG_TOKEN;
+                }
+            } else if (!(w.chars > 0 && i + 1 < n &&
+                         (((c == '.' || c == ',' || c == ':' || c == '/' || c == '-') && w.letters == 0 &&
+                           is_digit(p[i + 1])) ||
+                          (c == '\'' && is_alpha(p[i + 1]))))) {
+                word_flush(st, &w);
+            }
+            i++;
+            continue;
+        }
         uint32_t cp;
         size_t len = utf8_decode(p + i, n - i, &cp);
-        if (cp == 0xFFFD && len == 1 && p[i] >= 0x80)
+        if (cp == 0xFFFD && len == 1)
             st->flags |= BW_NORM_BAD_UTF8;
-        if (is_word_cp(cp)) {
+        if (is_word_cp(cp))
             word_add(st, &w, cp);
-        } else if (w.chars > 0 && i + 1 < n &&
-                   (((cp == '.' || cp == ',' || cp == ':' || cp == '/' || cp == '-') &&
-                     w.letters == 0 && is_digit(p[i + 1])) ||
-                    ((cp == '\'' ) && is_alpha(p[i + 1])))) {
-            // joiner: part of the number or word
-        } else {
+        else
             word_flush(st, &w);
-        }
         i += len;
     }
     word_flush(st, &w);
 }
+
+// Bytes that make a chunk worth the URL, address or base64 checks; a plain word (most
+// chunks) goes straight to split_words.
+enum { S_AT = 1, S_COLON = 2, S_DOT = 4, S_B64 = 8 };
+static const uint8_t CHUNK_SPECIAL[256] = {
+    ['@'] = S_AT, [':'] = S_COLON, ['.'] = S_DOT, ['+'] = S_B64, ['/'] = S_B64, ['='] = S_B64,
+};
 
 static void normalize_part(norm_state *st, bw_slice s)
 {
@@ -397,25 +445,30 @@ static void normalize_part(norm_state *st, bw_slice s)
         while (i < s.n && is_space(p[i]))
             i++;
         size_t start = i;
+        unsigned seen = 0;
         while (i < s.n && !is_space(p[i]))
-            i++;
+            seen |= CHUNK_SPECIAL[p[i++]];
         if (i == start)
             break;
-        // Trim the punctuation that wraps addresses and links in prose: <...>, (...), "...".
-        size_t a = start, b = i;
-        while (a < b && (p[a] == '<' || p[a] == '(' || p[a] == '[' || p[a] == '"' || p[a] == '\''))
-            a++;
-        while (b > a && (p[b - 1] == '>' || p[b - 1] == ')' || p[b - 1] == ']' || p[b - 1] == '"' ||
-                         p[b - 1] == '\'' || p[b - 1] == '.' || p[b - 1] == ',' || p[b - 1] == ';' ||
-                         p[b - 1] == '!' || p[b - 1] == '?' || p[b - 1] == ':'))
-            b--;
-        if (a < b && (url_placeholder(st, p + a, b - a) || email_placeholder(st, p + a, b - a)))
-            continue;
-        if (a < b && b64_chunk(p + a, b - a)) {
+        size_t len = i - start;
+        bool maybe_www = len >= 5 && (p[start] | 0x20) == 'w';
+        if (seen & (S_AT | S_COLON) || maybe_www || (len >= 5 && p[start] == '<') || (len >= 5 && p[start] == '(')) {
+            // Trim the punctuation that wraps addresses and links in prose: <...>, (...), "...".
+            size_t a = start, b = i;
+            while (a < b && (p[a] == '<' || p[a] == '(' || p[a] == '[' || p[a] == '"' || p[a] == '\''))
+                a++;
+            while (b > a && (p[b - 1] == '>' || p[b - 1] == ')' || p[b - 1] == ']' || p[b - 1] == '"' ||
+                             p[b - 1] == '\'' || p[b - 1] == '.' || p[b - 1] == ',' || p[b - 1] == ';' ||
+                             p[b - 1] == '!' || p[b - 1] == '?' || p[b - 1] == ':'))
+                b--;
+            if (a < b && (url_placeholder(st, p + a, b - a) || ((seen & S_AT) && email_placeholder(st, p + a, b - a))))
+                continue;
+        }
+        if (len >= 16 && b64_chunk(p + start, len)) {
             EMIT_LIT(st, "<b64>");
             continue;
         }
-        split_words(st, p + start, i - start);
+        split_words(st, p + start, len);
     }
 }
 

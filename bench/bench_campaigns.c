@@ -1,0 +1,385 @@
+// SPDX-License-Identifier: MIT
+// bench/campaigns: clusters one spamsim stream three ways in the same run -- botwatch's
+// campaign index, ssdeep (libfuzzy) and TLSH leader clustering at a similarity threshold --
+// and prints for each the B-cubed precision, recall and F1 against spamsim's truth and the
+// messages per second of the clustering work (hashing + matching; generating the messages
+// is not timed). botwatch also gets its index memory and the peak RSS, to show that memory
+// stays bounded as the stream grows (--scale 2, --scale 4).
+//
+// Input: spamsim's own records (subject, visible text, URL domains, sender IP, recipient),
+// not a parsed mbox: src/mime and src/mail are not committed yet. Once they are, the same
+// stream can be read back from spamsim's mbox through the parser.
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include <fuzzy.h>
+
+#include "botwatch/campaign.h"
+#include "spamsim_gen.h"
+#include "tlsh_shim.h"
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static long peak_rss_kb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
+}
+
+typedef struct pair {
+    uint64_t pred;
+    uint32_t truth;
+} pair;
+
+static int cmp_pred(const void *a, const void *b)
+{
+    const pair *x = a, *y = b;
+    if (x->pred != y->pred)
+        return x->pred < y->pred ? -1 : 1;
+    return (x->truth > y->truth) - (x->truth < y->truth);
+}
+
+static int cmp_truth(const void *a, const void *b)
+{
+    const pair *x = a, *y = b;
+    if (x->truth != y->truth)
+        return x->truth < y->truth ? -1 : 1;
+    return (x->pred > y->pred) - (x->pred < y->pred);
+}
+
+// B-cubed (Bagga & Baldwin 1998; Amigo et al. 2009): per message, the share of its
+// predicted cluster that truly belongs with it (precision) and the share of its true
+// cluster that was put with it (recall), averaged over messages.
+static void bcubed(const uint64_t *pred, const uint32_t *truth, size_t n, double *p, double *r, size_t *clusters)
+{
+    pair *v = malloc(n * sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = (pair){ pred[i], truth[i] };
+    double ps = 0, rs = 0;
+    size_t nclusters = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        qsort(v, n, sizeof *v, pass == 0 ? cmp_pred : cmp_truth);
+        for (size_t i = 0; i < n;) {
+            size_t j = i;
+            while (j < n && (pass == 0 ? v[j].pred == v[i].pred : v[j].truth == v[i].truth))
+                j++;
+            double group = (double)(j - i);
+            if (pass == 0)
+                nclusters++;
+            // Cells (pred, truth) are contiguous inside the group (secondary sort key).
+            for (size_t k = i; k < j;) {
+                size_t l = k;
+                while (l < j && v[l].pred == v[k].pred && v[l].truth == v[k].truth)
+                    l++;
+                double cell = (double)(l - k);
+                if (pass == 0)
+                    ps += cell * cell / group;
+                else
+                    rs += cell * cell / group;
+                k = l;
+            }
+            i = j;
+        }
+    }
+    free(v);
+    *p = ps / (double)n;
+    *r = rs / (double)n;
+    *clusters = nclusters;
+}
+
+static void report(const char *name, const uint64_t *pred, const uint32_t *truth, size_t n, double seconds,
+                   const char *extra)
+{
+    double p, r;
+    size_t clusters;
+    bcubed(pred, truth, n, &p, &r, &clusters);
+    double f1 = p + r > 0 ? 2 * p * r / (p + r) : 0;
+    printf("%-10s B3 precision %.4f  recall %.4f  F1 %.4f  clusters %6zu  %9.0f msg/s  %s\n", name, p, r, f1,
+           clusters, (double)n / seconds, extra);
+}
+
+// ---- leader clustering for the peers --------------------------------------------------
+
+// Each message is compared with the representative (first member) of every live cluster
+// and joins the best one within the threshold, else founds one. Clusters idle for the same
+// window as botwatch's are dropped, and at most max_live are kept (the idlest dropped), so
+// the peers get the same memory bound and are not made quadratic by the stream length.
+typedef struct leader {
+    uint64_t id;
+    int64_t last;
+    char *ssdeep;       // ssdeep
+    void *tlsh;         // TLSH
+} leader;
+
+typedef struct leaders {
+    leader *v;
+    size_t n, cap, max_live;
+    uint64_t next_id;
+    int64_t idle;
+} leaders;
+
+static void leaders_expire(leaders *l, int64_t now)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        if (l->v[i].last < now - l->idle) {
+            free(l->v[i].ssdeep);
+            if (l->v[i].tlsh)
+                tlsh_shim_free(l->v[i].tlsh);
+        } else {
+            l->v[w++] = l->v[i];
+        }
+    }
+    l->n = w;
+    while (l->n > l->max_live) {
+        size_t idlest = 0;
+        for (size_t i = 1; i < l->n; i++)
+            if (l->v[i].last < l->v[idlest].last)
+                idlest = i;
+        free(l->v[idlest].ssdeep);
+        if (l->v[idlest].tlsh)
+            tlsh_shim_free(l->v[idlest].tlsh);
+        memmove(&l->v[idlest], &l->v[idlest + 1], (l->n - idlest - 1) * sizeof *l->v);
+        l->n--;
+    }
+}
+
+static leader *leaders_add(leaders *l, int64_t t)
+{
+    if (l->n == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 256;
+        l->v = realloc(l->v, l->cap * sizeof *l->v);
+    }
+    leader *x = &l->v[l->n++];
+    memset(x, 0, sizeof *x);
+    x->id = l->next_id++;
+    x->last = t;
+    return x;
+}
+
+static void leaders_free(leaders *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->v[i].ssdeep);
+        if (l->v[i].tlsh)
+            tlsh_shim_free(l->v[i].tlsh);
+    }
+    free(l->v);
+}
+
+// What a peer hashes: the subject and visible text, as botwatch reads them.
+static size_t peer_input(const spamsim_msg *m, char **buf, size_t *cap)
+{
+    size_t n = m->subject.n + 1 + m->text.n;
+    if (n + 1 > *cap) {
+        *cap = n + 1;
+        *buf = realloc(*buf, *cap);
+    }
+    memcpy(*buf, m->subject.p, m->subject.n);
+    (*buf)[m->subject.n] = '\n';
+    memcpy(*buf + m->subject.n + 1, m->text.p, m->text.n);
+    return n;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "messages", required_argument, NULL, 'n' }, { "campaigns", required_argument, NULL, 'c' },
+        { "botnets", required_argument, NULL, 'b' },  { "days", required_argument, NULL, 'd' },
+        { "seed", required_argument, NULL, 's' },     { "scale", required_argument, NULL, 'x' },
+        { "no-peers", no_argument, NULL, 'P' },       { "ssdeep-threshold", required_argument, NULL, 'S' },
+        { "tlsh-threshold", required_argument, NULL, 'T' }, { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    spamsim_config cfg;
+    spamsim_config_default(&cfg);
+    unsigned scale = 1;
+    bool peers = true;
+    int ssdeep_threshold = 50, tlsh_threshold = 100;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'n': cfg.messages = strtoull(optarg, NULL, 10); break;
+        case 'c': cfg.campaigns = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'b': cfg.botnets = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'd': cfg.days = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 's': cfg.seed = strtoull(optarg, NULL, 10); break;
+        case 'x': scale = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'P': peers = false; break;
+        case 'S': ssdeep_threshold = atoi(optarg); break;
+        case 'T': tlsh_threshold = atoi(optarg); break;
+        case 'h':
+            printf("usage: bench_campaigns [--messages N] [--campaigns N] [--botnets N] [--days N] [--seed N]\n"
+                   "                       [--scale K] [--no-peers] [--ssdeep-threshold S] [--tlsh-threshold D]\n"
+                   "--scale K multiplies messages, campaigns and days (same rate, longer stream).\n");
+            return 0;
+        default:
+            return 2;
+        }
+    }
+    if (scale < 1)
+        scale = 1;
+    cfg.messages *= scale;
+    cfg.campaigns *= scale;
+    cfg.days *= scale;
+    const char *data = getenv("BW_DATA"), *shared = getenv("BW_SHARED_DATA");
+    char sa[4096], csdmc[4096], asn[4096];
+    snprintf(sa, sizeof sa, "%s/npm-spam-assassin/package/data", data ? data : ".");
+    snprintf(csdmc, sizeof csdmc, "%s/mail/csdmc2010", shared ? shared : ".");
+    snprintf(asn, sizeof asn, "%s/npm-asn/package/asn-ipv4.csv", data ? data : ".");
+    cfg.sa_dir = sa;
+    cfg.csdmc_dir = csdmc;
+    cfg.asn_csv = asn;
+    char errbuf[256];
+    double t0 = now_seconds();
+    spamsim *sim = spamsim_new(&cfg, errbuf);
+    if (!sim) {
+        fprintf(stderr, "bench_campaigns: %s (set BW_DATA and BW_SHARED_DATA)\n", errbuf);
+        return 1;
+    }
+    size_t n = spamsim_count(sim);
+    printf("spamsim: %zu messages, %u campaigns, %u botnets, %u days, seed %llu (set up in %.1f s)\n", n,
+           cfg.campaigns, cfg.botnets, cfg.days, (unsigned long long)cfg.seed, now_seconds() - t0);
+    uint32_t *truth = malloc(n * sizeof *truth);
+    uint64_t *pred = malloc(n * sizeof *pred);
+    spamsim_msg m;
+
+    // botwatch
+    bw_campaign_config cc;
+    bw_campaign_config_default(&cc);
+    cc.key = (bw_hash_key){ 0x6b6579206f6e6521ULL, 0x626f747761746368ULL };   // fixed: reproducible
+    bw_campaign_index *idx = bw_campaign_index_new(&cc, errbuf);
+    double spent = 0;
+    size_t peak_index = 0, bytes_in = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (spamsim_render(sim, i, &m) != 0)
+            return 1;
+        truth[i] = m.campaign;
+        bytes_in += m.subject.n + m.text.n;
+        bw_campaign_msg cm = { .id = i, .time = m.time, .subject = m.subject, .text = m.text, .urls = m.urls,
+                               .url_count = m.url_count, .sender_ip = bw_slice_cstr(m.sender_ip), .asn = m.asn,
+                               .rcpt_addr = m.rcpt_addr, .rcpt_name = m.rcpt_name };
+        bw_campaign_assignment a;
+        double s = now_seconds();
+        if (bw_campaign_index_add(idx, &cm, &a) != BW_OK) {
+            fprintf(stderr, "bench_campaigns: out of memory\n");
+            return 1;
+        }
+        spent += now_seconds() - s;
+        pred[i] = a.campaign_id;
+        if (i % 8192 == 0) {
+            bw_campaign_stats st;
+            bw_campaign_index_stats(idx, &st);
+            if (st.memory_bytes > peak_index)
+                peak_index = st.memory_bytes;
+        }
+    }
+    bw_campaign_stats st;
+    bw_campaign_index_stats(idx, &st);
+    if (st.memory_bytes > peak_index)
+        peak_index = st.memory_bytes;
+    char extra[256];
+    snprintf(extra, sizeof extra, "(index peak %.1f MB; %llu created, %llu evicted, %llu links)",
+             (double)peak_index / 1e6, (unsigned long long)st.campaigns_created,
+             (unsigned long long)st.campaigns_evicted, (unsigned long long)st.links);
+    report("botwatch", pred, truth, n, spent, extra);
+    long rss_botwatch = peak_rss_kb();
+    // A sample template, to see what the clustering found.
+    size_t nids;
+    const uint64_t *ids = bw_campaign_index_ids(idx, &nids);
+    bw_campaign_summary sum;
+    if (nids && bw_campaign_index_get(idx, ids[nids / 2], &sum) == BW_OK)
+        printf("  e.g. campaign %llu (%llu msgs, %llu IPs, %llu /24s, %llu ASNs): %.*s\n",
+               (unsigned long long)sum.id, (unsigned long long)sum.messages, (unsigned long long)sum.sender_ips,
+               (unsigned long long)sum.subnets24, (unsigned long long)sum.asns,
+               (int)(sum.template_text.n < 300 ? sum.template_text.n : 300), sum.template_text.p);
+    bw_campaign_index_free(idx);
+
+    if (peers) {
+        char *in = NULL;
+        size_t cap = 0;
+        // ssdeep
+        leaders l = { .max_live = 4096, .next_id = 1, .idle = cc.idle_window };
+        spent = 0;
+        char sig[FUZZY_MAX_RESULT];
+        for (size_t i = 0; i < n; i++) {
+            if (spamsim_render(sim, i, &m) != 0)
+                return 1;
+            size_t len = peer_input(&m, &in, &cap);
+            double s = now_seconds();
+            if (fuzzy_hash_buf((const unsigned char *)in, (uint32_t)len, sig) != 0)
+                sig[0] = '\0';
+            leader *best = NULL;
+            int best_score = -1;
+            for (size_t k = 0; k < l.n; k++) {
+                int score = fuzzy_compare(sig, l.v[k].ssdeep);
+                if (score > best_score)
+                    best_score = score, best = &l.v[k];
+            }
+            if (!best || best_score < ssdeep_threshold) {
+                best = leaders_add(&l, m.time);
+                best->ssdeep = strdup(sig);
+            }
+            best->last = m.time;
+            pred[i] = best->id;
+            if (i % 1024 == 0)
+                leaders_expire(&l, m.time);
+            spent += now_seconds() - s;
+        }
+        snprintf(extra, sizeof extra, "(score >= %d, leader clustering)", ssdeep_threshold);
+        report("ssdeep", pred, truth, n, spent, extra);
+        leaders_free(&l);
+
+        // TLSH
+        l = (leaders){ .max_live = 4096, .next_id = 1, .idle = cc.idle_window };
+        spent = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (spamsim_render(sim, i, &m) != 0)
+                return 1;
+            size_t len = peer_input(&m, &in, &cap);
+            double s = now_seconds();
+            void *h = tlsh_shim_hash((const unsigned char *)in, len);
+            leader *best = NULL;
+            int best_diff = 1 << 30;
+            for (size_t k = 0; h && k < l.n; k++) {
+                if (!l.v[k].tlsh)
+                    continue;
+                int d = tlsh_shim_diff(h, l.v[k].tlsh);
+                if (d < best_diff)
+                    best_diff = d, best = &l.v[k];
+            }
+            if (!best || best_diff > tlsh_threshold) {
+                best = leaders_add(&l, m.time);
+                best->tlsh = h;
+            } else if (h) {
+                tlsh_shim_free(h);
+            }
+            best->last = m.time;
+            pred[i] = best->id;
+            if (i % 1024 == 0)
+                leaders_expire(&l, m.time);
+            spent += now_seconds() - s;
+        }
+        snprintf(extra, sizeof extra, "(distance <= %d, leader clustering)", tlsh_threshold);
+        report("tlsh", pred, truth, n, spent, extra);
+        leaders_free(&l);
+        free(in);
+    }
+    printf("input %.1f MB of subject+text; peak RSS %.1f MB after botwatch (spamsim schedule and truth "
+           "arrays included), %.1f MB at the end\n",
+           (double)bytes_in / 1e6, (double)rss_botwatch / 1024.0, (double)peak_rss_kb() / 1024.0);
+    free(truth);
+    free(pred);
+    spamsim_free(sim);
+    return 0;
+}

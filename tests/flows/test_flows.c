@@ -18,6 +18,8 @@
 #include "botwatch/flowread.h"
 #include "botwatch/hash.h"
 #include "botwatch/pcapflow.h"
+#include "../../src/flows/reader_internal.h"   // the field parsers, checked against libc
+#include <arpa/inet.h>
 
 // ---------------------------------------------------------------- helpers
 
@@ -928,6 +930,85 @@ static void test_pcap_states(void **state)
     free(b);
 }
 
+// bw_parse_ip against inet_pton on a table of edge cases and on random strings over the
+// characters addresses are made of: they must accept the same strings and agree on bytes.
+static void check_ip_against_libc(const char *text, size_t n)
+{
+    char z[64];
+    memcpy(z, text, n);
+    z[n] = '\0';
+    uint8_t want[16];
+    bool ok4 = false, ok6 = inet_pton(AF_INET6, z, want) == 1;
+    struct in_addr v4;
+    if (!ok6 && inet_pton(AF_INET, z, &v4) == 1) {
+        ok4 = true;
+        bw_ip mapped;
+        bw_ip_from_v4(ntohl(v4.s_addr), &mapped);
+        memcpy(want, mapped.b, 16);
+    }
+    bw_ip got;
+    bool ok = bw_parse_ip(text, n, &got);
+    if (ok != (ok4 || ok6))
+        fail_msg("'%s': bw_parse_ip says %d, inet_pton %d", z, ok, ok4 || ok6);
+    if (ok && memcmp(got.b, want, 16) != 0)
+        fail_msg("'%s': bytes differ from inet_pton", z);
+}
+
+static void test_ip_parser_matches_libc(void **state)
+{
+    (void)state;
+    static const char *const cases[] = {
+        "1.2.3.4", "255.255.255.255", "256.1.1.1", "01.2.3.4", "1.2.3", "1.2.3.4.5", "0.0.0.0", "1..2.3",
+        "::", "::1", "1::", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:9", "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8",
+        "1:2:3:4:5:6:7:8::", "::1:2:3:4:5:6:7:8", "1::2::3", ":::", ":1::", "1:::2", "1:2:", "12345::",
+        "fd2d:ab8c:225:0:81d3:fd3e:7f62:aec8", "fe80::5dd3:6bb3:7720:1e83", "FF02::1:3", "::ffff:1.2.3.4",
+        "::1.2.3.4", "1:2:3:4:5:6:1.2.3.4", "1:2:3:4:5:6:7:1.2.3.4", "::ffff:01.2.3.4", "1.2.3.4::",
+        "::ffff:1.2.3", "0:0:0:0:0:0:0:0", "2001:db8::", "2001:db8:0:0:1::1", "g::1", "1:2:3:4:5:6:7:",
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        check_ip_against_libc(cases[i], strlen(cases[i]));
+    static const char alphabet[] = "0123456789abcdefABCDEF::::....g";
+    uint64_t x = 88172645463325252ull;
+    for (int iter = 0; iter < 300000; iter++) {
+        char text[48];
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        size_t n = (size_t)(x % 40);
+        for (size_t k = 0; k < n; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            text[k] = alphabet[x % (sizeof alphabet - 1)];
+        }
+        check_ip_against_libc(text, n);
+    }
+    // Address-shaped strings: 1-9 groups of 0-5 hex digits joined by ':' or '::', some
+    // with a dotted tail, so that many are valid and the edges are near.
+    int valid = 0;
+    for (int iter = 0; iter < 200000; iter++) {
+        char text[64];
+        size_t n = 0;
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int groups = 1 + (int)(x % 9);
+        for (int g = 0; g < groups && n < 40; g++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            if (g > 0 || x % 5 == 0)
+                text[n++] = ':';
+            if (x % 7 == 0 && n < 40)
+                text[n++] = ':';
+            int digits = (int)((x >> 8) % 6);
+            for (int d = 0; d < digits && n < 44; d++)
+                text[n++] = "0123456789abcdef"[(x >> (12 + 4 * d)) & 15];
+        }
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        if (x % 4 == 0 && n < 30)
+            n += (size_t)snprintf(text + n, sizeof text - n, ":%u.%u.%u.%u", (unsigned)(x >> 8) % 300,
+                                  (unsigned)(x >> 16) % 256, (unsigned)(x >> 24) % 256, (unsigned)(x >> 32) % 256);
+        check_ip_against_libc(text, n);
+        bw_ip ip;
+        valid += bw_parse_ip(text, n, &ip);
+    }
+    print_message("address-shaped strings: %d of 200000 valid\n", valid);
+    assert_true(valid > 5000);
+}
+
 static void test_state_names(void **state)
 {
     (void)state;
@@ -967,6 +1048,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_state_names),
+        cmocka_unit_test(test_ip_parser_matches_libc),
         cmocka_unit_test(test_tsv_basic),
         cmocka_unit_test(test_tsv_malformed),
         cmocka_unit_test(test_tsv_long_line_limit),

@@ -103,6 +103,20 @@ static void test_real_data(void **state)
         { "::1", 0, NULL },
     };
     check_lookups(db, cases, sizeof cases / sizeof cases[0]);
+
+    // Lookup speed, printed: 1M pseudo-random IPv4 addresses (xorshift, fixed seed).
+    uint32_t x = 2463534242u, hits = 0;
+    double t1 = now_seconds(CLOCK_PROCESS_CPUTIME_ID);
+    for (int i = 0; i < 1000000; i++) {
+        x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+        bw_ip ip;
+        bw_ip_from_v4(x, &ip);
+        bw_asn_info info;
+        hits += bw_asn_lookup(db, &ip, &info);
+    }
+    double per = (now_seconds(CLOCK_PROCESS_CPUTIME_ID) - t1) * 1e3;   // CPU ns per lookup
+    print_message("1M random IPv4 lookups: %.0f ns CPU each, %u covered\n", per, hits);
+    assert_true(hits > 0);
     bw_asn_db_free(db);
 }
 

@@ -163,7 +163,9 @@ void bw_mbox_splitter_reset(bw_mbox_splitter *sp);
 
 // Consumes data[0..n) up to the point where a message completes. *consumed is how many
 // bytes were used (feed the rest again); *ready says a message is available from
-// bw_mbox_splitter_message(), valid until the next feed/finish/reset/free. BW_OK, or
+// bw_mbox_splitter_message(), valid until the next feed/finish/reset/free. Its bytes may
+// point into `data` (no copy when a message lies whole in one chunk), so keep data[0..n)
+// unchanged until that next call. BW_OK, or
 // BW_ERR_NOMEM (the splitter may then only be reset or freed).
 bw_status bw_mbox_splitter_feed(bw_mbox_splitter *sp, const void *data, size_t n,
                                 size_t *consumed, bool *ready);

@@ -5,10 +5,11 @@
 // blank line that precedes each separator dropped. It holds only the current message.
 //
 // Speed matters (the splitter must never be ingest's bottleneck): between line starts it
-// only runs memchr for the next LF, and message bytes are copied once, as whole spans,
-// into the message buffer. Only lines starting with 'F', '>' or CR take the byte-wise
-// slow path, which also carries an undecided line start across chunk boundaries as a
-// tiny state ('>' count, "From " prefix length, a CR) rather than as buffered bytes.
+// only runs memchr for the next LF, and a message that lies whole in one fed chunk is
+// handed out in place; others are copied once, as whole spans, into the message buffer.
+// Only lines starting with 'F', '>' or CR take the byte-wise slow path, which also
+// carries an undecided line start across chunk boundaries as a tiny state ('>' count,
+// "From " prefix length, a CR) rather than as buffered bytes.
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,32 +165,43 @@ static bool all_space(bw_slice s)
 }
 
 // Ends the current message. Returns true if there is one to hand out: data before the
-// first From_ line that is only blank lines is not a message.
-static bool complete_message(bw_mbox_splitter *sp, bool at_line_start)
+// first From_ line that is only blank lines is not a message. `direct`, when set, is the
+// whole message as it lies in the caller's chunk (nothing was copied for it yet): it is
+// handed out in place, which saves the copy for every message that fits in one chunk.
+static bool complete_message(bw_mbox_splitter *sp, bool at_line_start, bw_slice direct)
 {
+    bw_slice bytes;
+    if (direct.p) {
+        sp->msg_total = direct.n;
+        bytes = direct;
+        if (bytes.n > sp->limits.max_message_bytes) {
+            bytes.n = sp->limits.max_message_bytes;
+            sp->msg_flags |= BW_INTAKE_MSG_TRUNCATED;
+        }
+    } else {
+        bytes = bw_buf_slice(&sp->message);
+    }
     // The blank line before a separator (or at the end of the file) belongs to the mbox
-    // framing, not to the message: every writer adds one.
-    // A truncated message keeps its first bytes, which may reach into that line too.
+    // framing, not to the message: every writer adds one. A truncated message keeps its
+    // first bytes, which may reach into that line too.
     if (at_line_start && sp->prev_blank_len > 0 && sp->msg_total >= sp->prev_blank_len) {
         sp->msg_total -= sp->prev_blank_len;
-        if (sp->message.n > sp->msg_total) {
-            sp->message.n = (size_t)sp->msg_total;
-            sp->message.p[sp->message.n] = '\0';
-        }
-        if (sp->message.n == sp->msg_total)
+        if (bytes.n > sp->msg_total)
+            bytes.n = (size_t)sp->msg_total;
+        if (bytes.n == sp->msg_total)
             sp->msg_flags &= ~(unsigned)BW_INTAKE_MSG_TRUNCATED;  // only framing was cut
     }
+    if (!bytes.p)
+        bytes.p = "";
     if (!sp->msg_has_envelope) {
-        if (all_space(bw_buf_slice(&sp->message)) && !(sp->msg_flags & BW_INTAKE_MSG_TRUNCATED))
+        if (all_space(bytes) && !(sp->msg_flags & BW_INTAKE_MSG_TRUNCATED))
             return false;
         sp->msg_flags |= BW_INTAKE_MSG_NO_ENVELOPE;
     }
     bw_intake_message *m = &sp->out;
     memset(m, 0, sizeof *m);
     m->offset = sp->msg_offset;
-    m->bytes = bw_buf_slice(&sp->message);
-    if (!m->bytes.p)
-        m->bytes.p = "";
+    m->bytes = bytes;
     m->original_bytes = sp->msg_total;
     m->format = BW_INTAKE_MBOX;
     m->flags = sp->msg_flags;
@@ -267,9 +279,9 @@ static bool separates(const bw_mbox_splitter *sp)
 
 // A From_ separator at `offset`: ends the current message and starts the next.
 // Returns true if a message is now ready for the caller.
-static bool on_separator(bw_mbox_splitter *sp, uint64_t offset)
+static bool on_separator(bw_mbox_splitter *sp, uint64_t offset, bw_slice direct)
 {
-    bool have = complete_message(sp, true);
+    bool have = complete_message(sp, true, direct);
     sp->state = IN_ENVELOPE;
     sp->at_input_start = false;
     sp->prev_blank_len = 0;
@@ -338,7 +350,7 @@ bw_status bw_mbox_splitter_feed(bw_mbox_splitter *sp, const void *data, size_t n
             if (separates(sp)) {
                 uint64_t offset = sp->carry_offset;
                 clear_carry(sp);
-                if (on_separator(sp, offset)) {
+                if (on_separator(sp, offset, BW_SLICE_NULL)) {
                     sp->fed += (uint64_t)(p - begin);
                     *consumed = (size_t)(p - begin);
                     *ready = true;
@@ -447,10 +459,14 @@ bw_status bw_mbox_splitter_feed(bw_mbox_splitter *sp, const void *data, size_t n
                 sp->state = IN_LINE;
                 break;
             }
-            if (message_append(sp, span, (size_t)(line - span)) != BW_OK)
+            // Nothing copied yet: the message is exactly [span, line) of this chunk.
+            bw_slice direct = BW_SLICE_NULL;
+            if (sp->msg_total == 0)
+                direct = bw_slice_make(span, (size_t)(line - span));
+            else if (message_append(sp, span, (size_t)(line - span)) != BW_OK)
                 return BW_ERR_NOMEM;
             span = p;
-            if (on_separator(sp, sp->fed + (uint64_t)(line - begin))) {
+            if (on_separator(sp, sp->fed + (uint64_t)(line - begin), direct)) {
                 sp->fed += (uint64_t)(p - begin);
                 *consumed = (size_t)(p - begin);
                 *ready = true;
@@ -481,7 +497,7 @@ bw_status bw_mbox_splitter_finish(bw_mbox_splitter *sp, bool *ready)
         clear_carry(sp);
     }
     sp->finished = true;
-    if (complete_message(sp, at_line_start))
+    if (complete_message(sp, at_line_start, BW_SLICE_NULL))
         *ready = sp->ready = true;
     return BW_OK;
 }

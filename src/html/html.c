@@ -66,10 +66,10 @@ static const entity *entity_find(const char *name, size_t n)
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         const char *e = entities[mid].name;
-        size_t en = strlen(e);
-        int c = memcmp(name, e, n < en ? n : en);
-        if (c == 0)
-            c = (n > en) - (n < en);
+        // name holds no NUL, so strncmp stops where the shorter one ends.
+        int c = strncmp(name, e, n);
+        if (c == 0 && e[n] != '\0')
+            c = -1;   // name is a proper prefix of e
         if (c == 0)
             return &entities[mid];
         if (c < 0)
@@ -276,10 +276,9 @@ static const tag_info *tag_find(const char *name, size_t n)
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
         const char *t = tags[mid].name;
-        size_t tn = strlen(t);
-        int c = memcmp(name, t, n < tn ? n : tn);
-        if (c == 0)
-            c = (n > tn) - (n < tn);
+        int c = strncmp(name, t, n);
+        if (c == 0 && t[n] != '\0')
+            c = -1;
         if (c == 0)
             return &tags[mid];
         if (c < 0)
@@ -457,8 +456,19 @@ static bool add_link(bw_html_renderer *r, const char *value, size_t n, bw_html_l
             cut = true;
             break;
         }
-        unsigned char c = (unsigned char)value[i];
-        if (c == '&') {
+        // Copy the run up to the next '&' or NUL in one go.
+        size_t room = r->limits.max_attr_bytes - (r->link_bytes.n - start);
+        size_t run_end = n - i > room ? i + room : n;
+        size_t run = i;
+        while (run < run_end && value[run] != '&' && value[run] != '\0')
+            run++;
+        if (run > i) {
+            if (bw_buf_append(&r->link_bytes, value + i, run - i) < 0)
+                goto nomem;
+            i = run;
+            continue;
+        }
+        if (value[i] == '&') {
             char utf8[8];
             size_t len = 0;
             size_t used = bw_html_decode_entity(bw_slice_make(value + i, n - i), 1, utf8, &len);
@@ -468,13 +478,11 @@ static bool add_link(bw_html_renderer *r, const char *value, size_t n, bw_html_l
                 i += used;
                 continue;
             }
-        } else if (c == '\0') {
+            if (bw_buf_append_char(&r->link_bytes, '&') < 0)
+                goto nomem;
+        } else {
             r->flags |= BW_HTML_NUL;
-            i++;
-            continue;
         }
-        if (bw_buf_append_char(&r->link_bytes, (char)c) < 0)
-            goto nomem;
         i++;
     }
     if (cut) {
@@ -548,7 +556,14 @@ static void add_hidden(bw_html_renderer *r, const char *p, size_t n)
 // An attribute value worth a URL scan: it names a scheme or a www. host.
 static bool may_hold_url(const char *p, size_t n)
 {
-    return memmem(p, n, "://", 3) || memmem(p, n, "www.", 4) || memmem(p, n, "WWW.", 4);
+    const char *end = p + n;
+    for (const char *c = memchr(p, ':', n); c; c = memchr(c + 1, ':', (size_t)(end - c - 1)))
+        if (end - c >= 3 && c[1] == '/' && c[2] == '/')
+            return true;
+    for (const char *d = memchr(p, '.', n); d; d = memchr(d + 1, '.', (size_t)(end - d - 1)))
+        if (d - p >= 3 && (d[-1] | 0x20) == 'w' && (d[-2] | 0x20) == 'w' && (d[-3] | 0x20) == 'w')
+            return true;
+    return false;
 }
 
 // Skips the content of a raw-text element up to its end tag ("</script" + non-name byte).

@@ -66,7 +66,12 @@ static size_t tokenize(const char *p, size_t n, token *toks)
 static bool word_is(const token *t, const char *kw)
 {
     size_t n = strlen(kw);
-    return t->kind == TOK_WORD && t->n == n && !strncasecmp(t->p, kw, n);
+    if (t->kind != TOK_WORD || t->n != n)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((t->p[i] | 0x20) != kw[i])
+            return false;
+    return true;
 }
 
 // ---- IPs in text ----
@@ -97,6 +102,12 @@ static bool take_ip(bw_slice s, bw_slice *ip_text, bw_ip *addr)
         n--;
     if (n < 2 || n >= 64)
         return false;
+    // Most pieces are words, not addresses: refuse them before inet_pton.
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (!((c >= '0' && c <= '9') || c == '.' || c == ':' || c == '%' || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')))
+            return false;
+    }
     const char *pct = memchr(p, '%', n);   // fe80::1%eth0: the zone is local detail
     if (pct)
         n = (size_t)(pct - p);
@@ -463,6 +474,30 @@ static bw_slice registrable(bw_slice name)
     return bw_slice_make(name.p + (reg - buf), name.n - (size_t)(reg - buf));
 }
 
+// The organisation part of a host name for the consistency check: the last two labels, or
+// three under a two-letter country code with a short second level ("co.uk", "com.au").
+// An approximation of the registrable domain without a public-suffix lookup per hop: a
+// wrong guess only makes a forged-hop check more lenient or stricter at the margin.
+static bw_slice organisation(bw_slice name)
+{
+    while (name.n > 0 && name.p[name.n - 1] == '.')
+        name.n--;
+    size_t dots[3] = { 0 }, found = 0;
+    for (size_t i = name.n; i > 0 && found < 3; i--)
+        if (name.p[i - 1] == '.')
+            dots[found++] = i - 1;
+    if (found == 0 || looks_like_ip(name))
+        return BW_SLICE_NULL;
+    size_t tld_len = name.n - dots[0] - 1;
+    size_t second_len = found >= 2 ? dots[0] - dots[1] - 1 : dots[0];
+    size_t keep_from;
+    if (tld_len == 2 && second_len <= 3 && found >= 2)
+        keep_from = found >= 3 ? dots[2] + 1 : 0;
+    else
+        keep_from = found >= 2 ? dots[1] + 1 : 0;
+    return bw_slice_make(name.p + keep_from, name.n - keep_from);
+}
+
 // Fetching from one's own mailbox (fetchmail's "with POP3/IMAP" lines) is not a relay
 // hop: SpamAssassin skips these too.
 static bool is_retrieval(const bw_received_hop *h)
@@ -478,6 +513,7 @@ static bool names_sender(bw_slice by_name, const bw_received_hop *newer)
         return true;   // nothing to contradict
     bw_slice candidates[3] = { newer->from_name, newer->from_rdns, newer->ip };
     bool any = false;
+    bw_slice rb = organisation(by_name);
     for (size_t k = 0; k < 3; k++) {
         bw_slice c = candidates[k];
         if (c.n == 0 || bw_slice_eq_ci_cstr(c, "unknown"))
@@ -487,8 +523,7 @@ static bool names_sender(bw_slice by_name, const bw_received_hop *newer)
             return true;
         if (c.n > 2 && c.p[0] == '[' && by_name.n + 2 == c.n && !strncasecmp(by_name.p, c.p + 1, by_name.n))
             return true;
-        bw_slice rb = registrable(by_name), rc = registrable(c);
-        if (rb.n > 0 && bw_slice_eq_ci(rb, rc))
+        if (rb.n > 0 && in_domain(c, rb))
             return true;
         // A short host name on one side, the FQDN on the other ("mail" / "mail.x.org").
         const char *dot_b = memchr(by_name.p, '.', by_name.n), *dot_c = memchr(c.p, '.', c.n);

@@ -30,6 +30,8 @@ void bw_url_limits_default(bw_url_limits *limits)
 
 // A host name is at most 253 bytes (RFC 1035); decoded hosts longer are not hosts.
 #define HOST_MAX 253
+// Direct-mapped host -> domain cache entries (16 KiB).
+#define DOMAIN_CACHE_SIZE 1024
 // Arena cap: every kept URL is stored ~3 times (url, host, domain), plus slack.
 #define ARENA_SLACK (64 * 1024)
 
@@ -47,6 +49,12 @@ struct bw_url_set {
     unsigned flags;
     char *scratch;           // one URL being built (max_url_bytes + host growth)
     size_t scratch_cap;
+    // host -> registrable domain, kept across messages: spam repeats its hosts, and a
+    // libpsl lookup costs more than the rest of a URL's processing.
+    struct domain_cache_entry {
+        uint64_t host_hash;   // keyed SipHash of the host; 0 = empty
+        uint16_t host_len, domain_len;
+    } domain_cache[DOMAIN_CACHE_SIZE];
 };
 
 bw_url_set *bw_url_set_new(const bw_url_limits *limits, char *errbuf)
@@ -182,6 +190,9 @@ static const scheme schemes[] = {
 // "ttp"), except that http/https are taken anywhere, as a plain https?:// scan would.
 static const scheme *scheme_before(const char *p, size_t end, size_t *start)
 {
+    // Every spelling ends in 'p' or 's': most ':'s (times, CSS, "Re:") stop here.
+    if (end == 0 || ((p[end - 1] | 0x20) != 'p' && (p[end - 1] | 0x20) != 's'))
+        return NULL;
     const scheme *best = NULL;
     for (size_t k = 0; k < sizeof schemes / sizeof schemes[0]; k++) {
         size_t len = strlen(schemes[k].written);
@@ -526,9 +537,23 @@ static bw_status add_url(bw_url_set *set, const char *canonical_scheme, const ch
     item->host_is_ip = host.is_ip;
     item->domain = item->host;
     if (!host.is_ip) {
-        const char *reg = psl_registrable_domain(set->psl, host_copy);
-        if (reg)
-            item->domain = bw_slice_make(reg, host.len - (size_t)(reg - host_copy));
+        // Messages repeat hosts: reuse a recent item's domain before asking libpsl.
+        const bw_url *same = NULL;
+        for (size_t k = set->count, seen = 0; k > 0 && seen < 16 && !same; k--, seen++)
+            if (set->items[k - 1].host.n == host.len && !memcmp(set->items[k - 1].host.p, host.text, host.len))
+                same = &set->items[k - 1];
+        uint64_t host_hash = bw_siphash(&set->key, host.text, host.len) | 1;
+        struct domain_cache_entry *cached = &set->domain_cache[host_hash & (DOMAIN_CACHE_SIZE - 1)];
+        if (same) {
+            item->domain = bw_slice_make(host_copy + (host.len - same->domain.n), same->domain.n);
+        } else if (cached->host_hash == host_hash && cached->host_len == host.len) {
+            item->domain = bw_slice_make(host_copy + (host.len - cached->domain_len), cached->domain_len);
+        } else {
+            const char *reg = psl_registrable_domain(set->psl, host_copy);
+            if (reg)
+                item->domain = bw_slice_make(reg, host.len - (size_t)(reg - host_copy));
+            *cached = (struct domain_cache_entry){ host_hash, (uint16_t)host.len, (uint16_t)item->domain.n };
+        }
     }
     item->from_html = from.from_html;
     item->hidden = from.hidden;
@@ -618,11 +643,35 @@ static bw_status take(bw_url_set *set, const char *scheme_name, const char *p, s
     return st;
 }
 
+// The next ':' or '.' at or after i (n if none): memchr's vector loops skip the plain
+// text between triggers, which is most of every message.
+static size_t next_trigger(const char *p, size_t n, size_t i, size_t *next_colon, size_t *next_dot)
+{
+    if (*next_colon < i) {
+        const char *c = memchr(p + i, ':', n - i);
+        *next_colon = c ? (size_t)(c - p) : n;
+    }
+    if (*next_dot < i) {
+        const char *d = memchr(p + i, '.', n - i);
+        *next_dot = d ? (size_t)(d - p) : n;
+    }
+    return *next_colon < *next_dot ? *next_colon : *next_dot;
+}
+
 static bw_status scan(bw_url_set *set, const char *p, size_t n, origin from)
 {
     stop_cache cache = { SIZE_MAX, 0 };
+    size_t next_colon = 0, next_dot = 0;
+    if (n > 0) {
+        const char *c = memchr(p, ':', n), *d = memchr(p, '.', n);
+        next_colon = c ? (size_t)(c - p) : n;
+        next_dot = d ? (size_t)(d - p) : n;
+    }
     size_t i = 0;
     while (i < n) {
+        i = next_trigger(p, n, i, &next_colon, &next_dot);
+        if (i >= n)
+            break;
         unsigned char c = (unsigned char)p[i];
         if (c == ':') {
             size_t scheme_start = 0;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // IP and CIDR handling (include/botwatch/ip.h) on top of inet_pton/inet_ntop.
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -75,19 +76,31 @@ bool bw_cidr_contains(const bw_cidr *cidr, const bw_ip *ip)
     return bw_ip_cmp(&masked, &cidr->base) == 0;
 }
 
+// The special ranges are parsed once: this runs for every Received hop of every message.
+static const char *const special_ranges[] = {
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+    "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16",
+    "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
+    "::/128", "::1/128", "64:ff9b::/96", "100::/64", "2001::/23", "2001:db8::/32",
+    "fc00::/7", "fe80::/10", "ff00::/8",
+};
+#define SPECIAL_COUNT (sizeof special_ranges / sizeof special_ranges[0])
+static bw_cidr special_cidrs[SPECIAL_COUNT];
+static size_t special_cidr_count;
+static pthread_once_t special_once = PTHREAD_ONCE_INIT;
+
+static void parse_special_ranges(void)
+{
+    for (size_t i = 0; i < SPECIAL_COUNT; i++)
+        if (bw_cidr_parse(bw_slice_cstr(special_ranges[i]), &special_cidrs[special_cidr_count]))
+            special_cidr_count++;
+}
+
 bool bw_ip_is_special(const bw_ip *ip)
 {
-    static const char *const special[] = {
-        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
-        "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16",
-        "198.18.0.0/15", "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/4", "240.0.0.0/4",
-        "::/128", "::1/128", "64:ff9b::/96", "100::/64", "2001::/23", "2001:db8::/32",
-        "fc00::/7", "fe80::/10", "ff00::/8",
-    };
-    for (size_t i = 0; i < sizeof special / sizeof special[0]; i++) {
-        bw_cidr c;
-        if (bw_cidr_parse(bw_slice_cstr(special[i]), &c) && bw_cidr_contains(&c, ip))
+    pthread_once(&special_once, parse_special_ranges);
+    for (size_t i = 0; i < special_cidr_count; i++)
+        if (bw_cidr_contains(&special_cidrs[i], ip))
             return true;
-    }
     return false;
 }

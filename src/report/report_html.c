@@ -95,7 +95,7 @@ static void daily_chart(html_out *o, const bw_report *r)
     enum { W = 1120, H = 270, LEFT = 56, RIGHT = 14, TOP = 14, BOTTOM = 42 };
     const double plot_w = W - LEFT - RIGHT, plot_h = H - TOP - BOTTOM;
     int64_t first = r->chart_first_day, last = r->chart_last_day;
-    double span = (double)((last - first) / REP_DAY + 1);
+    double span = (double)rep_days_between(first, last) + 1;
     uint64_t peak = 0;
     for (size_t i = 0; i < r->days.n; i++)
         if (r->days.items[i].number >= first && r->days.items[i].number <= last && r->days.items[i].count > peak)
@@ -118,7 +118,7 @@ static void daily_chart(html_out *o, const bw_report *r)
         const rep_item *d = &r->days.items[i];
         if (d->number < first || d->number > last)
             continue;
-        double x = LEFT + (double)((d->number - first) / REP_DAY) * slot;
+        double x = LEFT + (double)rep_days_between(first, d->number) * slot;
         double h = plot_h * (double)d->count / (double)y_max;
         char day[32];
         rep_format_day(d->number, day);
@@ -146,7 +146,7 @@ static void daily_chart(html_out *o, const bw_report *r)
         int month_number = tm.tm_year * 12 + tm.tm_mon;
         if (m < first || month_number % step != 0)
             continue;
-        double x = LEFT + (double)(m - first) / REP_DAY * slot;
+        double x = LEFT + (double)((uint64_t)m - (uint64_t)first) / REP_DAY * slot;
         char label[32];
         strftime(label, sizeof label, step >= 12 ? "%Y" : "%b %Y", &tm);
         putf(o, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#9aa3b2\"/>", x, TOP + plot_h, x,

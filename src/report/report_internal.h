@@ -63,6 +63,13 @@ struct bw_report {
 // Chart windows and bins shared by the text sparkline and the HTML chart.
 #define REP_DAY 86400
 
+// Whole days from a to b (b >= a), in unsigned arithmetic: forged dates can sit at the
+// ends of the 64-bit range, where a signed difference would overflow.
+static inline uint64_t rep_days_between(int64_t a, int64_t b)
+{
+    return ((uint64_t)b - (uint64_t)a) / REP_DAY;
+}
+
 // ---- escape.c: UTF-8 aware escaping of untrusted text ----
 // Decodes one code point; invalid or overlong sequences and surrogates give U+FFFD and
 // consume one byte. Returns the bytes consumed (>= 1 when n > 0).

@@ -43,7 +43,7 @@ static void sparkline(text_out *o, const bw_report *r)
                                            "\xE2\x96\x85", "\xE2\x96\x86", "\xE2\x96\x87", "\xE2\x96\x88" };
     static const char ascii[] = " .:-=+*#@";
     int64_t first = r->chart_first_day, last = r->chart_last_day;
-    uint64_t span = (uint64_t)((last - first) / REP_DAY) + 1;
+    uint64_t span = rep_days_between(first, last) + 1;
     uint64_t per_column = (span + SPARK_WIDTH - 1) / SPARK_WIDTH;
     size_t columns = (size_t)((span + per_column - 1) / per_column);
     uint64_t bins[SPARK_WIDTH] = { 0 };
@@ -51,7 +51,7 @@ static void sparkline(text_out *o, const bw_report *r)
         int64_t day = r->days.items[i].number;
         if (day < first || day > last)
             continue;
-        bins[(uint64_t)((day - first) / REP_DAY) / per_column] += r->days.items[i].count;
+        bins[rep_days_between(first, day) / per_column] += r->days.items[i].count;
     }
     uint64_t peak = 0;
     for (size_t i = 0; i < columns; i++)

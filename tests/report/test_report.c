@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -332,6 +333,52 @@ static void test_top_limit_and_empty_db(void **state)
     free(csv);
 }
 
+// Forged arrival times at the ends of the 64-bit range must not break the chart maths
+// (UBSan checks for signed overflow) nor hide the real days.
+static void test_extreme_times(void **state)
+{
+    (void)state;
+    char path[300];
+    snprintf(path, sizeof path, "%s/extreme.db", tmp_dir);
+    bw_store *store = NULL;
+    char errbuf[BW_ERRBUF_SIZE];
+    assert_int_equal(bw_store_open(path, NULL, &store, errbuf), BW_OK);
+    int64_t source;
+    assert_int_equal(bw_store_source_open(store, "x.mbox", "mbox", &source, errbuf), BW_OK);
+    static const int64_t times[] = { INT64_MIN + 1, INT64_MAX, -62135596800 - 86400, 253402300800,
+                                     1010224800, 1010224800 + 86400, 1010224800 + 2 * 86400 };
+    for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+        for (int copy = 0; copy < (i >= 4 ? 200 : 1); copy++) {
+            bw_message msg = { .subject = BW_SLICE_LIT("t"), .part_count = 1 };
+            bw_received_hop hop = { .time = (time_t)times[i], .has_time = true };
+            bw_mail_record rec = { .message = &msg, .received = &hop, .received_count = 1, .sender_hop = -1 };
+            char seed[32];
+            snprintf(seed, sizeof seed, "x-%zu-%d", i, copy);
+            uint8_t digest[BW_SHA256_LEN];
+            bw_sha256(seed, strlen(seed), digest);
+            bw_hex(digest, sizeof digest, rec.sha256);
+            bw_store_message_meta meta = { .source_id = source, .size = 1 };
+            bool inserted;
+            assert_int_equal(bw_store_add_message(store, &rec, &meta, &inserted, errbuf), BW_OK);
+        }
+    }
+    assert_int_equal(bw_store_close(store, errbuf), BW_OK);
+    bw_report_options opts = fixture_options();
+    for (int f = BW_REPORT_TEXT; f <= BW_REPORT_HTML; f++) {
+        char *out = report_string(path, &opts, (bw_report_format)f, NULL);
+        if (f == BW_REPORT_JSON) {
+            // The chart keeps to the three real days; the four forged ones are counted outside.
+            assert_non_null(strstr(out, "\"chart\": {\"first_day\": \"2002-01-05\", \"last_day\": \"2002-01-07\","
+                                        " \"messages_outside\": 4}"));
+        }
+        free(out);
+    }
+    uint64_t rows = 0;
+    char *csv = export_string(path, BW_EXPORT_CSV, &BW_STORE_RANGE_ALL, &rows);
+    assert_int_equal(rows, 604);
+    free(csv);
+}
+
 static void test_write_error(void **state)
 {
     (void)state;
@@ -373,6 +420,7 @@ int main(void)
         cmocka_unit_test(test_time_range),
         cmocka_unit_test(test_networks_looked_up_at_report_time),
         cmocka_unit_test(test_top_limit_and_empty_db),
+        cmocka_unit_test(test_extreme_times),
         cmocka_unit_test(test_write_error),
         cmocka_unit_test(test_format_names),
     };

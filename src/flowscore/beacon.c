@@ -221,7 +221,10 @@ bool bw_flowscore_score_series(const bw_flowscore_options *opts_in, const double
     double stat = periodicity_stat(opts, s.calls, k, &s, &period, &period_mad);
     fs_rng rng = { seed };
     double null_max = 0, null_sum = 0;
-    unsigned reps = opts->permutations;
+    // Short series get five times the replicates: their null is coarse (a handful of
+    // intervals), so "beats every replicate" must be tested against more of them; they are
+    // cheap, and the early stop keeps ordinary pairs at one or two replicates anyway.
+    unsigned reps = k < 32 ? opts->permutations * 5 : opts->permutations;
     double first = s.calls[0], life = s.calls[k - 1] - s.calls[0];
     double *perm = malloc((k + reps + 1) * sizeof(double));
     if (!perm) {

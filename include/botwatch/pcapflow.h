@@ -24,7 +24,8 @@ typedef struct bw_pcap_flow_limits {
     // day-long tunnel still shows up hour by hour instead of only at the end.
     double active_timeout;
     // Most flows tracked at once: bounds memory (~150 bytes each) against floods of
-    // spoofed sources. Default 1,000,000; when full the least recently seen flow ends early.
+    // spoofed sources. Default 1,000,000 (at most 2^30); when full the least recently seen
+    // flow ends early.
     size_t max_flows;
 } bw_pcap_flow_limits;
 
@@ -46,7 +47,8 @@ typedef struct bw_pcap_flow_stats {
 // it is closed on return, whatever the outcome) and calls cb
 // per flow. source names the input in messages. limits NULL = defaults. Returns BW_OK,
 // BW_ERR_PARSE if libpcap cannot read the capture header (errbuf says why), BW_ERR_NOMEM.
-// A capture truncated mid-packet ends the read with BW_OK: the flows so far are emitted.
+// A capture truncated mid-packet ends the read with BW_OK: the flows so far are emitted
+// and the cut is counted as one malformed packet (libpcap's reason in first_bad_reason).
 bw_status bw_pcap_flows_read(FILE *f, const char *source, const bw_pcap_flow_limits *limits,
                              bw_flow_cb cb, void *ctx, bw_pcap_flow_stats *stats, char *errbuf);
 

@@ -482,7 +482,7 @@ bw_status bw_pcap_flows_read(FILE *f, const char *source, const bw_pcap_flow_lim
         as.limits = *limits;
     else
         bw_pcap_flow_limits_default(&as.limits);
-    if (as.limits.max_flows == 0 || as.limits.max_flows >= NO_ENTRY || !(as.limits.idle_timeout > 0)
+    if (as.limits.max_flows == 0 || as.limits.max_flows > (1u << 30) || !(as.limits.idle_timeout > 0)
         || !(as.limits.tcp_idle_timeout > 0) || !(as.limits.active_timeout > 0)) {
         fclose(f);
         return bw_error(errbuf, BW_ERR_INVALID, "%s: invalid pcap flow limits", source);
@@ -509,7 +509,7 @@ bw_status bw_pcap_flows_read(FILE *f, const char *source, const bw_pcap_flow_lim
     int linktype = pcap_datalink(pc);
     struct pcap_pkthdr *hdr;
     const u_char *data;
-    int rc;
+    int rc = 0;
     while (!as.stopped && (rc = pcap_next_ex(pc, &hdr, &data)) >= 0) {
         if (rc == 0)
             continue;
@@ -531,6 +531,8 @@ bw_status bw_pcap_flows_read(FILE *f, const char *source, const bw_pcap_flow_lim
             stats->non_ip++;
         }
     }
+    if (rc == PCAP_ERROR)   // e.g. "truncated dump file": the packets before it count
+        bad_packet(&as, stats->packets + 1, pcap_geterr(pc));
     bw_status status = flush_all(&as);
     pcap_close(pc);
     free(as.entries);

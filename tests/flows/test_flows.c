@@ -922,6 +922,10 @@ static void test_pcap_states(void **state)
     collect_init(&c);
     assert_int_equal(run_pcap(b, NULL, &c, &st), BW_OK);
     assert_int_equal(st.flows, 6);
+    assert_int_equal(st.packets, 19);
+    assert_int_equal(st.malformed, 1);
+    assert_int_equal(st.first_bad_packet, 20);
+    print_message("truncated capture: %s\n", st.first_bad_reason);
     // Not a capture at all.
     const char junk[] = "this is not a pcap file at all, sorry";
     FILE *f = fmemopen((void *)junk, sizeof junk, "rb");

@@ -96,7 +96,8 @@ typedef struct bw_intake_stats {
     uint64_t messages;        // messages delivered
     uint64_t message_bytes;   // their bytes (after truncation)
     uint64_t input_bytes;     // decompressed bytes read from files and members
-    uint64_t file_bytes;      // bytes read from disk (compressed size for archives)
+    uint64_t file_bytes;      // bytes of files on disk read, each counted once (compressed
+                              // size for archives, however often zip/7z seek back)
     uint64_t files;           // files and archive members opened as mail
     uint64_t errors;          // error events
     uint64_t truncated;       // messages flagged BW_INTAKE_MSG_TRUNCATED

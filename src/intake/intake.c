@@ -100,6 +100,8 @@ typedef struct stream {
     struct archive *archive;  // else: data of this archive's current entry
     const unsigned char *memory; // else: these bytes (bw_intake_add_memory)
     size_t memory_size, memory_pos;
+    uint64_t fd_offset;       // where the descriptor is (seeking formats jump around)
+    uint64_t high_water;      // furthest offset read: file_bytes counts each byte once
     unsigned char peek[BW_DETECT_BYTES];
     size_t peek_len, peek_pos;
     uint64_t pos;             // bytes delivered so far
@@ -323,10 +325,13 @@ static ssize_t stream_read(bw_intake *in, stream *s, void *buf, size_t cap)
             snprintf(s->failure_reason, sizeof s->failure_reason, "read: %s", strerror(errno));
             return -1;
         }
-        if (s->on_disk && got > 0) {
-            in->input_stats.file_bytes += (uint64_t)got;
-            in->totals.file_bytes += (uint64_t)got;
-            atomic_fetch_add_explicit(&in->progress_read, (uint64_t)got, memory_order_relaxed);
+        s->fd_offset += (uint64_t)got;
+        if (s->on_disk && s->fd_offset > s->high_water) {
+            uint64_t fresh = s->fd_offset - s->high_water;
+            s->high_water = s->fd_offset;
+            in->input_stats.file_bytes += fresh;
+            in->totals.file_bytes += fresh;
+            atomic_fetch_add_explicit(&in->progress_read, fresh, memory_order_relaxed);
         }
     }
     s->pos += (uint64_t)got;
@@ -436,7 +441,10 @@ static la_int64_t archive_seek_cb(struct archive *a, void *ctx, la_int64_t offse
     (void)a;
     frame *f = ctx;
     off_t at = lseek(f->input.fd, (off_t)offset, whence);
-    return at < 0 ? ARCHIVE_FATAL : (la_int64_t)at;
+    if (at < 0)
+        return ARCHIVE_FATAL;
+    f->input.fd_offset = (uint64_t)at;
+    return (la_int64_t)at;
 }
 
 // Reads a whole stream into memory for a nested zip/7z (formats that must seek).
@@ -525,6 +533,7 @@ static bool open_archive(bw_intake *in, frame *f, bw_detect_kind kind)
     }
     if (f->input.seekable && lseek(f->input.fd, 0, SEEK_SET) == 0) {
         // Let libarchive read from the start (and seek, for zip's central directory).
+        f->input.fd_offset = 0;
         f->input.peek_len = f->input.peek_pos = 0;
         f->input.pos = 0;
         archive_read_set_seek_callback(f->archive, archive_seek_cb);

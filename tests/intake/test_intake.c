@@ -701,10 +701,11 @@ static void test_memory_inputs(void **state)
     in = bw_intake_new(NULL, NULL);
     assert_int_equal(bw_intake_add_path(in, tmp_path("spam.mbox")), BW_OK);
     assert_int_equal(bw_intake_add_path(in, tmp_path("one.eml")), BW_OK);
+    assert_int_equal(bw_intake_add_path(in, tmp_path("m.7z")), BW_OK);  // rewound after sniffing
     uint64_t read_bytes, total;
     bw_intake_progress(in, &read_bytes, &total);
     assert_int_equal(read_bytes, 0);
-    assert_int_equal(total, sizeof mbox_text - 1 + sizeof eml_text - 1);
+    assert_int_equal(total, sizeof mbox_text - 1 + sizeof eml_text - 1 + n7);
     while (bw_intake_next(in, &ev) == BW_OK && ev.kind != BW_INTAKE_EV_END)
         ;
     bw_intake_progress(in, &read_bytes, &total);

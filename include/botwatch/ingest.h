@@ -39,7 +39,7 @@ typedef struct bw_ingest_config {
     size_t threads;             // parser workers; 0 = number of online CPUs
     // In-flight bounds: messages read but not yet stored. Memory is about
     // ring_messages * average message + max_inflight_bytes at worst.
-    size_t ring_messages;       // default 1024: enough to keep workers busy across a commit
+    size_t ring_messages;       // default 256: keeps 2-8 workers busy across a commit
     size_t max_inflight_bytes;  // default 128 MB: a few huge messages cannot exhaust memory
     size_t batch_messages;      // messages per transaction; default 5000
     // Bulk load: when the store holds at most this many messages, its report indexes are

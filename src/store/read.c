@@ -70,7 +70,7 @@ bw_store_iter *bw_store_iter_messages(bw_store *store, const bw_store_range *ran
 {
     bw_buf sql = BW_BUF_INIT;
     int rc = bw_buf_append_cstr(&sql,
-        "SELECT m.id, m.sha256, m.ingested_at, m.date, m.received_at, m.seen_at, s.path,"
+        "SELECT m.id, lower(hex(m.sha256)), m.ingested_at, m.date, m.received_at, m.seen_at, s.path,"
         " m.source_offset, m.size, m.sender_ip, m.helo, m.sender_asn, a.name, m.envelope_from,"
         " m.envelope_to, m.subject, m.from_addr, m.message_id, m.header_fingerprint, m.anomalies,"
         " m.part_count, m.url_count, m.text_bytes,"

@@ -204,8 +204,6 @@ bw_status bw_store_open(const char *path, const bw_store_options *opts, bw_store
         if ((s = exec_simple(store->db, opts->bulk_load ? "PRAGMA synchronous = OFF"
                                                         : "PRAGMA synchronous = NORMAL", errbuf)) != BW_OK)
             goto fail;
-        if ((s = exec_simple(store->db, "PRAGMA temp_store = MEMORY", errbuf)) != BW_OK)
-            goto fail;
         size_t count;
         const bw_store_migration *steps = bw_store_migrations(&count);
         char why[BW_ERRBUF_SIZE] = "";
@@ -451,12 +449,28 @@ static bw_status store_asn(bw_store *store, const bw_store_message_meta *meta, c
     return stmt_run(store, st, errbuf, "storing AS");
 }
 
+static int hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 bw_status bw_store_add_message(bw_store *store, const bw_mail_record *record,
                                const bw_store_message_meta *meta, bool *inserted, char *errbuf)
 {
     *inserted = false;
-    if (record->sha256[0] == '\0')
-        return bw_error(errbuf, BW_ERR_INVALID, "message without a hash");
+    uint8_t digest[BW_SHA256_LEN];
+    for (size_t i = 0; i < BW_SHA256_LEN; i++) {
+        int hi = hex_digit(record->sha256[2 * i]), lo = hi < 0 ? -1 : hex_digit(record->sha256[2 * i + 1]);
+        if (lo < 0)
+            return bw_error(errbuf, BW_ERR_INVALID, "message hash is not 64 hex digits");
+        digest[i] = (uint8_t)(hi << 4 | lo);
+    }
     sqlite3_stmt *st = stmt_get(store, STMT_INSERT_MESSAGE, errbuf);
     if (!st)
         return BW_ERR_DB;
@@ -466,7 +480,7 @@ bw_status bw_store_add_message(bw_store *store, const bw_mail_record *record,
     bool has_date = msg && msg->has_date;
     int64_t date = has_date ? (int64_t)msg->date : 0;
 
-    sqlite3_bind_text(st, 1, record->sha256, BW_SHA256_HEX_LEN, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 1, digest, sizeof digest, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, meta->ingested_at);
     bind_time(st, 3, has_date, date);
     bind_time(st, 4, has_received, received_at);

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 // Streaming flow-log readers (issue 4). A bw_flow_reader is pushed bytes in chunks of any
-// size and calls back once per flow record; the format (Zeek TSV, Zeek JSON lines, Argus
-// binetflow CSV, nfdump CSV) is detected from the first bytes. Memory is bounded by
-// max_line_len whatever the input size. Malformed lines are counted, reported through an
-// optional error callback as "source:line: reason", and never stop the stream.
+// size and calls back once per flow record; the format (Zeek TSV, JSON lines from Zeek or
+// Suricata EVE, Argus binetflow CSV, nfdump CSV or binary nfcapd files) is detected from
+// the first bytes. Memory is bounded by max_line_len (max_binary_block for nfcapd)
+// whatever the input size. Malformed lines are counted, reported through an optional
+// error callback as "source:line: reason", and never stop the stream.
 // bw_flow_read_file() wraps it for paths and stdin, with transparent gzip and pcap.
+// Formats, detection, state mapping and limits: docs/flows-formats.md.
 #ifndef BOTWATCH_FLOWREAD_H
 #define BOTWATCH_FLOWREAD_H
 
@@ -18,7 +20,7 @@
 typedef enum bw_flow_format {
     BW_FLOW_FORMAT_UNKNOWN = 0,   // not yet detected (or empty input)
     BW_FLOW_FORMAT_ZEEK_TSV,
-    BW_FLOW_FORMAT_ZEEK_JSON,
+    BW_FLOW_FORMAT_ZEEK_JSON,     // JSON lines: Zeek conn logs or Suricata EVE flow events
     BW_FLOW_FORMAT_ARGUS,         // Argus ra/binetflow CSV (CTU-13), comma or tab separated
     BW_FLOW_FORMAT_NFDUMP,        // nfdump -o csv
     BW_FLOW_FORMAT_PCAP,          // pcap/pcapng, only through bw_flow_read_file / pcapflow.h
@@ -44,7 +46,7 @@ typedef struct bw_flow_reader_limits {
 
 void bw_flow_reader_limits_default(bw_flow_reader_limits *limits);
 
-// Called once per flow. The record and the slices in it (service, label) are valid only
+// Called once per flow. The record and the slices in it (service, labels) are valid only
 // during the call. Return true to go on, false to stop the reader (later feeds are ignored).
 typedef bool (*bw_flow_cb)(const bw_flow *flow, void *ctx);
 // Optional: called for every malformed line, with source, 1-based line and a short reason.
@@ -53,12 +55,14 @@ typedef void (*bw_flow_error_cb)(const char *source, uint64_t line, const char *
 #define BW_FLOW_REASON_SIZE 96
 
 typedef struct bw_flow_reader_stats {
-    uint64_t lines;           // lines seen (headers, comments and blank lines included)
+    uint64_t lines;           // lines seen (headers, comments and blank lines included;
+                              // records for nfcapd files, packets for pcap)
     uint64_t flows;           // records passed to the callback
     uint64_t malformed;       // lines rejected (bad field, wrong column count, too long, NUL...)
     uint64_t too_long;        // of which longer than max_line_len
     uint64_t skipped;         // well-formed lines that are not flows (non-conn Zeek logs,
-                              // non-IP Argus records, nfdump summary lines)
+                              // non-IP Argus records, nfdump summary lines, non-flow
+                              // Suricata events, nfcapd exporter/statistics records)
     uint64_t headers;         // header/comment lines (Zeek #..., CSV header rows)
     uint64_t bytes;           // bytes fed
     uint64_t first_bad_line;  // 0 if none
@@ -96,10 +100,12 @@ void bw_flow_reader_free(bw_flow_reader *reader);
 bw_flow_format bw_flow_detect(const void *bytes, size_t n);
 
 // Reads path ("-" = stdin) to the end: gzip is decompressed transparently (streaming,
-// bounded memory), pcap/pcapng is assembled into flows with default pcap limits, text
-// formats go through a bw_flow_reader. stats (may be NULL) receives the counts; errors
-// callback (may be NULL) gets malformed lines. Returns BW_ERR_IO if the file cannot be
-// read, BW_ERR_UNSUPPORTED for an unknown format; malformed lines are not errors.
+// bounded memory), pcap/pcapng is assembled into flows (pcapflow.h, options->pcap_limits),
+// the other formats go through a bw_flow_reader. stats (may be NULL) receives the counts;
+// on_error (may be NULL) gets every malformed line (for pcap: the first malformed
+// packet). Returns BW_ERR_IO if the file cannot be read or its gzip data ends early (the
+// flows before the cut were delivered), BW_ERR_UNSUPPORTED for an unknown format;
+// malformed lines are not errors.
 typedef struct bw_flow_read_options {
     const bw_flow_reader_limits *limits;  // NULL = defaults
     bw_flow_error_cb on_error;            // may be NULL

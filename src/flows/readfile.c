@@ -52,6 +52,8 @@ static bw_status read_pcap(gzFile gz, const char *path, const char *peeked, size
         return bw_error(errbuf, BW_ERR_NOMEM, "%s: cannot set up the capture stream", path);
     bw_pcap_flow_stats ps;
     bw_status status = bw_pcap_flows_read(f, path, opts->pcap_limits, cb, ctx, &ps, errbuf);
+    if (ps.malformed > 0 && opts->on_error)
+        opts->on_error(path, ps.first_bad_packet, ps.first_bad_reason, opts->error_ctx);
     if (stats) {
         memset(stats, 0, sizeof *stats);
         stats->format = BW_FLOW_FORMAT_PCAP;

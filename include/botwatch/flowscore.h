@@ -18,7 +18,7 @@
 
 // Memory limits: what an attacker-sized (or simply huge) log can make the engine hold.
 typedef struct bw_flowscore_limits {
-    // Distinct (src, dst, dport, proto) pairs tracked. Default 4,000,000 (~100 bytes each
+    // Distinct (src, dst, dport, proto) pairs tracked. Default 4,000,000 (~130 bytes each
     // plus events, well under 2 GB at 10 M flows); new pairs beyond it are dropped and
     // counted in pairs_dropped.
     size_t max_pairs;
@@ -39,7 +39,7 @@ typedef struct bw_flowscore_options {
     double burst_merge_s;        // calls closer than this merge into one; default 0.01 s
     double jitter_tolerance;     // comb half-width as a fraction of the period; default 0.35
     unsigned max_harmonic;       // longest run of missed calls bridged (multiples); default 4
-    unsigned permutations;       // null replicates for the periodicity test; default 19 (p<0.05)
+    unsigned permutations;       // null replicates (x5 below 32 calls); default 19 (p<0.05)
     double min_z;                // and standard deviations above the replicates' mean; default 3
     double madm_ref;             // MAD/median at which the ts MAD score reaches 0; default 0.5
     double coverage_bins;        // bins over the observation span for coverage; default 24

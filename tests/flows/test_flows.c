@@ -303,6 +303,16 @@ static void test_tsv_long_line_limit(void **state)
     assert_int_equal(feed_all(text, total, 4096, &lim, &c, &st), BW_OK);
     assert_int_equal(st.flows, 0);
     assert_int_equal(st.too_long, 3 + 2);   // 3 data lines + #fields and #types headers
+    // max_fields: a #fields header wider than the limit is refused, and so are the data
+    // lines that would need it (their meaning is unknown).
+    bw_flow_reader_limits_default(&lim);
+    lim.max_fields = 10;
+    collect_init(&c);
+    assert_int_equal(feed_all(text, total, 4096, &lim, &c, &st), BW_OK);
+    assert_int_equal(st.flows, 0);
+    assert_int_equal(st.malformed, 1 + 2 + 1);   // #fields, the two data lines, the over-long line
+    assert_int_equal(st.first_bad_line, 6);
+    assert_string_equal(st.first_bad_reason, "#fields has more columns than max_fields");
     free(text);
 
 }

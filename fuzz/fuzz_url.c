@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bw_url_set_reset(set);
     if (bw_url_scan_text(set, bw_slice_make(data, size)) != BW_OK)
         return 0;
-    if (bw_url_add_html_link(set, bw_slice_make(data, size)) != BW_OK)
+    if (bw_url_add_html_link(set, bw_slice_make(data, size), size % 2) != BW_OK)
         return 0;
     size_t count;
     const bw_url *urls = bw_url_set_items(set, &count);

@@ -51,6 +51,7 @@ typedef struct bw_html_link {
     bw_slice target;          // attribute value, entity-decoded, trimmed, NULs dropped
     bw_slice text;            // <a>: its visible text (capped); empty for other kinds
     bw_html_link_kind kind;
+    bool encoded_host;        // the scheme or host was written with character references
 } bw_html_link;
 
 typedef struct bw_html_doc {

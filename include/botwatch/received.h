@@ -56,6 +56,8 @@ void bw_received_trust_free(bw_received_trust *trust);
 // a CIDR or its recorded rDNS (or, without rDNS, HELO) matches a name. Inferred trust, as
 // SpamAssassin does: private/reserved IPs (bw_ip_is_special) and hops from hosts inside
 // the receiving domain (the registrable domain of the newest hop's by-name).
-int bw_received_find_sender(const bw_received_trust *trust, bw_received_hop *hops, size_t count);
+// trust (NULL = inferred) also caches the receiving domain between calls, so one trust
+// object is used by one thread at a time.
+int bw_received_find_sender(bw_received_trust *trust, bw_received_hop *hops, size_t count);
 
 #endif

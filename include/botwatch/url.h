@@ -57,7 +57,8 @@ bw_status bw_url_scan_hidden(bw_url_set *set, bw_slice text);
 // Adds the URL(s) of one HTML attribute value (already entity-decoded, as bw_html gives
 // them): absolute, protocol-relative ("//host/") or scheme-less "www." targets, and URLs
 // inside javascript: values. Relative links, mailto:, cid: and the like are ignored.
-bw_status bw_url_add_html_link(bw_url_set *set, bw_slice value);
+// encoded_host (bw_html_link.encoded_host) marks the URLs found obfuscated.
+bw_status bw_url_add_html_link(bw_url_set *set, bw_slice value, bool encoded_host);
 
 // The URLs collected since the last reset, in order of first appearance; valid until the
 // next reset or free.

@@ -60,16 +60,23 @@ static const entity entities[] = {
 #define ENTITY_MAX_NAME 32
 #define LEGACY_MAX_NAME 6   // longest legacy name ("frac34", "middot", ...)
 
+// Compares name[0..n) (no NULs) with the NUL-terminated s, like strcmp would.
+static inline int name_cmp(const char *name, size_t n, const char *s)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char a = (unsigned char)name[i], b = (unsigned char)s[i];
+        if (a != b)
+            return a < b ? -1 : 1;   // also when s ends (b == 0 < a)
+    }
+    return s[n] == '\0' ? 0 : -1;
+}
+
 static const entity *entity_find(const char *name, size_t n)
 {
     size_t lo = 0, hi = ENTITY_COUNT;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        const char *e = entities[mid].name;
-        // name holds no NUL, so strncmp stops where the shorter one ends.
-        int c = strncmp(name, e, n);
-        if (c == 0 && e[n] != '\0')
-            c = -1;   // name is a proper prefix of e
+        int c = name_cmp(name, n, entities[mid].name);
         if (c == 0)
             return &entities[mid];
         if (c < 0)
@@ -275,10 +282,7 @@ static const tag_info *tag_find(const char *name, size_t n)
     size_t lo = 0, hi = sizeof tags / sizeof tags[0];
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        const char *t = tags[mid].name;
-        int c = strncmp(name, t, n);
-        if (c == 0 && t[n] != '\0')
-            c = -1;
+        int c = name_cmp(name, n, tags[mid].name);
         if (c == 0)
             return &tags[mid];
         if (c < 0)
@@ -296,6 +300,7 @@ typedef struct link_rec {
     size_t text_start, text_end;     // in text (text_end = SIZE_MAX while the <a> is open)
     bw_html_link_kind kind;
     bool anchor;
+    bool encoded_host;
 } link_rec;
 
 struct bw_html_renderer {
@@ -395,18 +400,20 @@ static inline bool is_space(unsigned char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
+// Bytes that end a run of visible text: whitespace, '&' and NUL.
+static const bool text_stop[256] = {
+    [' '] = true, ['\t'] = true, ['\n'] = true, ['\r'] = true, ['\f'] = true, ['\v'] = true,
+    ['&'] = true, ['\0'] = true,
+};
+
 // Visible text between tags: collapses whitespace, decodes references, drops NULs.
 static void render_text(bw_html_renderer *r, const char *p, size_t n)
 {
     size_t i = 0;
     while (i < n) {
         size_t run = i;
-        while (run < n) {
-            unsigned char c = (unsigned char)p[run];
-            if (is_space(c) || c == '&' || c == '\0')
-                break;
+        while (run < n && !text_stop[(unsigned char)p[run]])
             run++;
-        }
         if (run > i) {
             if (r->in_head)
                 r->in_head = false;   // browsers end <head> at the first visible text
@@ -449,7 +456,7 @@ static bool add_link(bw_html_renderer *r, const char *value, size_t n, bw_html_l
     }
     // Decode references and drop NULs into link_bytes, then trim.
     size_t start = r->link_bytes.n;
-    size_t i = 0;
+    size_t i = 0, first_reference = SIZE_MAX;   // output offset of the first decoded reference
     bool cut = false;
     while (i < n) {
         if (r->link_bytes.n - start >= r->limits.max_attr_bytes) {
@@ -473,6 +480,8 @@ static bool add_link(bw_html_renderer *r, const char *value, size_t n, bw_html_l
             size_t len = 0;
             size_t used = bw_html_decode_entity(bw_slice_make(value + i, n - i), 1, utf8, &len);
             if (used) {
+                if (first_reference == SIZE_MAX)
+                    first_reference = r->link_bytes.n - start;
                 if (bw_buf_append(&r->link_bytes, utf8, len) < 0)
                     goto nomem;
                 i += used;
@@ -510,6 +519,21 @@ static bool add_link(bw_html_renderer *r, const char *value, size_t n, bw_html_l
     rec->target_off = s;
     rec->target_len = e - s;
     rec->kind = kind;
+    rec->encoded_host = false;
+    if (first_reference != SIZE_MAX) {
+        // Spam writes "h&#116;tp://&#119;ww..." to hide a host from filters; "&amp;" in a
+        // query string is ordinary. So only references before the path count.
+        const char *v = r->link_bytes.p + start;
+        size_t len = r->link_bytes.n - start, k = 0;
+        const char *sep = memmem(v, len, "//", 2);
+        size_t auth_end = len;
+        if (sep) {
+            for (k = (size_t)(sep - v) + 2; k < len && v[k] != '/' && v[k] != '?' && v[k] != '#'; k++)
+                ;
+            auth_end = k;
+        }
+        rec->encoded_host = first_reference < auth_end;
+    }
     rec->text_start = rec->text_end = 0;
     rec->anchor = anchor;
     if (anchor) {
@@ -769,6 +793,7 @@ static bw_status finish(bw_html_renderer *r, bw_html_doc *out)
         bw_html_link *l = &r->links[k];
         l->target = bw_slice_make(r->link_bytes.p + rec->target_off, rec->target_len);
         l->kind = rec->kind;
+        l->encoded_host = rec->encoded_host;
         l->text = BW_SLICE_LIT("");
         if (rec->anchor) {
             size_t end = rec->text_end == SIZE_MAX ? r->text.n : rec->text_end;

@@ -168,6 +168,18 @@ static bool has_visible_text(bw_slice s)
     return false;
 }
 
+// A text/plain body that is really an HTML document ("<html", "<!DOCTYPE html", "<head",
+// "<body" first): old spam templates declare no type, and readers sniff and render them.
+static bool looks_like_html(bw_slice s)
+{
+    size_t i = 0;
+    while (i < s.n && i < 256 && (s.p[i] == ' ' || s.p[i] == '\t' || s.p[i] == '\r' || s.p[i] == '\n'))
+        i++;
+    bw_slice rest = bw_slice_make(s.p + i, s.n - i);
+    return bw_slice_starts_with_ci(rest, "<html") || bw_slice_starts_with_ci(rest, "<!doctype html")
+        || bw_slice_starts_with_ci(rest, "<head") || bw_slice_starts_with_ci(rest, "<body");
+}
+
 // The nearest multipart/alternative ancestor of part i, or -1.
 static int alternative_of(const bw_message *msg, size_t i)
 {
@@ -198,7 +210,7 @@ static bool classify_parts(bw_mail_analyzer *a, const bw_message *msg)
         const bw_part *p = &msg->parts[i];
         if (p->is_multipart || p->is_message || is_attachment(p))
             continue;
-        if (bw_slice_eq_ci_cstr(p->content_type, "text/plain") && has_visible_text(p->text)) {
+        if (bw_slice_eq_ci_cstr(p->content_type, "text/plain") && has_visible_text(p->text) && !looks_like_html(p->text)) {
             int alt = alternative_of(msg, i);
             if (alt >= 0)
                 a->part_role[alt] |= HAS_PLAIN;
@@ -212,6 +224,8 @@ static bool classify_parts(bw_mail_analyzer *a, const bw_message *msg)
         bool plain = bw_slice_eq_ci_cstr(p->content_type, "text/plain");
         bool html = bw_slice_eq_ci_cstr(p->content_type, "text/html");
         uint8_t role = ROLE_NONE;
+        if (plain && !is_attachment(p) && looks_like_html(p->text))
+            plain = false, html = true;   // bulk mailers send HTML as text/plain; readers render it
         if ((plain || html) && is_attachment(p))
             role = ROLE_ATTACHED_TEXT;
         else if (plain)
@@ -288,7 +302,7 @@ static bw_status analyze_body(bw_mail_analyzer *a, const bw_message *msg, bw_mai
             used_html = true;
         }
         for (size_t k = 0; k < doc.link_count && st == BW_OK; k++)
-            st = bw_url_add_html_link(a->urls, doc.links[k].target);
+            st = bw_url_add_html_link(a->urls, doc.links[k].target, doc.links[k].encoded_host);
         if (st == BW_OK)
             st = bw_url_scan_text(a->urls, doc.text);
         for (size_t k = 0; k < doc.hidden_count && st == BW_OK; k++)

@@ -367,11 +367,19 @@ typedef struct trusted_name {
     size_t n;
 } trusted_name;
 
+// The receiving domain of the last chain: a trap's mail all arrives through the same
+// relays, so the public-suffix lookup is done once per relay name, not per message.
+#define RECEIVING_CACHE_NAME 256
+
 struct bw_received_trust {
     bw_cidr *cidrs;
     size_t cidr_count;
     trusted_name *names;
     size_t name_count;
+    char cached_by[RECEIVING_CACHE_NAME];
+    size_t cached_by_len;
+    size_t cached_domain_len;   // the domain is the last cached_domain_len bytes of by
+    bool cache_valid;
 };
 
 bw_received_trust *bw_received_trust_new(const char *const *entries, size_t count, char *errbuf)
@@ -534,12 +542,25 @@ static bool names_sender(bw_slice by_name, const bw_received_hop *newer)
     return !any;
 }
 
-int bw_received_find_sender(const bw_received_trust *trust, bw_received_hop *hops, size_t count)
+int bw_received_find_sender(bw_received_trust *trust, bw_received_hop *hops, size_t count)
 {
     bool configured = trust && (trust->cidr_count || trust->name_count);
     bw_slice receiving = BW_SLICE_NULL;
-    for (size_t i = 0; i < count && receiving.n == 0; i++)
-        receiving = registrable(hops[i].by_name);
+    for (size_t i = 0; i < count && receiving.n == 0; i++) {
+        bw_slice by = hops[i].by_name;
+        if (trust && trust->cache_valid && by.n == trust->cached_by_len && by.n > 0
+            && memcmp(by.p, trust->cached_by, by.n) == 0) {
+            receiving = bw_slice_make(by.p + by.n - trust->cached_domain_len, trust->cached_domain_len);
+            break;
+        }
+        receiving = registrable(by);
+        if (receiving.n > 0 && trust && by.n < RECEIVING_CACHE_NAME) {
+            memcpy(trust->cached_by, by.p, by.n);
+            trust->cached_by_len = by.n;
+            trust->cached_domain_len = (size_t)(by.p + by.n - (receiving.p + receiving.n)) == 0 ? receiving.n : 0;
+            trust->cache_valid = trust->cached_domain_len > 0;
+        }
+    }
 
     int sender = -1;
     for (size_t i = 0; i < count; i++) {

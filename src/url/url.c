@@ -173,16 +173,18 @@ static size_t unicode_stop(const unsigned char *p, size_t n)
 
 typedef struct scheme {
     const char *written;     // lowercase spelling as found
+    size_t len;
     const char *canonical;
     bool obfuscated;
 } scheme;
 
+#define SCHEME(w, c, o) { w, sizeof(w) - 1, c, o }
 static const scheme schemes[] = {
-    { "http", "http", false },   { "https", "https", false }, { "ftp", "ftp", false },
-    { "hxxp", "http", true },    { "hxxps", "https", true },  { "h**p", "http", true },
-    { "h**ps", "https", true },  { "hxtp", "http", true },    { "hxtps", "https", true },
-    { "htp", "http", true },     { "htps", "https", true },   { "ttp", "http", true },
-    { "ttps", "https", true },   { "h..p", "http", true },    { "h..ps", "https", true },
+    SCHEME("http", "http", false),  SCHEME("https", "https", false), SCHEME("ftp", "ftp", false),
+    SCHEME("hxxp", "http", true),   SCHEME("hxxps", "https", true),  SCHEME("h**p", "http", true),
+    SCHEME("h**ps", "https", true), SCHEME("hxtp", "http", true),    SCHEME("hxtps", "https", true),
+    SCHEME("htp", "http", true),    SCHEME("htps", "https", true),   SCHEME("ttp", "http", true),
+    SCHEME("ttps", "https", true),  SCHEME("h..p", "http", true),    SCHEME("h..ps", "https", true),
 };
 
 // Finds the scheme ending at p[end) (just before ':'): the longest known spelling whose
@@ -195,8 +197,8 @@ static const scheme *scheme_before(const char *p, size_t end, size_t *start)
         return NULL;
     const scheme *best = NULL;
     for (size_t k = 0; k < sizeof schemes / sizeof schemes[0]; k++) {
-        size_t len = strlen(schemes[k].written);
-        if (len > end || (best && len <= strlen(best->written)))
+        size_t len = schemes[k].len;
+        if (len > end || (best && len <= best->len))
             continue;
         size_t s = end - len;
         size_t j = 0;
@@ -439,6 +441,7 @@ typedef struct origin {
     bool from_html;
     bool hidden;
     bool scheme_written;   // "http://" etc. was there (not "www." alone)
+    bool encoded;          // the source hid the host with character references
 } origin;
 
 // Returns BW_OK and sets *taken when the candidate was a URL (new or seen before).
@@ -484,7 +487,7 @@ static bw_status add_url(bw_url_set *set, const char *canonical_scheme, const ch
     if (!normalise_host(auth, host_len, from.scheme_written, &host))
         return BW_OK;
     *taken = true;
-    obfuscated |= host.obfuscated;
+    obfuscated |= host.obfuscated || from.encoded;
 
     // url = scheme "://" userinfo host port-and-rest
     size_t scheme_len = strlen(canonical_scheme);
@@ -717,23 +720,23 @@ static bw_status scan(bw_url_set *set, const char *p, size_t n, origin from)
 
 bw_status bw_url_scan_text(bw_url_set *set, bw_slice text)
 {
-    return scan(set, text.p, text.n, (origin){ false, false, false });
+    return scan(set, text.p, text.n, (origin){ false, false, false, false });
 }
 
 bw_status bw_url_scan_hidden(bw_url_set *set, bw_slice text)
 {
-    return scan(set, text.p, text.n, (origin){ true, true, false });
+    return scan(set, text.p, text.n, (origin){ true, true, false, false });
 }
 
-bw_status bw_url_add_html_link(bw_url_set *set, bw_slice value)
+bw_status bw_url_add_html_link(bw_url_set *set, bw_slice value, bool encoded_host)
 {
     bw_slice v = bw_slice_trim(value);
-    origin from = { true, false, true };
+    origin from = { true, false, true, encoded_host };
     if (v.n > 2 && v.p[0] == '/' && v.p[1] == '/') {
         size_t end = url_end(set, NULL, v.p, v.n, 2);
         bool taken = false;
         if (end > 2)
-            return take(set, "http", v.p, 2, end, from, false, &taken);
+            return take(set, "http", v.p, 2, end, from, encoded_host, &taken);
         return BW_OK;
     }
     return scan(set, v.p, v.n, from);

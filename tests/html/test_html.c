@@ -112,6 +112,8 @@ static void test_links(void **state)
         assert_int_equal(doc.links[i].kind, want[i].kind);
     }
     assert_string_equal(doc.text.p, "Click here secondthird\nno linkempty\nt");   // as a browser shows it
+    assert_false(doc.links[1].encoded_host);   // "&amp;" in the query is ordinary
+    assert_true(doc.links[3].encoded_host);    // "&#104;ttp://": the scheme hidden
     bw_html_renderer_free(r);
 }
 

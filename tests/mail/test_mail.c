@@ -81,6 +81,7 @@ static void test_alternative(void **state)
     assert_false(r.urls[0].from_html);
     assert_true(slice_is(r.urls[1].url, "http://html.example/x?a=1&b=2"));
     assert_true(r.urls[1].from_html);
+    assert_true(r.urls[1].obfuscated);   // "&#104;tml.example": a reference in the host
     assert_true(slice_is(r.urls[2].host, "192.168.1.1"));
     assert_true(r.urls[2].host_is_ip);
     assert_true(r.anomalies & BW_MAIL_ANOM_OBFUSCATED_URL);
@@ -155,6 +156,24 @@ static void test_html_only_and_limits(void **state)
     bw_mime_parser_free(parser);
 }
 
+static void test_html_as_plain(void **state)
+{
+    (void)state;
+    static const char msg_text[] = "Subject: x\r\n\r\n  <HTML><body><p>Sniffed</p><a href=http://sniff.example/>x</a></body></html>\r\n";
+    bw_mime_parser *parser = bw_mime_parser_new(NULL);
+    char errbuf[BW_ERRBUF_SIZE];
+    bw_mail_analyzer *a = bw_mail_analyzer_new(NULL, errbuf);
+    const bw_message *msg;
+    assert_int_equal(bw_mime_parse(parser, msg_text, sizeof msg_text - 1, &msg), BW_OK);
+    bw_mail_record r;
+    assert_int_equal(bw_mail_analyze(a, msg, &r), BW_OK);
+    assert_true(slice_is(r.text, "Sniffed\nx"));
+    assert_int_equal(r.url_count, 1);
+    assert_true(r.urls[0].from_html);
+    bw_mail_analyzer_free(a);
+    bw_mime_parser_free(parser);
+}
+
 static void test_empty_message(void **state)
 {
     (void)state;
@@ -180,6 +199,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_alternative),
         cmocka_unit_test(test_html_only_and_limits),
+        cmocka_unit_test(test_html_as_plain),
         cmocka_unit_test(test_empty_message),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -119,7 +119,7 @@ static void test_html_links(void **state)
         "mailto:x@e.example", "cid:part1@x", "/relative/path", "#top", "images/x.gif",
     };
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
-        assert_int_equal(bw_url_add_html_link(set, bw_slice_cstr(values[i])), BW_OK);
+        assert_int_equal(bw_url_add_html_link(set, bw_slice_cstr(values[i]), false), BW_OK);
     size_t count;
     const bw_url *urls = bw_url_set_items(set, &count);
     assert_int_equal(count, 4);
@@ -143,7 +143,7 @@ static void test_dedup_and_limits(void **state)
     assert_int_equal(bw_url_scan_text(set, bw_slice_cstr(
         "http://a.example/ HTTP://A.EXAMPLE/ hxxp://a.example/ http://b.example/ "
         "http://c.example/0123456789012345678901234567890123456789 http://d.example/")), BW_OK);
-    assert_int_equal(bw_url_add_html_link(set, bw_slice_cstr("http://a.example/")), BW_OK);
+    assert_int_equal(bw_url_add_html_link(set, bw_slice_cstr("http://a.example/"), false), BW_OK);
     size_t count;
     const bw_url *urls = bw_url_set_items(set, &count);
     assert_int_equal(count, 3);

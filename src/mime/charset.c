@@ -12,7 +12,7 @@
 
 #include "mime_internal.h"
 
-enum charset_kind { CS_ASCII, CS_UTF8, CS_LATIN1, CS_ICONV };
+enum charset_kind { CS_ASCII, CS_UTF8, CS_LATIN1, CS_CP1252, CS_ICONV };
 
 static const struct charset_alias {
     const char *alias;
@@ -37,6 +37,9 @@ static const struct charset_alias {
     { "l1", "", CS_LATIN1 },
     { "cp819", "", CS_LATIN1 },
     { "iso-ir-100", "", CS_LATIN1 },
+    { "windows-1252", "", CS_CP1252 },
+    { "cp1252", "", CS_CP1252 },
+    { "x-cp1252", "", CS_CP1252 },
     // Korean mail declares the Windows code page under its old standard's name.
     { "ks_c_5601-1987", "CP949", CS_ICONV },
     { "ks_c_5601", "CP949", CS_ICONV },
@@ -62,10 +65,7 @@ static const struct charset_alias {
     { "windows-874", "CP874", CS_ICONV },
     { "x-cp1250", "CP1250", CS_ICONV },
     { "x-cp1251", "CP1251", CS_ICONV },
-    { "x-cp1252", "CP1252", CS_ICONV },
 };
-
-#define FALLBACK_CHARSET "CP1252"
 
 static inline unsigned char ascii_lower(unsigned char c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
 
@@ -230,6 +230,15 @@ static int ascii_to_utf8(const char *in, size_t n, bw_buf *out, bool *had_errors
 {
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
+        while (i + 8 <= n) {
+            uint64_t word;
+            memcpy(&word, in + i, 8);
+            if (word & 0x8080808080808080ull)
+                break;
+            i += 8;
+        }
+        if (i >= n)
+            break;
         if ((unsigned char)in[i] >= 0x80) {
             if (bw_buf_append(out, in + run, i - run) != 0 || append_replacement(out) != 0)
                 return -1;
@@ -246,11 +255,71 @@ static int latin1_to_utf8(const char *in, size_t n, bw_buf *out)
         return -1;
     char *w = out->p + out->n;
     for (size_t i = 0; i < n; i++) {
+        // ASCII runs, most of any Western text, eight bytes at a time.
+        while (i + 8 <= n) {
+            uint64_t word;
+            memcpy(&word, in + i, 8);
+            if (word & 0x8080808080808080ull)
+                break;
+            memcpy(w, &word, 8);
+            w += 8;
+            i += 8;
+        }
+        if (i >= n)
+            break;
         unsigned char c = (unsigned char)in[i];
         if (c < 0x80) {
             *w++ = (char)c;
         } else {
             *w++ = (char)(0xC0 | (c >> 6));
+            *w++ = (char)(0x80 | (c & 0x3F));
+        }
+    }
+    out->n = (size_t)(w - out->p);
+    out->p[out->n] = '\0';
+    return 0;
+}
+
+// windows-1252 is latin-1 but for 0x80-0x9F; built in because it is both common and the
+// fallback. 0 marks the five undefined bytes (U+FFFD, as iconv and Python do).
+static const uint16_t cp1252_high[32] = {
+    0x20AC, 0, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017D, 0,
+    0, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0, 0x017E, 0x0178,
+};
+
+static int cp1252_to_utf8(const char *in, size_t n, bw_buf *out, bool *had_errors)
+{
+    if (n > (SIZE_MAX - 16) / 3 || bw_buf_reserve(out, 3 * n) != 0)
+        return -1;
+    char *w = out->p + out->n;
+    for (size_t i = 0; i < n; i++) {
+        while (i + 8 <= n) {
+            uint64_t word;
+            memcpy(&word, in + i, 8);
+            if (word & 0x8080808080808080ull)
+                break;
+            memcpy(w, &word, 8);
+            w += 8;
+            i += 8;
+        }
+        if (i >= n)
+            break;
+        unsigned c = (unsigned char)in[i];
+        if (c >= 0x80 && c < 0xA0) {
+            c = cp1252_high[c - 0x80];
+            if (!c) {
+                c = 0xFFFD;
+                *had_errors = true;
+            }
+        }
+        if (c < 0x80) {
+            *w++ = (char)c;
+        } else if (c < 0x800) {
+            *w++ = (char)(0xC0 | (c >> 6));
+            *w++ = (char)(0x80 | (c & 0x3F));
+        } else {
+            *w++ = (char)(0xE0 | (c >> 12));
+            *w++ = (char)(0x80 | ((c >> 6) & 0x3F));
             *w++ = (char)(0x80 | (c & 0x3F));
         }
     }
@@ -322,21 +391,20 @@ int mime_to_utf8(mime_charsets *cs, bw_slice charset, const char *in, size_t n, 
         rc = mime_utf8_sanitize(in, n, out, &had_errors);
     } else if (known_name && kind == CS_LATIN1) {
         rc = latin1_to_utf8(in, n, out);
+    } else if (known_name && kind == CS_CP1252) {
+        rc = cp1252_to_utf8(in, n, out, &had_errors);
     } else {
-        iconv_t cd = (iconv_t)-1, own = (iconv_t)-1;
+        iconv_t cd = (iconv_t)-1;
         if (known_name)
-            cd = cs ? cached_iconv(cs, name, iconv_name) : (own = iconv_open("UTF-8", iconv_name));
+            cd = cs ? cached_iconv(cs, name, iconv_name) : iconv_open("UTF-8", iconv_name);
         if (cd == (iconv_t)-1) {
             *anomalies |= BW_ANOM_BAD_CHARSET;
-            cd = cs ? cached_iconv(cs, "\001fallback", FALLBACK_CHARSET)
-                    : (own = iconv_open("UTF-8", FALLBACK_CHARSET));
-        }
-        if (cd == (iconv_t)-1)
-            rc = latin1_to_utf8(in, n, out);   // no gconv modules at all: still readable
-        else
+            rc = cp1252_to_utf8(in, n, out, &had_errors);
+        } else {
             rc = iconv_to_utf8(cd, in, n, out, &had_errors);
-        if (own != (iconv_t)-1)
-            iconv_close(own);
+            if (!cs)
+                iconv_close(cd);
+        }
     }
     if (had_errors)
         *anomalies |= BW_ANOM_CHARSET_ERRORS;

@@ -484,7 +484,8 @@ static const bw_header *part_header(const bw_mime_parser *p, int part, const cha
     size_t first = p->part_header_first[part], n = p->parts[part].header_count;
     size_t len = strlen(name);
     for (size_t i = first; i < first + n; i++)
-        if (p->headers[i].name.n == len && bw_slice_eq_ci_cstr(p->headers[i].name, name))
+        if (p->headers[i].name.n == len && ascii_lower((unsigned char)p->headers[i].name.p[0]) == name[0] &&
+            bw_slice_eq_ci_cstr(p->headers[i].name, name))
             return &p->headers[i];
     return NULL;
 }
@@ -894,13 +895,24 @@ static void message_fields(bw_mime_parser *p)
         anom |= BW_ANOM_MISSING_DATE;
     else if (!(m->has_date = bw_mime_parse_date(date->value, &m->date)))
         anom |= BW_ANOM_BAD_DATE;
+    // RFC 5322 3.6: fields that may occur at most once. One pass, a bit per name.
     static const char *const singletons[] = { "from", "sender", "reply-to", "to", "cc", "bcc", "subject",
                                               "date", "message-id", "in-reply-to", "references" };
-    for (size_t i = 0; i < sizeof singletons / sizeof singletons[0]; i++)
-        if (bw_message_header(m, singletons[i], 1)) {
-            anom |= BW_ANOM_DUPLICATE_SINGLETON;
+    unsigned seen = 0;
+    for (size_t h = 0; h < m->header_count && !(anom & BW_ANOM_DUPLICATE_SINGLETON); h++) {
+        bw_slice name = m->headers[h].name;
+        if (name.n < 2 || name.n > 11)
+            continue;
+        for (unsigned k = 0; k < sizeof singletons / sizeof singletons[0]; k++) {
+            if (strlen(singletons[k]) != name.n || ascii_lower((unsigned char)name.p[0]) != singletons[k][0] ||
+                !bw_slice_eq_ci_cstr(name, singletons[k]))
+                continue;
+            if (seen & (1u << k))
+                anom |= BW_ANOM_DUPLICATE_SINGLETON;
+            seen |= 1u << k;
             break;
         }
+    }
     if (m->part_count && bw_slice_starts_with_ci(m->parts[0].content_type, "multipart/") &&
         !bw_message_header(m, "mime-version", 0))
         anom |= BW_ANOM_MIME_WITHOUT_VERSION;

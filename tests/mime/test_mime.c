@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <iconv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -473,6 +474,37 @@ static void test_charsets(void **state)
     assert_slice(m->parts[0].decoded, "GIF89a");
 }
 
+// The built-in windows-1252 (the common case and the fallback) must agree with iconv's.
+static void test_cp1252_matches_iconv(void **state)
+{
+    bw_mime_parser *p = *state;
+    iconv_t cd = iconv_open("UTF-8", "CP1252");
+    if (cd == (iconv_t)-1) {
+        print_message("skipping: iconv has no CP1252\n");
+        skip();
+    }
+    char msg[512];
+    for (int byte = 0; byte < 256; byte++) {
+        if (byte == '\r' || byte == '\n' || byte == 0)
+            continue;
+        int n = snprintf(msg, sizeof msg, "Content-Type: text/plain; charset=windows-1252\n"
+                                          "Content-Transfer-Encoding: 8bit\n\n%c", byte);
+        const bw_message *m;
+        assert_int_equal(bw_mime_parse(p, msg, (size_t)n, &m), BW_OK);
+        char in = (char)byte, out[8], *inp = &in, *outp = out;
+        size_t inleft = 1, outleft = sizeof out;
+        iconv(cd, NULL, NULL, NULL, NULL);
+        const char *want = iconv(cd, &inp, &inleft, &outp, &outleft) == (size_t)-1 ? "\xef\xbf\xbd" : NULL;
+        if (!want) {
+            *outp = '\0';
+            want = out;
+        }
+        print_message("byte %02x\n", byte);
+        assert_slice(m->parts[0].text, want);
+    }
+    iconv_close(cd);
+}
+
 // ---- dates ---------------------------------------------------------------------------------
 
 typedef struct date_case {
@@ -810,6 +842,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_transfer_decoding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_uuencode_in_text, setup, teardown),
         cmocka_unit_test_setup_teardown(test_charsets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cp1252_matches_iconv, setup, teardown),
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_limits),
         cmocka_unit_test_setup_teardown(test_chunking, setup, teardown),

@@ -713,6 +713,50 @@ static void test_memory_inputs(void **state)
     bw_intake_free(in);
 }
 
+// "-" reads stdin, here a pipe (not seekable): a gzip'd mbox streams through libarchive's
+// callbacks, and a zip (which needs seeking) is read whole into memory first.
+static void read_stdin_from(const char *data, size_t n, run_result *r)
+{
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    assert_true(n < 60000);  // fits the pipe buffer: no writer process needed
+    assert_int_equal(write(fds[1], data, n), (ssize_t)n);
+    close(fds[1]);
+    int saved = dup(STDIN_FILENO);
+    assert_true(saved >= 0);
+    assert_int_equal(dup2(fds[0], STDIN_FILENO), STDIN_FILENO);
+    close(fds[0]);
+    run_paths(NULL, r, "-", NULL);
+    assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+    close(saved);
+}
+
+static void test_stdin_pipe(void **state)
+{
+    (void)state;
+    assert_true(shell("gzip -c < '%s' > '%s'", tmp_path("spam.mbox"), tmp_path("stdin.gz")));
+    size_t n;
+    char *gz = read_whole(tmp_path("stdin.gz"), &n);
+    run_result r;
+    read_stdin_from(gz, n, &r);
+    assert_int_equal(r.error_count, 0);
+    assert_mbox_messages(&r, 0, "<stdin>", BW_INTAKE_MSG_IN_ARCHIVE);
+    assert_int_equal(r.msg_count, 2);
+    result_free(&r);
+    free(gz);
+
+    const member emls[] = { { "a.eml", eml_text, 0 }, { "b.eml", eml2_text, 0 } };
+    write_archive(tmp_path("stdin.zip"), "zip", NULL, emls, 2);
+    char *zip = read_whole(tmp_path("stdin.zip"), &n);
+    read_stdin_from(zip, n, &r);
+    assert_int_equal(r.error_count, 0);
+    assert_int_equal(r.msg_count, 2);
+    assert_string_equal(r.msgs[1].source, "<stdin>:b.eml");
+    assert_string_equal(r.msgs[1].bytes, eml2_text);
+    result_free(&r);
+    free(zip);
+}
+
 static void test_corrupt_gzip(void **state)
 {
     (void)state;
@@ -965,6 +1009,7 @@ int main(void)
         cmocka_unit_test(test_archives_of_maildir),
         cmocka_unit_test(test_nested_archives),
         cmocka_unit_test(test_memory_inputs),
+        cmocka_unit_test(test_stdin_pipe),
         cmocka_unit_test(test_corrupt_gzip),
         cmocka_unit_test(test_no_local_file_reads),
         cmocka_unit_test(test_archive_limits),

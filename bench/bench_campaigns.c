@@ -207,7 +207,8 @@ int main(int argc, char **argv)
         { "botnets", required_argument, NULL, 'b' },  { "days", required_argument, NULL, 'd' },
         { "seed", required_argument, NULL, 's' },     { "scale", required_argument, NULL, 'x' },
         { "no-peers", no_argument, NULL, 'P' },       { "ssdeep-threshold", required_argument, NULL, 'S' },
-        { "tlsh-threshold", required_argument, NULL, 'T' }, { "help", no_argument, NULL, 'h' },
+        { "tlsh-threshold", required_argument, NULL, 'T' }, { "threshold", required_argument, NULL, 'J' },
+        { "max-reps", required_argument, NULL, 'R' },       { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     spamsim_config cfg;
@@ -215,6 +216,8 @@ int main(int argc, char **argv)
     unsigned scale = 1;
     bool peers = true;
     int ssdeep_threshold = 50, tlsh_threshold = 100;
+    double threshold = 0;
+    unsigned max_reps = 0;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -227,9 +230,12 @@ int main(int argc, char **argv)
         case 'P': peers = false; break;
         case 'S': ssdeep_threshold = atoi(optarg); break;
         case 'T': tlsh_threshold = atoi(optarg); break;
+        case 'J': threshold = atof(optarg); break;
+        case 'R': max_reps = (unsigned)atoi(optarg); break;
         case 'h':
             printf("usage: bench_campaigns [--messages N] [--campaigns N] [--botnets N] [--days N] [--seed N]\n"
                    "                       [--scale K] [--no-peers] [--ssdeep-threshold S] [--tlsh-threshold D]\n"
+                   "                       [--threshold J] [--max-reps N]   (botwatch parameters)\n"
                    "--scale K multiplies messages, campaigns and days (same rate, longer stream).\n");
             return 0;
         default:
@@ -267,6 +273,10 @@ int main(int argc, char **argv)
     bw_campaign_config cc;
     bw_campaign_config_default(&cc);
     cc.key = (bw_hash_key){ 0x6b6579206f6e6521ULL, 0x626f747761746368ULL };   // fixed: reproducible
+    if (threshold > 0)
+        cc.threshold = threshold;
+    if (max_reps > 0)
+        cc.max_reps = max_reps;
     bw_campaign_index *idx = bw_campaign_index_new(&cc, errbuf);
     double spent = 0;
     size_t peak_index = 0, bytes_in = 0;

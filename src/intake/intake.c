@@ -767,7 +767,11 @@ static void open_path(bw_intake *in, const char *path, unsigned path_depth, bool
         push(in, f);
         return;
     }
-    if (!S_ISREG(st.st_mode)) {
+    // A pipe named on the command line (`botwatch ingest <(zcat x)`) is read; one met in a
+    // directory walk is skipped, as are devices and sockets: reading them could block
+    // forever or never end.
+    bool named_pipe = S_ISFIFO(st.st_mode) && path_depth == 0;
+    if (!S_ISREG(st.st_mode) && !named_pipe) {
         in->input_stats.skipped++;
         in->totals.skipped++;
         return;
@@ -783,7 +787,7 @@ static void open_path(bw_intake *in, const char *path, unsigned path_depth, bool
         return;
     }
     f->path_depth = path_depth;
-    stream_init_fd(&f->input, fd, true, true, true);
+    stream_init_fd(&f->input, fd, true, true, !named_pipe);
     open_stream(in, f, in_maildir);
 }
 

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "botwatch/intake.h"
@@ -755,6 +756,30 @@ static void test_stdin_pipe(void **state)
     assert_string_equal(r.msgs[1].bytes, eml2_text);
     result_free(&r);
     free(zip);
+
+    // A named pipe given as a path is read; the same pipe met in a directory walk is
+    // skipped (it could block forever).
+    make_dir(tmp_path("fifodir"));
+    const char *fifo = tmp_path("fifodir/pipe");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        int fd = open(fifo, O_WRONLY);
+        ssize_t w = fd >= 0 ? write(fd, mbox_text, sizeof mbox_text - 1) : -1;
+        _exit(w == (ssize_t)(sizeof mbox_text - 1) ? 0 : 1);
+    }
+    run_paths(NULL, &r, fifo, NULL);
+    int status = 0;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_int_equal(r.msg_count, 2);
+    assert_mbox_messages(&r, 0, fifo, 0);
+    result_free(&r);
+    run_paths(NULL, &r, tmp_path("fifodir"), NULL);
+    assert_int_equal(r.msg_count, 0);
+    assert_int_equal(r.error_count, 0);
+    assert_int_equal(r.totals.skipped, 1);
+    result_free(&r);
 }
 
 static void test_corrupt_gzip(void **state)

@@ -128,10 +128,12 @@ bw_mime_parser *bw_mime_parser_new(const bw_mime_limits *limits);
 void bw_mime_parser_free(bw_mime_parser *parser);
 
 // Feeds the next chunk of the message. Chunks may split lines, CRLFs, or encoded words
-// anywhere. Returns BW_OK, or BW_ERR_NOMEM (the parser is then unusable until reset).
+// anywhere. Returns BW_OK, or BW_ERR_NOMEM (the parser is then unusable until reset), or
+// BW_ERR_INVALID when fed after finish without a reset.
 bw_status bw_mime_parser_feed(bw_mime_parser *parser, const void *data, size_t n);
 
-// Ends the message and returns its parsed view in *out (owned by the parser).
+// Ends the message and returns its parsed view in *out (owned by the parser). Calling it
+// again before a reset returns the same view.
 bw_status bw_mime_parser_finish(bw_mime_parser *parser, const bw_message **out);
 
 // Forgets the current message so the parser can take the next; keeps its memory.

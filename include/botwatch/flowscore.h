@@ -37,6 +37,7 @@ typedef struct bw_flowscore_options {
     unsigned min_calls;          // calls a pair needs to be scored; default 8
     double threshold;            // report score >= this; default 0.70
     double burst_merge_s;        // calls closer than this merge into one; default 0.01 s
+    double min_period_s;         // faster rhythms (scans, floods) score 0; default 0.1 s
     double jitter_tolerance;     // comb half-width as a fraction of the period; default 0.35
     unsigned max_harmonic;       // longest run of missed calls bridged (multiples); default 4
     unsigned permutations;       // null replicates (x5 below 32 calls); default 19 (p<0.05)

@@ -388,6 +388,7 @@ static void usage(FILE *out)
           "  --max-events N           calls kept per pair (default 8192; oldest evicted, counted)\n"
           "  --seed N                 permutation seed (default fixed: same input, same report)\n"
           "  --burst-merge SECONDS    calls closer than this are one call (default 0.01)\n"
+          "  --min-period SECONDS     faster rhythms are scans or floods, not beacons (default 0.1)\n"
           "  -q, --quiet              no summary on stderr\n"
           "\nSee docs/flows.md for every formula and default with the reason.\n",
           out);
@@ -436,7 +437,7 @@ static bool parse_double(const char *s, double *out)
 enum {
     O_FORMAT = 256, O_THRESHOLD, O_MIN_CALLS, O_JITTER, O_PERMS, O_MIN_Z, O_INTERNAL, O_ALLOW_CIDR, O_ALLOW_PORT,
     O_ALLOW_NAME, O_LOCAL, O_NO_PREV, O_P2P_PEERS, O_SMTP_DSTS, O_ASN, O_SORT, O_WHERE, O_LIMIT, O_THREADS,
-    O_MAX_PAIRS, O_MAX_EVENTS, O_SEED, O_BURST,
+    O_MAX_PAIRS, O_MAX_EVENTS, O_SEED, O_BURST, O_MIN_PERIOD,
 };
 
 #define MAX_LIST 64
@@ -499,6 +500,7 @@ int cmd_flows(int argc, char **argv)
         { "max-events", required_argument, NULL, O_MAX_EVENTS },
         { "seed", required_argument, NULL, O_SEED },
         { "burst-merge", required_argument, NULL, O_BURST },
+        { "min-period", required_argument, NULL, O_MIN_PERIOD },
         { "quiet", no_argument, NULL, 'q' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -563,6 +565,7 @@ int cmd_flows(int argc, char **argv)
         case O_MAX_EVENTS: ok = parse_uint(optarg, UINT32_MAX / 2 - 1, &u) && u >= 2; o.limits.max_events_per_pair = u; break;
         case O_SEED: ok = parse_uint(optarg, UINT64_MAX, &u); o.seed = u; break;
         case O_BURST: ok = parse_double(optarg, &o.burst_merge_s) && o.burst_merge_s >= 0; break;
+        case O_MIN_PERIOD: ok = parse_double(optarg, &o.min_period_s) && o.min_period_s >= 0; break;
         case 'q': quiet = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;

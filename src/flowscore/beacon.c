@@ -24,6 +24,7 @@ void bw_flowscore_options_default(bw_flowscore_options *opts)
     opts->min_calls = 8;
     opts->threshold = 0.70;
     opts->burst_merge_s = 0.01;
+    opts->min_period_s = 0.1;
     opts->jitter_tolerance = 0.35;
     opts->max_harmonic = 4;
     opts->permutations = 19;
@@ -293,6 +294,9 @@ bool bw_flowscore_score_series(const bw_flowscore_options *opts_in, const double
     // its spread alone: few calls can look tidy by luck, the permutation test knows how often.
     double regularity = significant ? fmax(out->ts_score, out->period_score) : 0.5 * out->ts_score;
     out->raw_score = regularity * (0.5 + 0.15 * out->ds_score + 0.35 * out->coverage_score);
+    // Faster than min_period_s the rhythm is a scanner's or a flood's pacing, not a call home.
+    if (period < opts->min_period_s)
+        out->raw_score = 0;
     out->score = out->raw_score;
     out->first_seen = ts[0];
     out->last_seen = ts[n - 1];

@@ -26,11 +26,11 @@
 //   attacks or broken mailers.
 // - 1000 fields per header block: real messages carry < 100 (long Received chains ~40);
 //   bounds the header array against header floods.
-// - 32 KiB per physical header line: far above RFC 5322's 998 (which real mailers exceed
-//   with long To: lines), below the field limit. Body lines are not cut (decoding needs
+// - 32 KiB per physical header line: Exim's MIME_MAX_LINE_LENGTH; far above RFC 5322's
+//   998 (which real mailers exceed with long To: lines), below the field limit. Body lines are not cut (decoding needs
 //   no line buffer here) but lines over 998 are flagged long_line.
-// - depth 64: Postfix mime_nesting_limit is 100, rspamd uses a smaller bound; real mail
-//   nests < 10. Also bounds the recursion (two frames per level).
+// - depth 64: rspamd's max_nested (Postfix mime_nesting_limit is 100); real mail nests
+//   < 10. Also bounds the recursion (two frames per level).
 // - 1024 parts: rspamd-like bound; real mail has < 50, each part costs a struct and work.
 // - 2048 boundary bytes: Postfix mime_boundary_length_limit; RFC 2046 says 70 but real
 //   boundaries exceed it. Longer ones are cut (and flagged), matching then by prefix.

@@ -55,6 +55,7 @@ void bw_asn_db_free(bw_asn_db *db)
         return;
     asn_mmdb_close_all(db);
     free(db->ranges);
+    free(db->v4_index);
     free(db->orgs);
     free(db->org_table);
     bw_buf_free(&db->pool);
@@ -304,7 +305,49 @@ static size_t count_overlapping(const asn_range *r, size_t n)
     return overlapping;
 }
 
+// Below a few thousand ranges the plain binary search is short (12 steps) and the
+// 256 KiB index would cost more to build than it saves (it dominated fuzzing runs).
+enum { V4_INDEX_SLOTS = 65536 + 1, V4_INDEX_MIN_RANGES = 4096 };
+
+static bw_status build_v4_index(bw_asn_db *db)
+{
+    if (db->range_count >= UINT32_MAX)
+        return BW_ERR_LIMIT;
+    if (!db->v4_index && !(db->v4_index = malloc(V4_INDEX_SLOTS * sizeof *db->v4_index)))
+        return BW_ERR_NOMEM;
+    // One pass: each range fills the slots of the /16s up to its own that no earlier range
+    // started in, so the cost is ranges + 65,537 stores, no comparisons per slot.
+    bw_ip v4_zero;
+    bw_ip_from_v4(0, &v4_zero);
+    size_t i = 0, n = db->range_count;
+    while (i < n && ip_cmp(&db->ranges[i].start, &v4_zero) < 0)
+        i++;
+    uint32_t slot = 0;
+    for (; i < n && bw_ip_is_v4(&db->ranges[i].start); i++) {
+        uint32_t own = (uint32_t)db->ranges[i].start.b[12] << 8 | db->ranges[i].start.b[13];
+        while (slot <= own)
+            db->v4_index[slot++] = (uint32_t)i;
+    }
+    while (slot < V4_INDEX_SLOTS)
+        db->v4_index[slot++] = (uint32_t)i;
+    return BW_OK;
+}
+
+static bw_status sort_and_resolve(bw_asn_db *db);
+
 static bw_status finish_load(bw_asn_db *db)
+{
+    bw_status status = sort_and_resolve(db);
+    if (status != BW_OK)
+        return status;
+    if (db->range_count >= V4_INDEX_MIN_RANGES)
+        return build_v4_index(db);
+    free(db->v4_index);   // a stale index must not outlive a rewrite of the array
+    db->v4_index = NULL;
+    return BW_OK;
+}
+
+static bw_status sort_and_resolve(bw_asn_db *db)
 {
     size_t n = db->range_count;
     bool sorted = true;
@@ -429,8 +472,14 @@ bool bw_asn_lookup(const bw_asn_db *db, const bw_ip *ip, bw_asn_info *out)
     if (db->mmdb_count > 0)
         asn_mmdb_lookup(db, ip, out);
     if (out->asn == 0 && db->range_count > 0) {
-        // Last range whose start <= ip; ranges are disjoint, so it alone can cover ip.
+        // Last range whose start <= ip; ranges are disjoint, so it alone can cover ip. For
+        // IPv4 it lies between the index entries of ip's /16 (or is the one just before).
         size_t lo = 0, hi = db->range_count;
+        if (bw_ip_is_v4(ip) && db->v4_index) {
+            uint32_t p = (uint32_t)ip->b[12] << 8 | ip->b[13];
+            lo = db->v4_index[p] ? db->v4_index[p] - 1 : 0;
+            hi = db->v4_index[p + 1];
+        }
         while (lo < hi) {
             size_t mid = lo + (hi - lo) / 2;
             if (ip_cmp(&db->ranges[mid].start, ip) <= 0)

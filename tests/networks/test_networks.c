@@ -192,6 +192,90 @@ static void test_address_forms_match_inet_pton(void **state)
     bw_asn_db_free(db);
 }
 
+// Many generated IPv4 ranges (enough for the /16 index the lookup uses on large data),
+// checked against an independent binary search over the same list at every range edge
+// and at random addresses.
+typedef struct gen_range {
+    uint32_t start, end, asn;
+} gen_range;
+
+static uint32_t xorshift(uint32_t *x)
+{
+    *x ^= *x << 13, *x ^= *x >> 17, *x ^= *x << 5;
+    return *x;
+}
+
+static uint32_t reference_lookup(const gen_range *r, size_t n, uint32_t ip)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (r[mid].end < ip)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && r[lo].start <= ip ? r[lo].asn : 0;
+}
+
+static void check_v4(const bw_asn_db *db, const gen_range *r, size_t n, uint32_t ip)
+{
+    bw_ip addr;
+    bw_ip_from_v4(ip, &addr);
+    bw_asn_info info;
+    bw_asn_lookup(db, &addr, &info);
+    uint32_t expected = reference_lookup(r, n, ip);
+    if (info.asn != expected)
+        fail_msg("%u.%u.%u.%u: AS%u, expected AS%u", ip >> 24, (ip >> 16) & 255, (ip >> 8) & 255, ip & 255,
+                 info.asn, expected);
+}
+
+static void test_many_ranges_match_reference(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    gen_range *r = calloc(N, sizeof *r);
+    assert_non_null(r);
+    bw_buf csv = BW_BUF_INIT;
+    uint32_t seed = 12345, cursor = 1 << 20;
+    size_t n = 0;
+    while (n < N) {
+        uint32_t gap = xorshift(&seed) % 3 == 0 ? 0 : xorshift(&seed) % (1u << 17);
+        uint32_t len = xorshift(&seed) % 50 == 0 ? xorshift(&seed) % (1u << 24) : xorshift(&seed) % (1u << 12);
+        if ((uint64_t)cursor + gap + len >= UINT32_MAX)
+            break;
+        r[n] = (gen_range){ cursor + gap, cursor + gap + len, (uint32_t)n + 1 };
+        cursor = r[n].end + 1;
+        bw_ip a, b;
+        char sa[BW_IP_STRLEN], sb[BW_IP_STRLEN];
+        bw_ip_from_v4(r[n].start, &a);
+        bw_ip_from_v4(r[n].end, &b);
+        bw_ip_format(&a, sa);
+        bw_ip_format(&b, sb);
+        assert_int_equal(bw_buf_printf(&csv, "%s,%s,%u,gen\n", sa, sb, r[n].asn), 0);
+        n++;
+    }
+    assert_true(n > 5000);
+    bw_asn_db *db = bw_asn_db_new();
+    char errbuf[BW_ERRBUF_SIZE];
+    assert_int_equal(bw_asn_db_load_csv_buffer(db, "gen.csv", csv.p, csv.n, errbuf), BW_OK);
+    assert_int_equal(bw_asn_db_range_count(db), n);
+    for (size_t i = 0; i < n; i++) {
+        check_v4(db, r, n, r[i].start);
+        check_v4(db, r, n, r[i].end);
+        check_v4(db, r, n, r[i].start - 1);
+        if (r[i].end < UINT32_MAX)
+            check_v4(db, r, n, r[i].end + 1);
+    }
+    for (int i = 0; i < 200000; i++)
+        check_v4(db, r, n, xorshift(&seed));
+    check_v4(db, r, n, 0);
+    check_v4(db, r, n, UINT32_MAX);
+    bw_asn_db_free(db);
+    bw_buf_free(&csv);
+    free(r);
+}
+
 static void test_overlaps_and_order(void **state)
 {
     (void)state;
@@ -206,7 +290,9 @@ static void test_overlaps_and_order(void **state)
         "30.0.0.0,30.0.0.255,6,second copy\n"
         "10.0.1.128,10.0.1.128,7,innermost\n"
         "ffff::,ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff,8,top\n"
-        "ffff:ffff::,ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff,9,top inner\n";
+        "ffff:ffff::,ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff,9,top inner\n"
+        "40.0.0.0,40.255.255.255,10,spans many /16s\n"
+        "250.0.0.0,255.255.255.255,11,ends at the top of IPv4\n";
     bw_asn_db *db = bw_asn_db_new();
     char errbuf[BW_ERRBUF_SIZE];
     assert_int_equal(bw_asn_db_load_csv_buffer(db, "o.csv", csv, sizeof csv - 1, errbuf), BW_OK);
@@ -229,6 +315,14 @@ static void test_overlaps_and_order(void **state)
         { "20.0.0.200", 4, NULL },
         { "20.0.0.201", 0, NULL },
         { "30.0.0.7", 5, "first copy" },
+        { "39.255.255.255", 0, NULL },
+        { "40.0.0.0", 10, NULL },
+        { "40.128.7.1", 10, "spans many /16s" },   // its /16 has no range starting in it
+        { "40.255.255.255", 10, NULL },
+        { "41.0.0.0", 0, NULL },
+        { "249.255.255.255", 0, NULL },
+        { "255.255.255.255", 11, NULL },
+        { "::1:0:0:0", 0, NULL },                 // just above the IPv4-mapped block
         { "ffff::1", 8, NULL },
         { "ffff:fffe:ffff:ffff:ffff:ffff:ffff:ffff", 8, NULL },
         { "ffff:ffff::", 9, NULL },
@@ -532,6 +626,7 @@ int main(void)
         cmocka_unit_test(test_real_data),
         cmocka_unit_test(test_malformed_rows),
         cmocka_unit_test(test_address_forms_match_inet_pton),
+        cmocka_unit_test(test_many_ranges_match_reference),
         cmocka_unit_test(test_overlaps_and_order),
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_load_errors),

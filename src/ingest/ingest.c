@@ -708,6 +708,8 @@ bw_status bw_ingest_paths(bw_store *store, const char *const *paths, size_t path
     // The reader and workers never touch the store, so indexes can change while they run.
     if (!cfg.keep_indexes)
         st = bw_store_defer_indexes(store, cfg.defer_index_max_messages, &deferred, errbuf);
+    if (deferred)
+        bw_info("ingest", "bulk load: report indexes dropped for the run");
     if (st == BW_OK)
         st = run_writer(&p, &wr, started, errbuf);
     if (st != BW_OK) {
@@ -733,7 +735,9 @@ join:
         // Also after a failed run: what was committed gets its indexes now (if this fails
         // too, the next read-write open rebuilds them).
         char why[BW_ERRBUF_SIZE];
+        double build_started = now_seconds();
         bw_status bs = bw_store_build_indexes(store, why);
+        bw_info("ingest", "report indexes rebuilt seconds=%.2f", now_seconds() - build_started);
         if (bs != BW_OK && st == BW_OK) {
             st = bs;
             if (errbuf)

@@ -97,11 +97,17 @@ static void print_summary(const bw_mail_record *r)
         char mark = (int)i == r->sender_hop ? 'S' : h->trusted ? 'T' : h->forged ? 'F' : !h->parsed ? '?' : ' ';
         printf("  %2zu %c from ", i + 1, mark);
         print_safe(h->from_name.n ? h->from_name : BW_SLICE_LIT("-"), 100);
-        fputs(" (", stdout);
-        print_safe(h->from_rdns, 100);
-        fputs(" [", stdout);
-        print_safe(h->ip, 64);
-        fputs("]) by ", stdout);
+        if (h->from_rdns.n || h->ip.n) {
+            fputs(" (", stdout);
+            print_safe(h->from_rdns, 100);
+            if (h->ip.n) {
+                fputs(h->from_rdns.n ? " [" : "[", stdout);
+                print_safe(h->ip, 64);
+                fputs("]", stdout);
+            }
+            fputs(")", stdout);
+        }
+        fputs(" by ", stdout);
         print_safe(h->by_name.n ? h->by_name : BW_SLICE_LIT("-"), 100);
         fputs("  ", stdout);
         print_time(h->time, h->has_time);
@@ -134,7 +140,7 @@ static void print_summary(const bw_mail_record *r)
         print_safe(u->url, 200);
         fputs("  [", stdout);
         print_safe(u->domain, 100);
-        printf("]%s%s\n", u->from_html ? " html" : "", u->obfuscated ? " obfuscated" : "");
+        printf("]%s%s%s\n", u->from_html ? " html" : "", u->obfuscated ? " obfuscated" : "", u->hidden ? " hidden" : "");
     }
     printf("\nanomalies:");
     for (int bit = 0; bit < 64; bit++)

@@ -60,13 +60,16 @@ static const entity entities[] = {
 #define ENTITY_MAX_NAME 32
 #define LEGACY_MAX_NAME 6   // longest legacy name ("frac34", "middot", ...)
 
-// Compares name[0..n) (no NULs) with the NUL-terminated s, like strcmp would.
+// Compares name[0..n) with the NUL-terminated s, like strcmp would; name may hold NULs
+// (tag names in hostile HTML), which never match and never read past s.
 static inline int name_cmp(const char *name, size_t n, const char *s)
 {
     for (size_t i = 0; i < n; i++) {
         unsigned char a = (unsigned char)name[i], b = (unsigned char)s[i];
+        if (b == '\0')
+            return 1;   // s ended first: name is longer
         if (a != b)
-            return a < b ? -1 : 1;   // also when s ends (b == 0 < a)
+            return a < b ? -1 : 1;
     }
     return s[n] == '\0' ? 0 : -1;
 }

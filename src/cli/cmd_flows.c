@@ -75,10 +75,12 @@ static void b_src(const void *r, char *o, size_t n) { ip_str(&B(r)->src, o, n); 
 static void b_dst(const void *r, char *o, size_t n) { ip_str(&B(r)->dst, o, n); }
 static void b_port(const void *r, char *o, size_t n)
 {
+    uint8_t p = B(r)->proto;
+    const char *name = p == 6 ? "tcp" : p == 17 ? "udp" : p == 1 ? "icmp" : p == 58 ? "icmp6" : "ip";
     if (B(r)->any_port)
         snprintf(o, n, "*");
     else
-        snprintf(o, n, "%u/%s", B(r)->dport, B(r)->proto == 6 ? "tcp" : B(r)->proto == 17 ? "udp" : "ip");
+        snprintf(o, n, "%u/%s", B(r)->dport, name);   // for ICMP the "port" is the type, as in Zeek
 }
 static void b_first_s(const void *r, char *o, size_t n) { fmt_time(B(r)->first_seen, o, n); }
 static void b_last_s(const void *r, char *o, size_t n) { fmt_time(B(r)->last_seen, o, n); }

@@ -712,10 +712,14 @@ static bw_status build_cc(bw_flowscore *fs)
         free(byd);
         return BW_ERR_NOMEM;
     }
+    // With internal hosts known, a controller is something they call: inbound periodic
+    // traffic (census pings, scanners) to one of them is not a C&C candidate.
+    size_t n = 0;
     for (size_t i = 0; i < fs->n_beacons; i++)
-        byd[i] = &fs->beacons[i];
-    qsort(byd, fs->n_beacons, sizeof *byd, cmp_beacon_by_dst);
-    for (size_t i = 0; i < fs->n_beacons;) {
+        if (!fs->stats.internal_hosts || bw_flowscore_is_internal(fs, &fs->beacons[i].src))
+            byd[n++] = &fs->beacons[i];
+    qsort(byd, n, sizeof *byd, cmp_beacon_by_dst);
+    for (size_t i = 0; i < n;) {
         size_t j = i;
         bw_cc_candidate c;
         memset(&c, 0, sizeof c);
@@ -723,7 +727,7 @@ static bw_status build_cc(bw_flowscore *fs)
         c.first_seen = INFINITY;
         c.last_seen = -INFINITY;
         const bw_ip *last_src = NULL;
-        for (; j < fs->n_beacons && !bw_ip_cmp(&byd[j]->dst, &c.dst); j++) {
+        for (; j < n && !bw_ip_cmp(&byd[j]->dst, &c.dst); j++) {
             const bw_beacon *b = byd[j];
             if (!last_src || bw_ip_cmp(last_src, &b->src))
                 c.hosts++;

@@ -363,9 +363,14 @@ static void test_cc_asn(void **state)
     for (int i = 0; i < 100; i++) {
         bw_flow f = mk_flow("10.0.2.9", "198.51.100.200", 8080, 1000 + i * 61 + unit(), BW_CONN_SF, 90);
         bw_flowscore_add(fs, &f);
+        // An outside pinger every 90 s: a beacon, but inbound, so no C&C candidate.
+        bw_flow in = mk_flow("192.0.2.50", "10.0.2.9", 22, 1000 + i * 90 + unit(), BW_CONN_REJ, 0);
+        bw_flowscore_add(fs, &in);
     }
     assert_int_equal(bw_flowscore_finish(fs, err), BW_OK);
     size_t n;
+    bw_flowscore_beacons(fs, &n);
+    assert_int_equal(n, 5);   // 3 zombies + 1 single-host beacon + the inbound pinger
     const bw_cc_candidate *cc = bw_flowscore_cc(fs, &n);
     assert_int_equal(n, 2);
     assert_int_equal(cc[0].hosts, 3);

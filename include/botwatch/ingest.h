@@ -29,6 +29,8 @@ typedef struct bw_ingest_stats {
     uint64_t total_bytes;     // input size when known before the run (0 = unknown), for ETA
     uint64_t input_bytes;     // input bytes consumed so far (compressed, as on disk), for ETA
     double elapsed;           // seconds since the run started
+    // CPU seconds by role, filled at the end: where the time went (bench/ingest prints it).
+    double cpu_reader, cpu_workers, cpu_writer;
 } bw_ingest_stats;
 
 // Called by the writer (the calling thread) at most every progress_interval seconds and

@@ -94,7 +94,8 @@ typedef struct pipeline {
     bool reader_waiting, writer_waiting;
     size_t workers_waiting;
     bool reader_done;
-    bool abort;                 // the writer failed: everyone stops
+    bool abort;
+    double cpu_reader, cpu_workers;   // added by each thread as it ends, under the lock                 // the writer failed: everyone stops
     bw_status reader_status;
     char reader_error[BW_ERRBUF_SIZE];
     bw_intake *intake;
@@ -116,6 +117,14 @@ void bw_ingest_config_default(bw_ingest_config *config)
     config->batch_messages = DEFAULT_BATCH_MESSAGES;
     config->defer_index_max_messages = DEFAULT_DEFER_INDEX_MAX_MESSAGES;
     config->progress_interval = 0.25;
+}
+
+static double thread_cpu_seconds(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static double now_seconds(void)
@@ -254,6 +263,7 @@ static void *reader_main(void *arg)
     }
     pthread_mutex_lock(&p->lock);
     publish_locked(&r);
+    p->cpu_reader = thread_cpu_seconds();
     p->reader_done = true;
     pthread_cond_broadcast(&p->can_work);
     pthread_cond_broadcast(&p->can_write);
@@ -388,6 +398,7 @@ static void *worker_main(void *arg)
         if (p->abort)
             break;
     }
+    p->cpu_workers += thread_cpu_seconds();
     pthread_mutex_unlock(&p->lock);
     return NULL;
 }
@@ -652,6 +663,7 @@ bw_status bw_ingest_paths(bw_store *store, const char *const *paths, size_t path
         return bw_error(errbuf, BW_ERR_INVALID, "ingest needs a store without an open batch");
 
     double started = now_seconds();
+    double writer_cpu_started = thread_cpu_seconds();
     bw_status st = BW_OK;
     pipeline p = { 0 };
     worker *workers = NULL;
@@ -744,6 +756,9 @@ join:
                 snprintf(errbuf, BW_ERRBUF_SIZE, "%s", why);
         }
     }
+    stats->cpu_reader = p.cpu_reader;
+    stats->cpu_workers = p.cpu_workers;
+    stats->cpu_writer = thread_cpu_seconds() - writer_cpu_started;
     report_progress(&wr, &p, started, true);
     stats->elapsed = now_seconds() - started;
 done:

@@ -94,8 +94,8 @@ typedef struct pipeline {
     bool reader_waiting, writer_waiting;
     size_t workers_waiting;
     bool reader_done;
-    bool abort;
-    double cpu_reader, cpu_workers;   // added by each thread as it ends, under the lock                 // the writer failed: everyone stops
+    bool abort;                       // the writer failed: everyone stops
+    double cpu_reader, cpu_workers;   // added by each thread as it ends, under the lock
     bw_status reader_status;
     char reader_error[BW_ERRBUF_SIZE];
     bw_intake *intake;

@@ -6,9 +6,11 @@
 // is not timed). botwatch also gets its index memory and the peak RSS, to show that memory
 // stays bounded as the stream grows (--scale 2, --scale 4).
 //
-// Input: spamsim's own records (subject, visible text, URL domains, sender IP, recipient),
-// not a parsed mbox: src/mime and src/mail are not committed yet. Once they are, the same
-// stream can be read back from spamsim's mbox through the parser.
+// Input: by default every spamsim message's raw bytes go through the real parser and mail
+// analyzer (bw_mime + bw_mail: decoded subject, visible text, URLs with registrable domains,
+// sender IP from the Received chain), as ingest would, and bw_campaign_msg_from_mail()
+// builds the clustering input; parsing is not timed. --records skips the parser and uses
+// spamsim's own records instead. The peers hash the same subject + text.
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,8 @@
 #include <fuzzy.h>
 
 #include "botwatch/campaign.h"
+#include "botwatch/mail.h"
+#include "botwatch/mime.h"
 #include "spamsim_gen.h"
 #include "tlsh_shim.h"
 
@@ -187,17 +191,49 @@ static void leaders_free(leaders *l)
 }
 
 // What a peer hashes: the subject and visible text, as botwatch reads them.
-static size_t peer_input(const spamsim_msg *m, char **buf, size_t *cap)
+static size_t peer_input(const bw_campaign_msg *m, char **buf, size_t *cap)
 {
     size_t n = m->subject.n + 1 + m->text.n;
     if (n + 1 > *cap) {
         *cap = n + 1;
         *buf = realloc(*buf, *cap);
     }
-    memcpy(*buf, m->subject.p, m->subject.n);
+    if (m->subject.n)
+        memcpy(*buf, m->subject.p, m->subject.n);
     (*buf)[m->subject.n] = '\n';
-    memcpy(*buf + m->subject.n + 1, m->text.p, m->text.n);
+    if (m->text.n)
+        memcpy(*buf + m->subject.n + 1, m->text.p, m->text.n);
     return n;
+}
+
+// The message as the clustering sees it: parsed (subject, text and URLs from bw_mail) or
+// spamsim's records. Sender IP, ASN and recipient come from spamsim either way (the ASN
+// lookup and the envelope are ingest's business).
+typedef struct input {
+    bw_mime_parser *parser;
+    bw_mail_analyzer *analyzer;
+    bool parse;
+    uint64_t parse_failures, ip_mismatches;
+} input;
+
+static bool make_input(input *in, const spamsim_msg *m, bw_campaign_msg *cm)
+{
+    *cm = (bw_campaign_msg){ .id = m->index, .time = m->time, .subject = m->subject, .text = m->text,
+                             .urls = m->urls, .url_count = m->url_count, .sender_ip = bw_slice_cstr(m->sender_ip),
+                             .asn = m->asn, .rcpt_addr = m->rcpt_addr, .rcpt_name = m->rcpt_name };
+    if (!in->parse)
+        return true;
+    const bw_message *msg;
+    bw_mail_record rec;
+    if (bw_mime_parse(in->parser, m->raw.p, m->raw.n, &msg) != BW_OK ||
+        bw_mail_analyze(in->analyzer, msg, &rec) != BW_OK) {
+        in->parse_failures++;
+        return false;
+    }
+    bw_campaign_msg_from_mail(&rec, cm);
+    if (!bw_slice_eq(rec.sender_ip, bw_slice_cstr(m->sender_ip)))
+        in->ip_mismatches++;
+    return true;
 }
 
 int main(int argc, char **argv)
@@ -208,13 +244,15 @@ int main(int argc, char **argv)
         { "seed", required_argument, NULL, 's' },     { "scale", required_argument, NULL, 'x' },
         { "no-peers", no_argument, NULL, 'P' },       { "ssdeep-threshold", required_argument, NULL, 'S' },
         { "tlsh-threshold", required_argument, NULL, 'T' }, { "threshold", required_argument, NULL, 'J' },
-        { "max-reps", required_argument, NULL, 'R' },       { "help", no_argument, NULL, 'h' },
+        { "max-reps", required_argument, NULL, 'R' },       { "records", no_argument, NULL, 'r' },
+        { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     spamsim_config cfg;
     spamsim_config_default(&cfg);
     unsigned scale = 1;
     bool peers = true;
+    input in = { .parse = true };
     // Peer thresholds: the best F1 of a sweep on a 20,000-message stream (ssdeep 20/30/40/50,
     // TLSH 100/150/200/250), so the peers are compared at their best, not a strawman.
     int ssdeep_threshold = 30, tlsh_threshold = 150;
@@ -230,6 +268,7 @@ int main(int argc, char **argv)
         case 's': cfg.seed = strtoull(optarg, NULL, 10); break;
         case 'x': scale = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'P': peers = false; break;
+        case 'r': in.parse = false; break;
         case 'S': ssdeep_threshold = atoi(optarg); break;
         case 'T': tlsh_threshold = atoi(optarg); break;
         case 'J': threshold = atof(optarg); break;
@@ -238,6 +277,7 @@ int main(int argc, char **argv)
             printf("usage: bench_campaigns [--messages N] [--campaigns N] [--botnets N] [--days N] [--seed N]\n"
                    "                       [--scale K] [--no-peers] [--ssdeep-threshold S] [--tlsh-threshold D]\n"
                    "                       [--threshold J] [--max-reps N]   (botwatch parameters)\n"
+                   "                       [--records]   (spamsim's records instead of parsing each message)\n"
                    "--scale K multiplies messages, campaigns and days (same rate, longer stream).\n");
             return 0;
         default:
@@ -267,6 +307,15 @@ int main(int argc, char **argv)
     size_t n = spamsim_count(sim);
     printf("spamsim: %zu messages, %u campaigns, %u botnets, %u days, seed %llu (set up in %.1f s)\n", n,
            cfg.campaigns, cfg.botnets, cfg.days, (unsigned long long)cfg.seed, now_seconds() - t0);
+    if (in.parse) {
+        in.parser = bw_mime_parser_new(NULL);
+        in.analyzer = bw_mail_analyzer_new(NULL, errbuf);
+        if (!in.parser || !in.analyzer) {
+            fprintf(stderr, "bench_campaigns: parser: %s\n", in.analyzer ? "out of memory" : errbuf);
+            return 1;
+        }
+    }
+    printf("input: %s\n", in.parse ? "raw messages through bw_mime + bw_mail (parsing not timed)" : "spamsim records");
     uint32_t *truth = malloc(n * sizeof *truth);
     uint64_t *pred = malloc(n * sizeof *pred);
     spamsim_msg m;
@@ -286,10 +335,9 @@ int main(int argc, char **argv)
         if (spamsim_render(sim, i, &m) != 0)
             return 1;
         truth[i] = m.campaign;
-        bytes_in += m.subject.n + m.text.n;
-        bw_campaign_msg cm = { .id = i, .time = m.time, .subject = m.subject, .text = m.text, .urls = m.urls,
-                               .url_count = m.url_count, .sender_ip = bw_slice_cstr(m.sender_ip), .asn = m.asn,
-                               .rcpt_addr = m.rcpt_addr, .rcpt_name = m.rcpt_name };
+        bw_campaign_msg cm;
+        make_input(&in, &m, &cm);
+        bytes_in += cm.subject.n + cm.text.n;
         bw_campaign_assignment a;
         double s = cpu_seconds();
         if (bw_campaign_index_add(idx, &cm, &a) != BW_OK) {
@@ -327,7 +375,7 @@ int main(int argc, char **argv)
     bw_campaign_index_free(idx);
 
     if (peers) {
-        char *in = NULL;
+        char *buf = NULL;
         size_t cap = 0;
         // ssdeep
         leaders l = { .max_live = 2048, .next_id = 1, .idle = cc.idle_window };
@@ -336,9 +384,11 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < n; i++) {
             if (spamsim_render(sim, i, &m) != 0)
                 return 1;
-            size_t len = peer_input(&m, &in, &cap);
+            bw_campaign_msg cm;
+            make_input(&in, &m, &cm);
+            size_t len = peer_input(&cm, &buf, &cap);
             double s = cpu_seconds();
-            if (fuzzy_hash_buf((const unsigned char *)in, (uint32_t)len, sig) != 0)
+            if (fuzzy_hash_buf((const unsigned char *)buf, (uint32_t)len, sig) != 0)
                 sig[0] = '\0';
             leader *best = NULL;
             int best_score = -1;
@@ -367,9 +417,11 @@ int main(int argc, char **argv)
         for (size_t i = 0; i < n; i++) {
             if (spamsim_render(sim, i, &m) != 0)
                 return 1;
-            size_t len = peer_input(&m, &in, &cap);
+            bw_campaign_msg cm;
+            make_input(&in, &m, &cm);
+            size_t len = peer_input(&cm, &buf, &cap);
             double s = cpu_seconds();
-            void *h = tlsh_shim_hash((const unsigned char *)in, len);
+            void *h = tlsh_shim_hash((const unsigned char *)buf, len);
             leader *best = NULL;
             int best_diff = 1 << 30;
             for (size_t k = 0; h && k < l.n; k++) {
@@ -394,8 +446,13 @@ int main(int argc, char **argv)
         snprintf(extra, sizeof extra, "(distance <= %d, leader clustering)", tlsh_threshold);
         report("tlsh", pred, truth, n, spent, extra);
         leaders_free(&l);
-        free(in);
+        free(buf);
     }
+    if (in.parse)
+        printf("parser: %llu messages failed to parse, %llu with a sender IP other than the zombie's\n",
+               (unsigned long long)in.parse_failures, (unsigned long long)in.ip_mismatches);
+    bw_mail_analyzer_free(in.analyzer);
+    bw_mime_parser_free(in.parser);
     printf("input %.1f MB of subject+text; peak RSS %.1f MB after botwatch (spamsim schedule and truth "
            "arrays included), %.1f MB at the end\n",
            (double)bytes_in / 1e6, (double)rss_botwatch / 1024.0, (double)peak_rss_kb() / 1024.0);

@@ -421,23 +421,6 @@ static bool message_text(const char *raw, size_t n, buf *out, char **subject)
     return ok;
 }
 
-int spamsim_extract(const char *raw, size_t n, char **subject, char **text)
-{
-    buf b = { 0 };
-    *subject = NULL;
-    if (!message_text(raw, n, &b, subject)) {
-        free(b.p);
-        free(*subject);
-        *subject = NULL;
-        *text = NULL;
-        return -1;
-    }
-    *text = b.p ? b.p : strdup("");
-    if (!*subject)
-        *subject = strdup("");
-    return 0;
-}
-
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;

@@ -61,10 +61,4 @@ const char *spamsim_botnet_name(const spamsim *sim, unsigned botnet);
 // Returns 0, or -1 on allocation failure.
 int spamsim_render(spamsim *sim, size_t i, spamsim_msg *out);
 
-// The subject (raw header value, unfolded) and visible text (first text/plain part, else
-// text/html crudely rendered; quoted-printable and base64 undone) of a raw message, as
-// spamsim harvests templates. Both malloc'd; -1 if the message has no text part.
-// A stand-in for the real parser until src/mime lands; not hardened against hostile mail.
-int spamsim_extract(const char *raw, size_t n, char **subject, char **text);
-
 #endif

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Campaign clustering on data: a small spamsim stream must be clustered with B-cubed F1 >=
 // 0.95, and hand-picked near-duplicate groups of real SpamAssassin spam must each land in
-// one campaign while different groups stay apart. Messages are read with spamsim's text
-// extractor (src/mime is not committed yet). Skips, saying why, when the data is absent.
+// one campaign while different groups stay apart. The SpamAssassin messages go through the
+// real parser and mail analyzer (bw_mime + bw_mail) and bw_campaign_msg_from_mail(), as
+// ingest will. Skips, saying why, when the data is absent.
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,8 @@
 #include <string.h>
 
 #include "botwatch/campaign.h"
+#include "botwatch/mail.h"
+#include "botwatch/mime.h"
 #include "spamsim_gen.h"
 
 static const bw_hash_key KEY = { 0x1111222233334444ULL, 0x5555666677778888ULL };
@@ -177,6 +180,11 @@ static void test_spamassassin_groups(void **state)
     bw_campaign_config_default(&cc);
     cc.key = KEY;
     bw_campaign_index *x = bw_campaign_index_new(&cc, NULL);
+    bw_mime_parser *parser = bw_mime_parser_new(NULL);
+    char errbuf[BW_ERRBUF_SIZE];
+    bw_mail_analyzer *analyzer = bw_mail_analyzer_new(NULL, errbuf);
+    assert_non_null(parser);
+    assert_non_null(analyzer);
     uint64_t ids[NGROUPS][5];
     for (size_t g = 0; g < NGROUPS; g++) {
         for (size_t k = 0; GROUPS[g][k]; k++) {
@@ -186,24 +194,29 @@ static void test_spamassassin_groups(void **state)
             if (!f) {
                 print_message("skipping: %s missing\n", path);
                 bw_campaign_index_free(x);
+                bw_mail_analyzer_free(analyzer);
+                bw_mime_parser_free(parser);
                 skip();
             }
             static char raw[1 << 20];
             size_t n = fread(raw, 1, sizeof raw, f);
             fclose(f);
-            char *subject, *text;
-            assert_int_equal(spamsim_extract(raw, n, &subject, &text), 0);
+            const bw_message *msg;
+            bw_mail_record rec;
+            assert_int_equal(bw_mime_parse(parser, raw, n, &msg), BW_OK);
+            assert_int_equal(bw_mail_analyze(analyzer, msg, &rec), BW_OK);
+            bw_campaign_msg m;
+            memset(&m, 0, sizeof m);
+            bw_campaign_msg_from_mail(&rec, &m);
             // The real messages' times are spread over months: one time for all, so this
             // tests the text clustering, not the idle window.
-            bw_campaign_msg m = { .id = g * 10 + k, .time = 1030000000, .subject = bw_slice_cstr(subject),
-                                  .text = bw_slice_cstr(text) };
+            m.id = g * 10 + k;
+            m.time = 1030000000;
             bw_campaign_assignment a;
             assert_int_equal(bw_campaign_index_add(x, &m, &a), BW_OK);
             ids[g][k] = a.campaign_id;
             print_message("%s -> campaign %llu (similarity %.2f)\n", GROUPS[g][k], (unsigned long long)a.campaign_id,
                           a.similarity);
-            free(subject);
-            free(text);
         }
     }
     for (size_t g = 0; g < NGROUPS; g++) {
@@ -218,6 +231,8 @@ static void test_spamassassin_groups(void **state)
                   s.template_text.p);
     assert_int_equal(s.messages, 3);
     bw_campaign_index_free(x);
+    bw_mail_analyzer_free(analyzer);
+    bw_mime_parser_free(parser);
 }
 
 int main(void)

@@ -6,7 +6,7 @@
 #                 print the report and write out/report.html
 #   make check    install deps, build with ASan+UBSan, run every test, then every fuzz
 #                 target for FUZZ_SECONDS (CI runs this)
-#   make fuzz     build libFuzzer targets with clang (build-fuzz/fuzz_*)
+#   make fuzz     build libFuzzer targets with clang (build-fuzz/fuzz/fuzz_*)
 #   make bench    release build + run the benchmarks in bench/
 JOBS ?= $(shell nproc)
 BW_DATA ?= $(HOME)/.cache/botwatch
@@ -42,7 +42,7 @@ check: deps data
 
 fuzz: deps
 	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DBW_FUZZ=ON -DBW_BENCH=OFF >/dev/null
+	  -DBW_FUZZ=ON -DBW_BENCH=OFF -DBW_TESTS=OFF >/dev/null
 	@cmake --build build-fuzz -j$(JOBS)
 
 bench: build/botwatch data

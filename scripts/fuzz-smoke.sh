@@ -2,14 +2,14 @@
 # SPDX-License-Identifier: MIT
 # Runs every libFuzzer target briefly (default 15 s each) from a copy of its seed corpus,
 # so CI catches a crash that new code makes reachable. Long campaigns: run
-# build-fuzz/fuzz_NAME fuzz/corpus/NAME -max_total_time=600 by hand and add what it finds.
-# Usage: scripts/fuzz-smoke.sh BUILD_DIR [SECONDS]
+# build-fuzz/fuzz/fuzz_NAME fuzz/corpus/NAME -max_total_time=600 by hand and add what it finds.
+# Usage: scripts/fuzz-smoke.sh BUILD_DIR [SECONDS]   (targets are BUILD_DIR/fuzz/fuzz_*)
 set -euo pipefail
 build=${1:-build-fuzz}
 secs=${2:-15}
 root="$(cd "$(dirname "$0")/.." && pwd)"
 shopt -s nullglob
-targets=("$build"/fuzz_*)
+targets=("$build"/fuzz/fuzz_*)
 if [ ${#targets[@]} -eq 0 ]; then
   echo "fuzz-smoke: no fuzz targets in $build" >&2
   exit 1

@@ -157,8 +157,8 @@ static void test_totals_and_tables(void **state)
 
     char *json = report_string(db_path, &opts, BW_REPORT_JSON, NULL);
     static const char *const expected[] = {
-        "{\"day\": \"2002-01-05\", \"messages\": 2}, {\"day\": \"2002-01-06\", \"messages\": 2}, "
-        "{\"day\": \"2002-02-10\", \"messages\": 2}, {\"day\": \"2002-02-11\", \"messages\": 1}",
+        ("{\"day\": \"2002-01-05\", \"messages\": 2}, {\"day\": \"2002-01-06\", \"messages\": 2}, "
+         "{\"day\": \"2002-02-10\", \"messages\": 2}, {\"day\": \"2002-02-11\", \"messages\": 1}"),
         "{\"month\": \"2002-01\", \"messages\": 4}",
         "{\"month\": \"2002-02\", \"messages\": 3}",
         "{\"asn\": 64500, \"name\": \"Example Transit, Inc.\", \"country\": \"US\", \"messages\": 2, \"share\": 0.2222}",

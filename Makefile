@@ -21,9 +21,12 @@ all: build/botwatch
 deps:
 	@bash scripts/install-deps.sh
 
+# MAKEFLAGS is cleared for CMake's own makefiles so their output stays readable.
+CMAKE_BUILD = env -u MAKEFLAGS -u MAKELEVEL cmake --build
+
 build/botwatch: deps FORCE
 	@cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
-	@cmake --build build -j$(JOBS)
+	@$(CMAKE_BUILD) build -j$(JOBS) --target botwatch
 
 data:
 	@bash scripts/fetch-data.sh >/dev/null
@@ -33,7 +36,7 @@ demo: build/botwatch data
 
 check: deps data
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DBW_SANITIZE=ON >/dev/null
-	@cmake --build build-asan -j$(JOBS)
+	@$(CMAKE_BUILD) build-asan -j$(JOBS)
 	@cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j$(JOBS)
@@ -43,9 +46,10 @@ check: deps data
 fuzz: deps
 	@cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DBW_FUZZ=ON -DBW_BENCH=OFF -DBW_TESTS=OFF >/dev/null
-	@cmake --build build-fuzz -j$(JOBS)
+	@$(CMAKE_BUILD) build-fuzz -j$(JOBS)
 
 bench: build/botwatch data
+	@$(CMAKE_BUILD) build -j$(JOBS)
 	@bash bench/run.sh build
 
 clean:

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Helpers shared by CLI subcommands (cli_util.h).
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,4 +57,70 @@ _Noreturn void cli_out_of_memory(void)
 {
     fputs("botwatch: out of memory\n", stderr);
     exit(70);
+}
+
+bw_store *cli_open_store_readonly(const char *subcommand, const char *db_path)
+{
+    if (access(db_path, F_OK) != 0) {
+        cli_error(subcommand, "%s: no such database (create one with `botwatch ingest --db %s MBOX...`)", db_path,
+                  db_path);
+        return NULL;
+    }
+    char errbuf[BW_ERRBUF_SIZE];
+    bw_store_options store_opts = { .read_only = true };
+    bw_store *store = NULL;
+    if (bw_store_open(db_path, &store_opts, &store, errbuf) != BW_OK) {
+        cli_error(subcommand, "%s: %s", db_path, errbuf);
+        return NULL;
+    }
+    return store;
+}
+
+bool cli_output_open(cli_output *out, const char *subcommand, const char *path)
+{
+    out->fp = stdout;
+    out->path = path;
+    out->tmp_path[0] = '\0';
+    if (!path)
+        return true;
+    if ((size_t)snprintf(out->tmp_path, sizeof out->tmp_path, "%s.tmp.%ld", path, (long)getpid()) >=
+        sizeof out->tmp_path) {
+        cli_error(subcommand, "%s: path too long", path);
+        out->tmp_path[0] = '\0';
+        return false;
+    }
+    FILE *fp = fopen(out->tmp_path, "w");
+    if (!fp) {
+        cli_error(subcommand, "%s: %s", out->tmp_path, strerror(errno));
+        out->tmp_path[0] = '\0';
+        return false;
+    }
+    out->fp = fp;
+    return true;
+}
+
+bool cli_output_commit(cli_output *out, const char *subcommand)
+{
+    if (!out->path)
+        return true;
+    int rc = fclose(out->fp);
+    out->fp = stdout;
+    if (rc != 0 || rename(out->tmp_path, out->path) != 0) {
+        cli_error(subcommand, "%s: %s", out->path, strerror(errno));
+        unlink(out->tmp_path);
+        out->tmp_path[0] = '\0';
+        return false;
+    }
+    out->tmp_path[0] = '\0';
+    return true;
+}
+
+void cli_output_abort(cli_output *out)
+{
+    if (out->fp && out->fp != stdout)
+        fclose(out->fp);
+    out->fp = stdout;
+    if (out->tmp_path[0])
+        unlink(out->tmp_path);
+    out->tmp_path[0] = '\0';
 }

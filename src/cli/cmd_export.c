@@ -100,56 +100,28 @@ int cmd_export(int argc, char **argv)
         cli_error("export", "--since must be before --until");
         return 2;
     }
-    if (access(db_path, F_OK) != 0) {
-        cli_error("export", "%s: no such database (create one with `botwatch ingest --db %s MBOX...`)", db_path,
-                  db_path);
-        return 1;
-    }
     char errbuf[BW_ERRBUF_SIZE];
-    bw_store_options store_opts = { .read_only = true };
-    bw_store *store = NULL;
-    if (bw_store_open(db_path, &store_opts, &store, errbuf) != BW_OK) {
-        cli_error("export", "%s: %s", db_path, errbuf);
+    bw_store *store = cli_open_store_readonly("export", db_path);
+    if (!store)
         return 1;
-    }
     int status = 1;
-    FILE *out = stdout;
-    char tmp_path[4096] = "";
-    if (output) {
-        if ((size_t)snprintf(tmp_path, sizeof tmp_path, "%s.tmp.%ld", output, (long)getpid()) >= sizeof tmp_path) {
-            cli_error("export", "%s: path too long", output);
-            goto done;
-        }
-        out = fopen(tmp_path, "w");
-        if (!out) {
-            cli_error("export", "%s: %s", tmp_path, strerror(errno));
-            tmp_path[0] = '\0';
-            out = stdout;
-            goto done;
-        }
-    }
+    cli_output out;
+    if (!cli_output_open(&out, "export", output))
+        goto done;
     uint64_t rows = 0;
-    if (bw_export_messages(store, &range, format, bw_mail_anomaly_name, out, &rows, errbuf) != BW_OK) {
+    if (bw_export_messages(store, &range, format, bw_mail_anomaly_name, out.fp, &rows, errbuf) != BW_OK) {
         cli_error("export", "%s", errbuf);
         goto done;
     }
+    if (!cli_output_commit(&out, "export"))
+        goto done;
     if (output) {
-        int rc = fclose(out);
-        out = stdout;
-        if (rc != 0 || rename(tmp_path, output) != 0) {
-            cli_error("export", "%s: %s", output, strerror(errno));
-            goto done;
-        }
-        tmp_path[0] = '\0';
         if (cli_is_tty(stderr))
             fprintf(stderr, "botwatch export: %" PRIu64 " messages written to %s\n", rows, output);
     }
     status = 0;
 done:
-    if (out != stdout)
-        fclose(out);
-    if (tmp_path[0])
-        unlink(tmp_path);
+    cli_output_abort(&out);
     bw_store_close(store, errbuf);
     return status;
 }

@@ -169,24 +169,14 @@ int cmd_report(int argc, char **argv)
         cli_error("report", "--since must be before --until");
         return 2;
     }
-    if (access(db_path, F_OK) != 0) {
-        cli_error("report", "%s: no such database (create one with `botwatch ingest --db %s MBOX...`)", db_path,
-                  db_path);
-        return 1;
-    }
-
     char errbuf[BW_ERRBUF_SIZE];
-    bw_store_options store_opts = { .read_only = true };
-    bw_store *store = NULL;
-    if (bw_store_open(db_path, &store_opts, &store, errbuf) != BW_OK) {
-        cli_error("report", "%s: %s", db_path, errbuf);
+    bw_store *store = cli_open_store_readonly("report", db_path);
+    if (!store)
         return 1;
-    }
     int status = 1;
     bw_asn_db *asn = NULL;
     bw_report *report = NULL;
-    FILE *out = stdout;
-    char tmp_path[4096] = "";
+    cli_output out = { .fp = stdout };
 
     // ASN data is only loaded when the store lacks networks: it costs ~0.3 s.
     bw_store_totals totals;
@@ -216,44 +206,23 @@ int cmd_report(int argc, char **argv)
         opts.asn_db = asn;
     }
 
-    if (output) {
-        if ((size_t)snprintf(tmp_path, sizeof tmp_path, "%s.tmp.%ld", output, (long)getpid()) >= sizeof tmp_path) {
-            cli_error("report", "%s: path too long", output);
-            goto done;
-        }
-        out = fopen(tmp_path, "w");
-        if (!out) {
-            cli_error("report", "%s: %s", tmp_path, strerror(errno));
-            tmp_path[0] = '\0';
-            out = stdout;
-            goto done;
-        }
-    }
+    if (!cli_output_open(&out, "report", output))
+        goto done;
     opts.tty = format == BW_REPORT_TEXT && !output && cli_is_tty(stdout);
     opts.generated_at = (int64_t)time(NULL);
     if (bw_report_build(store, &opts, &report, errbuf) != BW_OK) {
         cli_error("report", "%s: %s", db_path, errbuf);
         goto done;
     }
-    if (bw_report_write(report, format, out, errbuf) != BW_OK) {
+    if (bw_report_write(report, format, out.fp, errbuf) != BW_OK) {
         cli_error("report", "%s: %s", output ? output : "standard output", errbuf);
         goto done;
     }
-    if (output) {
-        int rc = fclose(out);
-        out = stdout;
-        if (rc != 0 || rename(tmp_path, output) != 0) {
-            cli_error("report", "%s: %s", output, strerror(errno));
-            goto done;
-        }
-        tmp_path[0] = '\0';
-    }
+    if (!cli_output_commit(&out, "report"))
+        goto done;
     status = 0;
 done:
-    if (out != stdout)
-        fclose(out);
-    if (tmp_path[0])
-        unlink(tmp_path);
+    cli_output_abort(&out);
     bw_report_free(report);
     bw_asn_db_free(asn);
     bw_store_close(store, errbuf);

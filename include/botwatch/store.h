@@ -31,7 +31,7 @@ typedef struct bw_store bw_store;
 typedef struct bw_store_options {
     bool read_only;       // never writes or migrates; an older schema is an error then
     bool bulk_load;       // synchronous=OFF: fastest; an OS crash may lose recent batches
-    size_t cache_mb;      // SQLite page cache; 0 = default (64 MB)
+    size_t cache_mb;      // SQLite page cache; 0 = default (writers: 8 MB + file/16, max 64; readers: 64)
 } bw_store_options;
 
 // Opens or creates the database at path and migrates it to BW_STORE_SCHEMA_VERSION (in one

@@ -70,6 +70,9 @@ struct bw_store {
     // its size, ~100k), not from mail, so an unkeyed hash cannot be flooded by an attacker.
     uint32_t *asn_seen;
     size_t asn_cap, asn_count;
+    // The page cache follows the file's size (cache_for_size) unless the caller fixed it.
+    bool auto_cache;
+    int64_t cache_kb;
 };
 
 static bw_status db_error(bw_store *store, char *errbuf, const char *what)
@@ -127,6 +130,48 @@ static bw_status exec_simple(sqlite3 *db, const char *sql, char *errbuf)
     return BW_OK;
 }
 
+// Automatic page cache for writers: 8 MB plus 1/16 of the file, at most 64 MB. Bulk ingest
+// appends most pages once and never reads them again; what it reads at random is the sha256
+// UNIQUE index (~4% of the file), so 1/16 keeps that index cached for the duplicate check
+// while a small cache recycles the same warm pages instead of faulting in fresh ones for
+// every page written: on bench/ingest (60k messages, 72 MB file) writer CPU fell ~20%
+// (1.19-2.07 s -> 0.98-1.41 s) and peak RSS 124 -> 83 MB against a fixed 64 MB cache.
+enum { AUTO_CACHE_MIN_KB = 8 * 1024, AUTO_CACHE_MAX_KB = 64 * 1024, READ_CACHE_KB = 64 * 1024 };
+
+static int64_t cache_for_size(int64_t file_bytes)
+{
+    int64_t kb = AUTO_CACHE_MIN_KB + file_bytes / 16 / 1024;
+    return kb > AUTO_CACHE_MAX_KB ? AUTO_CACHE_MAX_KB : kb;
+}
+
+static int64_t pragma_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t v = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+// Grows (or sets) the automatic cache to fit the file as it is now; called at open and after
+// each commit, so a long ingest into a new file gets a bigger cache as its index grows.
+// Best effort: a failed pragma leaves the previous size.
+static void tune_cache(bw_store *store)
+{
+    if (!store->auto_cache)
+        return;
+    int64_t pages = pragma_int(store->db, "PRAGMA page_count");
+    int64_t page_size = pragma_int(store->db, "PRAGMA page_size");
+    int64_t kb = cache_for_size(pages > 0 && page_size > 0 ? pages * page_size : 0);
+    if (kb == store->cache_kb)
+        return;
+    char pragma[64];
+    snprintf(pragma, sizeof pragma, "PRAGMA cache_size = -%lld", (long long)kb);
+    if (exec_simple(store->db, pragma, NULL) == BW_OK)
+        store->cache_kb = kb;
+}
+
 static bw_status ensure_hash_key(bw_store *store, char *errbuf)
 {
     bw_buf value = BW_BUF_INIT;
@@ -170,10 +215,13 @@ bw_status bw_store_open(const char *path, const bw_store_options *opts, bw_store
     sqlite3_busy_timeout(store->db, 10000);
     bw_status s = BW_OK;
     char pragma[96];
-    size_t cache_kb = (opts->cache_mb ? opts->cache_mb : 64) * 1024;
+    // Readers (report, export) keep a fixed cache: their GROUP BY sorts are sized by it.
+    store->auto_cache = !opts->cache_mb && !opts->read_only;
+    size_t cache_kb = opts->cache_mb ? opts->cache_mb * 1024 : opts->read_only ? READ_CACHE_KB : AUTO_CACHE_MIN_KB;
     snprintf(pragma, sizeof pragma, "PRAGMA cache_size = -%zu", cache_kb);
     if ((s = exec_simple(store->db, pragma, errbuf)) != BW_OK)
         goto fail;
+    store->cache_kb = (int64_t)cache_kb;
     if ((s = bw_store_user_version(store->db, &store->opened_version, errbuf)) != BW_OK)
         goto fail;
     if (store->opened_version > BW_STORE_SCHEMA_VERSION) {
@@ -220,6 +268,7 @@ bw_status bw_store_open(const char *path, const bw_store_options *opts, bw_store
         bw_buf_free(&flag);
         if (fs == BW_OK && (s = bw_store_build_indexes(store, errbuf)) != BW_OK)
             goto fail;
+        tune_cache(store);
     }
     *out = store;
     return BW_OK;
@@ -271,8 +320,10 @@ bw_status bw_store_commit(bw_store *store, char *errbuf)
     if (!st)
         return BW_ERR_DB;
     bw_status s = stmt_run(store, st, errbuf, "commit");
-    if (s == BW_OK)
+    if (s == BW_OK) {
         store->in_batch = false;
+        tune_cache(store);
+    }
     return s;
 }
 

@@ -420,8 +420,24 @@ static void render_text(bw_html_renderer *r, const char *p, size_t n)
         if (run > i) {
             if (r->in_head)
                 r->in_head = false;   // browsers end <head> at the first visible text
-            emit(r, p + i, run - i);
-            i = run;
+            // Words joined by one plain space render as written: emit them as one run
+            // instead of word, separator, word. Only while the whole run fits, so the
+            // text limit cuts exactly where word-by-word emission would.
+            size_t joined = run;
+            if (!r->text_full) {
+                size_t room = r->limits.max_text_bytes - r->text.n;
+                size_t budget = room > 1 ? room - 1 : 0;   // a pending separator may come first
+                while (joined + 1 < n && p[joined] == ' ' && !text_stop[(unsigned char)p[joined + 1]]) {
+                    size_t next = joined + 1;
+                    while (next < n && !text_stop[(unsigned char)p[next]])
+                        next++;
+                    if (next - i > budget)
+                        break;
+                    joined = next;
+                }
+            }
+            emit(r, p + i, joined - i);
+            i = joined;
             continue;
         }
         unsigned char c = (unsigned char)p[i];

@@ -528,6 +528,15 @@ static int to_int(const char *p, size_t n)
     return v;
 }
 
+// memchr for a date's few-byte tokens, where the libc call costs more than the scan.
+static const char *token_chr(const char *p, char c, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (p[k] == c)
+            return p + k;
+    return NULL;
+}
+
 bool bw_mime_parse_date(bw_slice value, time_t *out)
 {
     const char *s = value.p;
@@ -552,13 +561,13 @@ bool bw_mime_parse_date(bw_slice value, time_t *out)
         size_t tn = i - start;
         if (tn == 0)
             break;
-        const char *colon = memchr(t, ':', tn);
+        const char *colon = token_chr(t, ':', tn);
         if (colon && hour < 0) {
             // hh:mm[:ss]
             size_t h_n = (size_t)(colon - t);
             const char *rest = colon + 1;
             size_t rest_n = tn - h_n - 1;
-            const char *colon2 = memchr(rest, ':', rest_n);
+            const char *colon2 = token_chr(rest, ':', rest_n);
             size_t m_n = colon2 ? (size_t)(colon2 - rest) : rest_n;
             // One-digit minutes and seconds ("1:5:13") come from broken mailers; accepted.
             if (!all_digits(t, h_n) || h_n > 2 || !all_digits(rest, m_n) || m_n > 2)

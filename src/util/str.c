@@ -26,12 +26,24 @@ bool bw_slice_eq_ci(bw_slice a, bw_slice b)
     return true;
 }
 
-bool bw_slice_eq_ci_cstr(bw_slice a, const char *s) { return bw_slice_eq_ci(a, bw_slice_cstr(s)); }
+// Both compare while walking the C string: parsers call these per token against short
+// keywords, where a strlen first costs more than the comparison.
+bool bw_slice_eq_ci_cstr(bw_slice a, const char *s)
+{
+    if (!s)
+        return bw_slice_eq_ci(a, bw_slice_cstr(s));
+    for (size_t i = 0; i < a.n; i++)
+        if (s[i] == '\0' || lower((unsigned char)a.p[i]) != lower((unsigned char)s[i]))
+            return false;
+    return s[a.n] == '\0';
+}
 
 bool bw_slice_starts_with_ci(bw_slice s, const char *prefix)
 {
-    size_t n = strlen(prefix);
-    return s.n >= n && bw_slice_eq_ci(bw_slice_make(s.p, n), bw_slice_make(prefix, n));
+    for (size_t i = 0; prefix[i] != '\0'; i++)
+        if (i >= s.n || lower((unsigned char)s.p[i]) != lower((unsigned char)prefix[i]))
+            return false;
+    return true;
 }
 
 static inline bool is_trim(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }

@@ -279,6 +279,13 @@ static bool decode_host(const char *h, size_t n, char *out, size_t cap, size_t *
     size_t o = 0;
     for (size_t i = 0; i < n;) {
         unsigned char c = (unsigned char)h[i];
+        if (c != '%' && c != '&') {   // the common byte: no per-byte memcpy call
+            if (o + 1 > cap)
+                return false;
+            out[o++] = (char)c;
+            i++;
+            continue;
+        }
         char utf8[8];
         size_t len = 1, used = 1;
         utf8[0] = (char)c;
@@ -545,8 +552,12 @@ static bw_status add_url(bw_url_set *set, const char *canonical_scheme, const ch
         for (size_t k = set->count, seen = 0; k > 0 && seen < 16 && !same; k--, seen++)
             if (set->items[k - 1].host.n == host.len && !memcmp(set->items[k - 1].host.p, host.text, host.len))
                 same = &set->items[k - 1];
-        uint64_t host_hash = bw_siphash(&set->key, host.text, host.len) | 1;
-        struct domain_cache_entry *cached = &set->domain_cache[host_hash & (DOMAIN_CACHE_SIZE - 1)];
+        uint64_t host_hash = 0;
+        struct domain_cache_entry *cached = NULL;
+        if (!same) {   // the hash is only needed when the recent items did not answer
+            host_hash = bw_siphash(&set->key, host.text, host.len) | 1;
+            cached = &set->domain_cache[host_hash & (DOMAIN_CACHE_SIZE - 1)];
+        }
         if (same) {
             item->domain = bw_slice_make(host_copy + (host.len - same->domain.n), same->domain.n);
         } else if (cached->host_hash == host_hash && cached->host_len == host.len) {

@@ -61,6 +61,28 @@ static sqlite3_stmt *prepare(bw_store *store, const bw_buf *sql, char *errbuf)
     return st;
 }
 
+// Builds head + the range condition on m.seen_at + tail, prepares it and binds the range:
+// the one path every time-ranged query takes. On failure *st is NULL and errbuf says why.
+static bw_status prepare_ranged(bw_store *store, const char *head, const bw_store_range *range,
+                                const char *tail, sqlite3_stmt **st, char *errbuf)
+{
+    *st = NULL;
+    bw_buf sql = BW_BUF_INIT;
+    int rc = bw_buf_append_cstr(&sql, head);
+    rc |= append_range(&sql, range, "m.seen_at");
+    rc |= bw_buf_append_cstr(&sql, tail);
+    if (rc) {
+        bw_buf_free(&sql);
+        return bw_error(errbuf, BW_ERR_NOMEM, "out of memory building a query");
+    }
+    *st = prepare(store, &sql, errbuf);
+    bw_buf_free(&sql);
+    if (!*st)
+        return BW_ERR_DB;
+    bind_range(*st, range);
+    return BW_OK;
+}
+
 struct bw_store_iter {
     bw_store *store;
     sqlite3_stmt *st;
@@ -68,8 +90,8 @@ struct bw_store_iter {
 
 bw_store_iter *bw_store_iter_messages(bw_store *store, const bw_store_range *range, char *errbuf)
 {
-    bw_buf sql = BW_BUF_INIT;
-    int rc = bw_buf_append_cstr(&sql,
+    sqlite3_stmt *st;
+    if (prepare_ranged(store,
         "SELECT m.id, lower(hex(m.sha256)), m.ingested_at, m.date, m.received_at, m.seen_at, s.path,"
         " m.source_offset, m.size, m.sender_ip, m.helo, m.sender_asn, a.name, m.envelope_from,"
         " m.envelope_to, m.subject, m.from_addr, m.message_id, m.header_fingerprint, m.anomalies,"
@@ -77,19 +99,9 @@ bw_store_iter *bw_store_iter_messages(bw_store *store, const bw_store_range *ran
         " (SELECT group_concat(d, ' ') FROM (SELECT u.domain AS d FROM urls u"
         "   WHERE u.msg_id = m.id AND u.domain IS NOT NULL GROUP BY u.domain ORDER BY min(u.seq)))"
         " FROM messages m LEFT JOIN sources s ON s.id = m.source_id"
-        " LEFT JOIN asns a ON a.asn = m.sender_asn WHERE 1");
-    rc |= append_range(&sql, range, "m.seen_at");
-    rc |= bw_buf_append_cstr(&sql, " ORDER BY m.seen_at, m.id");
-    if (rc) {
-        bw_buf_free(&sql);
-        bw_error(errbuf, BW_ERR_NOMEM, "out of memory building a query");
+        " LEFT JOIN asns a ON a.asn = m.sender_asn WHERE 1",
+        range, " ORDER BY m.seen_at, m.id", &st, errbuf) != BW_OK)
         return NULL;
-    }
-    sqlite3_stmt *st = prepare(store, &sql, errbuf);
-    bw_buf_free(&sql);
-    if (!st)
-        return NULL;
-    bind_range(st, range);
     bw_store_iter *it = calloc(1, sizeof *it);
     if (!it) {
         sqlite3_finalize(st);
@@ -150,14 +162,9 @@ void bw_store_iter_free(bw_store_iter *it)
 
 // Runs an aggregate whose columns are (key text, number, label, extra, count) and feeds
 // each row to fn.
-static bw_status run_counts(bw_store *store, bw_buf *sql, const bw_store_range *range, size_t limit,
+static bw_status run_counts(bw_store *store, sqlite3_stmt *st, size_t limit,
                             bw_store_count_fn fn, void *ctx, char *errbuf)
 {
-    sqlite3_stmt *st = prepare(store, sql, errbuf);
-    bw_buf_free(sql);
-    if (!st)
-        return BW_ERR_DB;
-    bind_range(st, range);
     int i = sqlite3_bind_parameter_index(st, ":limit");
     if (i > 0)
         sqlite3_bind_int64(st, i, limit ? (int64_t)limit : -1);
@@ -184,15 +191,9 @@ static bw_status build_and_run(bw_store *store, const char *head, const char *ta
                                const bw_store_range *range, size_t limit,
                                bw_store_count_fn fn, void *ctx, char *errbuf)
 {
-    bw_buf sql = BW_BUF_INIT;
-    int rc = bw_buf_append_cstr(&sql, head);
-    rc |= append_range(&sql, range, "m.seen_at");
-    rc |= bw_buf_append_cstr(&sql, tail);
-    if (rc) {
-        bw_buf_free(&sql);
-        return bw_error(errbuf, BW_ERR_NOMEM, "out of memory building a query");
-    }
-    return run_counts(store, &sql, range, limit, fn, ctx, errbuf);
+    sqlite3_stmt *st;
+    bw_status s = prepare_ranged(store, head, range, tail, &st, errbuf);
+    return s != BW_OK ? s : run_counts(store, st, limit, fn, ctx, errbuf);
 }
 
 bw_status bw_store_count_per_day(bw_store *store, const bw_store_range *range,
@@ -254,22 +255,20 @@ bw_status bw_store_anomaly_counts(bw_store *store, const bw_store_range *range,
 {
     // One pass over the table: 64 sums in one SELECT rather than one scan per flag.
     enum { BITS = 64 };
-    bw_buf sql = BW_BUF_INIT;
-    int rc = bw_buf_append_cstr(&sql, "SELECT ");
+    bw_buf head = BW_BUF_INIT;
+    int rc = bw_buf_append_cstr(&head, "SELECT ");
     for (int b = 0; b < BITS; b++)
-        rc |= bw_buf_printf(&sql, "%stotal((m.anomalies >> %d) & 1)", b ? ", " : "", b);
-    rc |= bw_buf_append_cstr(&sql, " FROM messages m WHERE 1");
-    rc |= append_range(&sql, range, "m.seen_at");
+        rc |= bw_buf_printf(&head, "%stotal((m.anomalies >> %d) & 1)", b ? ", " : "", b);
+    rc |= bw_buf_append_cstr(&head, " FROM messages m WHERE 1");
     if (rc) {
-        bw_buf_free(&sql);
+        bw_buf_free(&head);
         return bw_error(errbuf, BW_ERR_NOMEM, "out of memory building a query");
     }
-    sqlite3_stmt *st = prepare(store, &sql, errbuf);
-    bw_buf_free(&sql);
-    if (!st)
-        return BW_ERR_DB;
-    bind_range(st, range);
-    bw_status s = BW_OK;
+    sqlite3_stmt *st;
+    bw_status s = prepare_ranged(store, head.p, range, "", &st, errbuf);
+    bw_buf_free(&head);
+    if (s != BW_OK)
+        return s;
     rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         for (int b = 0; b < BITS; b++) {
@@ -356,25 +355,16 @@ bw_status bw_store_get_totals(bw_store *store, const bw_store_range *range, bw_s
 {
     memset(out, 0, sizeof *out);
     out->first_seen = out->last_seen = BW_STORE_NO_TIME;
-    bw_buf sql = BW_BUF_INIT;
-    int rc = bw_buf_append_cstr(&sql,
+    sqlite3_stmt *st;
+    bw_status s = prepare_ranged(store,
         "SELECT count(*), total(m.part_count IS NULL), total(m.sender_ip IS NOT NULL),"
         " total(m.sender_asn IS NOT NULL), total(m.url_count > 0), total(m.url_count), total(m.size),"
         " min(m.seen_at), max(m.seen_at),"
         " (SELECT count(*) FROM sources), (SELECT total(duplicates) FROM sources),"
         " (SELECT count(*) FROM ingest_errors)"
-        " FROM messages m WHERE 1");
-    rc |= append_range(&sql, range, "m.seen_at");
-    if (rc) {
-        bw_buf_free(&sql);
-        return bw_error(errbuf, BW_ERR_NOMEM, "out of memory building a query");
-    }
-    sqlite3_stmt *st = prepare(store, &sql, errbuf);
-    bw_buf_free(&sql);
-    if (!st)
-        return BW_ERR_DB;
-    bind_range(st, range);
-    bw_status s = BW_OK;
+        " FROM messages m WHERE 1", range, "", &st, errbuf);
+    if (s != BW_OK)
+        return s;
     if (sqlite3_step(st) == SQLITE_ROW) {
         out->messages = (uint64_t)sqlite3_column_int64(st, 0);
         out->unparsed = (uint64_t)sqlite3_column_double(st, 1);

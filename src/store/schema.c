@@ -2,8 +2,7 @@
 // The store's schema history. Migration N takes a database from user_version N-1 to N;
 // each is a list of SQL statements run in one transaction with the version bump, so a
 // failed step leaves the file at the previous version. Never edit a released step: add
-// a new one (campaigns, issue 3, will append theirs here). docs/store.md describes the
-// resulting tables.
+// a new one. docs/store.md describes the resulting tables.
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -88,12 +87,14 @@ static const char *const migration_1[] = {
 #define INDEX_MESSAGES_DATE "CREATE INDEX IF NOT EXISTS messages_date ON messages(date)"
 #define INDEX_MESSAGES_ASN "CREATE INDEX IF NOT EXISTS messages_asn ON messages(sender_asn)"
 #define INDEX_URLS_DOMAIN "CREATE INDEX IF NOT EXISTS urls_domain ON urls(domain, msg_id)"
+#define INDEX_MESSAGES_CAMPAIGN "CREATE INDEX IF NOT EXISTS messages_campaign ON messages(campaign_id)"
 
 static const bw_store_index secondary_indexes[] = {
     { "messages_seen", INDEX_MESSAGES_SEEN },
     { "messages_date", INDEX_MESSAGES_DATE },
     { "messages_asn", INDEX_MESSAGES_ASN },
     { "urls_domain", INDEX_URLS_DOMAIN },
+    { "messages_campaign", INDEX_MESSAGES_CAMPAIGN },
 };
 
 const bw_store_index *bw_store_secondary_indexes(size_t *count)
@@ -115,9 +116,66 @@ static const char *const migration_2[] = {
     NULL,
 };
 
+// v3: campaigns (docs/campaigns.md) and botnets (docs/botnets.md), issue 3. Per message the
+// campaign it joined and how similar it was, and the labels of the attribution rules that
+// matched; one row per campaign (upserted from the in-memory index when a campaign is
+// evicted and at the end of every run), the AutoRE links between campaigns, the botnets
+// inferred over the whole store (rewritten at the end of every run) and the saved state
+// of the campaign index, so a later run continues the same campaigns.
+static const char *const migration_3[] = {
+    "ALTER TABLE messages ADD COLUMN campaign_id INTEGER",
+    "ALTER TABLE messages ADD COLUMN similarity REAL",
+    "ALTER TABLE messages ADD COLUMN rule_labels TEXT",
+    "CREATE TABLE campaigns ("
+    "  id INTEGER PRIMARY KEY,"
+    "  first_seen INTEGER,"
+    "  last_seen INTEGER,"
+    "  messages INTEGER,"
+    "  sender_ips INTEGER,"
+    "  subnets24 INTEGER,"
+    "  asns INTEGER,"
+    "  template TEXT,"
+    "  subjects_json TEXT,"
+    "  domains_json TEXT,"
+    "  samples_json TEXT,"
+    "  links_json TEXT,"
+    "  botnet_id INTEGER,"
+    "  in_memory INTEGER"
+    ")",
+    // One row per linked pair, a < b: the pair's key is its clustering order.
+    "CREATE TABLE campaign_links ("
+    "  a INTEGER NOT NULL,"
+    "  b INTEGER NOT NULL,"
+    "  domain TEXT NOT NULL,"
+    "  time INTEGER,"
+    "  PRIMARY KEY (a, b, domain)"
+    ") WITHOUT ROWID",
+    "CREATE TABLE botnets ("
+    "  id INTEGER PRIMARY KEY,"
+    "  label TEXT,"
+    "  campaigns INTEGER,"
+    "  sender_ips INTEGER,"
+    "  subnets24 INTEGER,"
+    "  messages INTEGER,"
+    "  first_seen INTEGER,"
+    "  last_seen INTEGER,"
+    "  asns_json TEXT,"
+    "  countries_json TEXT"
+    ")",
+    "CREATE TABLE campaign_state ("
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+    "  version INTEGER,"
+    "  saved_at INTEGER,"
+    "  blob BLOB"
+    ")",
+    INDEX_MESSAGES_CAMPAIGN,
+    NULL,
+};
+
 static const bw_store_migration migrations[] = {
     { 1, "core tables: messages, urls, sources, ingest_errors, asns, meta", migration_1 },
     { 2, "seen_at arrival time and report indexes", migration_2 },
+    { 3, "campaigns, campaign links, botnets, campaign index state; messages.campaign_id, similarity, rule_labels", migration_3 },
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == BW_STORE_SCHEMA_VERSION,

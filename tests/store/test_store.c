@@ -539,6 +539,30 @@ static int64_t index_count(bw_store *store)
     return n;
 }
 
+// Schema 3 (issue 3): the campaign columns and tables exist with the contract's columns.
+static void test_schema_v3(void **state)
+{
+    (void)state;
+    bw_store *store = open_db();
+    static const char *const queries[] = {
+        "SELECT campaign_id, similarity, rule_labels FROM messages",
+        "SELECT id, first_seen, last_seen, messages, sender_ips, subnets24, asns, template, subjects_json,"
+        " domains_json, samples_json, links_json, botnet_id, in_memory FROM campaigns",
+        "SELECT a, b, domain, time FROM campaign_links",
+        "SELECT id, label, campaigns, sender_ips, subnets24, messages, first_seen, last_seen, asns_json,"
+        " countries_json FROM botnets",
+        "SELECT id, version, saved_at, blob FROM campaign_state",
+    };
+    for (size_t i = 0; i < sizeof queries / sizeof queries[0]; i++)
+        assert_int_equal(sqlite3_exec(bw_store_sqlite(store), queries[i], NULL, NULL, NULL), SQLITE_OK);
+    // Only one state row.
+    assert_int_not_equal(sqlite3_exec(bw_store_sqlite(store),
+                                      "INSERT INTO campaign_state(id, version) VALUES(2, 1)", NULL, NULL, NULL),
+                         SQLITE_OK);
+    char err[BW_ERRBUF_SIZE];
+    assert_int_equal(bw_store_close(store, err), BW_OK);
+}
+
 // Bulk load drops the report indexes and rebuilds them; a run that stopped in between gets
 // them back at the next open; a store over the threshold keeps them.
 static void test_deferred_indexes(void **state)
@@ -547,7 +571,7 @@ static void test_deferred_indexes(void **state)
     char err[BW_ERRBUF_SIZE];
     bw_store *store = open_db();
     int64_t all = index_count(store);
-    assert_int_equal(all, 4);
+    assert_int_equal(all, 5);   // messages_seen, _date, _asn, _campaign, urls_domain
     bool deferred;
     assert_int_equal(bw_store_defer_indexes(store, 0, &deferred, err), BW_OK);
     assert_true(deferred);
@@ -593,6 +617,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refuse_newer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_not_a_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failed_migration_rolls_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schema_v3, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deferred_indexes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -13,8 +13,9 @@
 // one from a bw_mail_record with bw_campaign_msg_from_mail(). Memory is bounded: every
 // per-campaign set is capped, and campaigns idle longer than idle_window leave the index
 // (handed to on_evict first, so the store can keep them). Same key, same config, same
-// input order => same campaign ids. Not thread-safe: one index is fed by one thread (the
-// ordered writer in ingest). See docs/campaigns.md.
+// input order => same campaign ids. The index is not thread-safe: one index is fed by one
+// thread (the ordered writer in ingest); the per-message normalisation and MinHash can be
+// done beforehand in any thread (bw_campaign_prepare). See docs/campaigns.md.
 #ifndef BOTWATCH_CAMPAIGN_H
 #define BOTWATCH_CAMPAIGN_H
 
@@ -193,8 +194,53 @@ void bw_campaign_index_free(bw_campaign_index *index);
 
 // Assigns msg to a campaign. Only BW_ERR_NOMEM is possible; the message may then be
 // counted in its campaign's statistics but not assigned (out is not written).
+// Same as bw_campaign_prepare() followed by bw_campaign_index_add_prepared().
 bw_status bw_campaign_index_add(bw_campaign_index *index, const bw_campaign_msg *msg,
                                 bw_campaign_assignment *out);
+
+// ---- Split for pipelines: prepare in parallel, add in order ------------------------------
+// Normalisation and MinHash (most of a message's cost) depend only on the config and the
+// message, so workers can prepare messages in parallel; the index itself is fed in stream
+// order by one thread (bw_campaign_index_add_prepared), which keeps ids deterministic.
+
+// A prepared message: its signature and template text. Reuse one per slot/thread (the
+// buffer keeps its memory); init with BW_CAMPAIGN_PREPARED_INIT, free with
+// bw_campaign_prepared_free().
+typedef struct bw_campaign_prepared {
+    uint32_t sig[BW_CAMPAIGN_SIG];
+    bw_buf text;              // template text (tokens separated by one space)
+    size_t tokens;
+    unsigned norm_flags;      // bw_campaign_norm_flag
+    uint64_t params;          // which key/shingle size made sig (checked by add_prepared)
+} bw_campaign_prepared;
+#define BW_CAMPAIGN_PREPARED_INIT { .text = BW_BUF_INIT }
+void bw_campaign_prepared_free(bw_campaign_prepared *prepared);
+
+// A cache of token hashes (about 256 KB) that makes preparing a campaign's vocabulary
+// cheaper; one per thread, never shared. The cache only saves work: results are the same
+// with or without it.
+typedef struct bw_campaign_token_cache bw_campaign_token_cache;
+bw_campaign_token_cache *bw_campaign_token_cache_new(void);
+void bw_campaign_token_cache_free(bw_campaign_token_cache *cache);
+
+// Normalises msg (subject, text, recipient) and computes its signature into *out, reading
+// only config (key, shingle_k, norm limits). Thread-safe for distinct out (and cache).
+// BW_ERR_NOMEM only. The _cached form uses a thread's token cache (may be NULL).
+bw_status bw_campaign_prepare(const bw_campaign_config *config, const bw_campaign_msg *msg,
+                              bw_campaign_prepared *out);
+bw_status bw_campaign_prepare_cached(const bw_campaign_config *config, const bw_campaign_msg *msg,
+                                     bw_campaign_token_cache *cache, bw_campaign_prepared *out);
+
+// Assigns a prepared message: msg gives id, time, subject, URLs, sender IP and ASN (its
+// text and recipient are not read again). Results are those of bw_campaign_index_add() on
+// the same message. BW_ERR_INVALID if prepared was made with another key or shingle size;
+// otherwise as bw_campaign_index_add().
+bw_status bw_campaign_index_add_prepared(bw_campaign_index *index, const bw_campaign_msg *msg,
+                                         const bw_campaign_prepared *prepared, bw_campaign_assignment *out);
+
+// New campaigns get ids >= next_id from now on (ids never go down): after a saved state
+// was lost, the store's highest campaign id + 1 keeps new ids from reusing old ones.
+void bw_campaign_index_reserve_ids(bw_campaign_index *index, uint64_t next_id);
 
 // Evicts campaigns idle since before now - idle_window (add does this by itself as time
 // advances); evict_all hands every campaign to on_evict and empties the index.

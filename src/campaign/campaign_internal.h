@@ -27,12 +27,15 @@ typedef struct bw_campaign_token_slot {
     uint8_t len;            // token length + 1; 0 = empty
     char bytes[BW_CAMPAIGN_CACHE_TOKEN];
 } bw_campaign_token_slot;
-typedef struct bw_campaign_token_cache {
+struct bw_campaign_token_cache {
     bw_campaign_token_slot slots[BW_CAMPAIGN_CACHE_SLOTS];
-} bw_campaign_token_cache;
+};
 
 void bw_campaign_minhash_cached(const bw_hash_key *key, unsigned shingle_k, bw_slice text,
                                 uint32_t sig[BW_CAMPAIGN_SIG], bw_campaign_token_cache *cache);
+
+// Check value of the parameters that shape a signature (key, shingle size, bins, bands).
+uint64_t bw_campaign_params_check(const bw_campaign_config *config);
 
 // LSH key of band `band` of a signature (rows consecutive bins).
 uint64_t bw_campaign_band_key(const uint32_t *sig, unsigned band, unsigned rows);

@@ -677,6 +677,8 @@ bw_campaign_index *bw_campaign_index_new(const bw_campaign_config *config, char 
     if (x->cfg.link_window > window_bound)
         x->cfg.link_window = window_bound;
     x->next_id = 1;
+    x->params = bw_campaign_params_check(&x->cfg);
+    x->prep = (bw_campaign_prepared)BW_CAMPAIGN_PREPARED_INIT;
     x->now = -(INT64_C(1) << 60);
     x->last_sweep = INT64_MIN;
     return x;
@@ -698,28 +700,74 @@ void bw_campaign_index_free(bw_campaign_index *x)
     free(x->view_subjects);
     free(x->view_domains);
     free(x->view_links);
-    bw_buf_free(&x->norm);
-    free(x->token_cache);
+    bw_campaign_prepared_free(&x->prep);
+    bw_campaign_token_cache_free(x->token_cache);
     free(x);
 }
 
-bw_status bw_campaign_index_add(bw_campaign_index *x, const bw_campaign_msg *in, bw_campaign_assignment *out)
+void bw_campaign_prepared_free(bw_campaign_prepared *p)
 {
+    if (p)
+        bw_buf_free(&p->text);
+}
+
+bw_campaign_token_cache *bw_campaign_token_cache_new(void)
+{
+    return calloc(1, sizeof(bw_campaign_token_cache));
+}
+
+void bw_campaign_token_cache_free(bw_campaign_token_cache *cache)
+{
+    free(cache);
+}
+
+bw_status bw_campaign_prepare_cached(const bw_campaign_config *cfg, const bw_campaign_msg *msg,
+                                     bw_campaign_token_cache *cache, bw_campaign_prepared *out)
+{
+    bw_buf_clear(&out->text);
+    out->norm_flags = 0;
+    out->tokens = 0;
+    out->params = 0;
+    if (bw_campaign_normalize(&cfg->norm, msg->subject, msg->text, msg->rcpt_addr, msg->rcpt_name,
+                              &out->text, &out->tokens, &out->norm_flags) != BW_OK)
+        return BW_ERR_NOMEM;
+    bw_campaign_minhash_cached(&cfg->key, cfg->shingle_k, bw_buf_slice(&out->text), out->sig, cache);
+    out->params = bw_campaign_params_check(cfg);
+    return BW_OK;
+}
+
+bw_status bw_campaign_prepare(const bw_campaign_config *cfg, const bw_campaign_msg *msg, bw_campaign_prepared *out)
+{
+    return bw_campaign_prepare_cached(cfg, msg, NULL, out);
+}
+
+void bw_campaign_index_reserve_ids(bw_campaign_index *x, uint64_t next_id)
+{
+    if (next_id > x->next_id && next_id != UINT64_MAX)
+        x->next_id = next_id;
+}
+
+bw_status bw_campaign_index_add(bw_campaign_index *x, const bw_campaign_msg *msg, bw_campaign_assignment *out)
+{
+    if (!x->token_cache)
+        x->token_cache = bw_campaign_token_cache_new();   // optional: NULL just means slower
+    if (bw_campaign_prepare_cached(&x->cfg, msg, x->token_cache, &x->prep) != BW_OK)
+        return BW_ERR_NOMEM;
+    return bw_campaign_index_add_prepared(x, msg, &x->prep, out);
+}
+
+bw_status bw_campaign_index_add_prepared(bw_campaign_index *x, const bw_campaign_msg *in,
+                                         const bw_campaign_prepared *prep, bw_campaign_assignment *out)
+{
+    if (prep->params != x->params)
+        return BW_ERR_INVALID;
     bw_campaign_msg clamped = *in;
     clamped.time = clamp_time(in->time);
     const bw_campaign_msg *msg = &clamped;
     if (msg->time > x->now)
         x->now = msg->time;
-    bw_buf_clear(&x->norm);
-    unsigned flags = 0;
-    if (bw_campaign_normalize(&x->cfg.norm, msg->subject, msg->text, msg->rcpt_addr, msg->rcpt_name,
-                              &x->norm, NULL, &flags) != BW_OK)
-        return BW_ERR_NOMEM;
-    uint32_t sig[BW_CAMPAIGN_SIG];
-    if (!x->token_cache) {
-        x->token_cache = calloc(1, sizeof *x->token_cache);   // optional: NULL just means slower
-    }
-    bw_campaign_minhash_cached(&x->cfg.key, x->cfg.shingle_k, bw_buf_slice(&x->norm), sig, x->token_cache);
+    const uint32_t *sig = prep->sig;
+    unsigned flags = prep->norm_flags;
 
     // Candidates: every representative sharing a band; the best estimated similarity
     // wins, ties to the older (smaller id) campaign so the result is order-determined.
@@ -769,7 +817,7 @@ bw_status bw_campaign_index_add(bw_campaign_index *x, const bw_campaign_msg *in,
         return BW_ERR_NOMEM;
     }
     // A failure below leaves the campaign with partial statistics: counted, not fatal.
-    if (campaign_update(x, best, msg, bw_buf_slice(&x->norm)) != 0)
+    if (campaign_update(x, best, msg, bw_buf_slice(&prep->text)) != 0)
         return BW_ERR_NOMEM;
     x->stats.messages++;
     if (flags)
@@ -897,7 +945,7 @@ void bw_campaign_index_stats(const bw_campaign_index *x, bw_campaign_stats *out)
     out->campaigns_active = x->camp_count;
     size_t bytes = sizeof *x + x->camp_cap * (sizeof(campaign *) + 8) + x->rep_cap * (sizeof(rep) + 4) +
                    x->entry_cap * sizeof(lsh_entry) + x->head_count * 4 + x->dom_cap * sizeof(dom_entry) +
-                   x->norm.cap + (x->token_cache ? sizeof *x->token_cache : 0);
+                   x->prep.text.cap + (x->token_cache ? sizeof *x->token_cache : 0);
     for (size_t i = 0; i < x->camp_count; i++)
         bytes += campaign_bytes(x, x->camps[i]);
     out->memory_bytes = bytes;

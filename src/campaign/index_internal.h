@@ -95,7 +95,8 @@ struct bw_campaign_index {
     size_t head_count;
     dom_entry *doms;
     size_t dom_cap, dom_count;
-    bw_buf norm;
+    bw_campaign_prepared prep;   // bw_campaign_index_add's own prepared message
+    uint64_t params;             // bw_campaign_params_check(&cfg)
     bw_campaign_token_cache *token_cache;
     bw_campaign_stats stats;
     bw_campaign_top *view_subjects, *view_domains;

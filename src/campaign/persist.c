@@ -11,7 +11,9 @@
 #include "index_internal.h"
 
 static const char MAGIC[8] = { 'B', 'W', 'C', 'A', 'M', 'P', '\0', '\n' };
-#define FORMAT_VERSION 1u
+// 2 added the sweep clocks (last_sweep, dom_swept_at), so that a run continued from a
+// saved state evicts at exactly the moments an uninterrupted run would.
+#define FORMAT_VERSION 2u
 
 // ---- writer ---------------------------------------------------------------------------
 
@@ -48,7 +50,7 @@ static void put_bytes(writer *w, const void *p, size_t n)
     put(w, p, n);
 }
 
-static uint64_t params_check(const bw_campaign_config *c)
+uint64_t bw_campaign_params_check(const bw_campaign_config *c)
 {
     uint64_t v[4] = { BW_CAMPAIGN_SIG, c->shingle_k, c->bands, c->rows };
     return bw_siphash(&c->key, v, sizeof v);
@@ -76,9 +78,11 @@ bw_status bw_campaign_index_save(const bw_campaign_index *x, bw_buf *out)
     writer w = { out, false };
     put(&w, MAGIC, sizeof MAGIC);
     put_u32(&w, FORMAT_VERSION);
-    put_u64(&w, params_check(&x->cfg));
+    put_u64(&w, bw_campaign_params_check(&x->cfg));
     put_u64(&w, x->next_id);
     put_u64(&w, (uint64_t)x->now);
+    put_u64(&w, (uint64_t)x->last_sweep);
+    put_u64(&w, (uint64_t)x->dom_swept_at);
     const bw_campaign_stats *s = &x->stats;
     uint64_t counters[8] = { s->messages, s->campaigns_created, s->campaigns_evicted, s->evicted_for_cap,
                              s->candidates_checked, s->links, s->domains_dropped, s->truncated_messages };
@@ -425,7 +429,7 @@ bw_status bw_campaign_index_load(bw_campaign_index *x, const void *data, size_t 
         fail(&r, "not a campaign index (bad magic)");
     if (get_u32(&r) != FORMAT_VERSION && !r.error)
         fail(&r, "unsupported format version");
-    if (get_u64(&r) != params_check(&x->cfg) && !r.error)
+    if (get_u64(&r) != bw_campaign_params_check(&x->cfg) && !r.error)
         fail(&r, "saved with another key or other shingle/band parameters");
     x->next_id = get_u64(&r);
     if (!r.error && (x->next_id == 0 || x->next_id == UINT64_MAX))
@@ -434,6 +438,10 @@ bw_status bw_campaign_index_load(bw_campaign_index *x, const void *data, size_t 
     const int64_t bound = INT64_C(1) << 60;
     if (!r.error && (now < -bound || now > bound))
         fail(&r, "time out of range");
+    int64_t last_sweep = (int64_t)get_u64(&r), dom_swept_at = (int64_t)get_u64(&r);
+    if (!r.error && ((last_sweep != INT64_MIN && (last_sweep < -bound || last_sweep > bound)) ||
+                     dom_swept_at < -bound || dom_swept_at > bound))
+        fail(&r, "sweep time out of range");
     uint64_t counters[8];
     for (int i = 0; i < 8; i++)
         counters[i] = get_u64(&r);
@@ -483,6 +491,8 @@ bw_status bw_campaign_index_load(bw_campaign_index *x, const void *data, size_t 
                         r.error, r.error_off);
     }
     x->now = now;
+    x->last_sweep = last_sweep;
+    x->dom_swept_at = dom_swept_at;
     x->stats.messages = counters[0];
     x->stats.campaigns_created = counters[1];
     x->stats.campaigns_evicted = counters[2];

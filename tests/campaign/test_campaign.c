@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -493,6 +494,118 @@ static void test_determinism_and_persistence(void **state)
     bw_buf_free(&blob);
 }
 
+// The split API: prepare (in any thread) + add_prepared (in order) gives exactly what
+// bw_campaign_index_add gives, with or without a token cache; a signature prepared with
+// another key is refused; reserve_ids only moves ids forward.
+enum { SPLIT_N = 240 };
+typedef struct split_job {
+    const bw_campaign_config *cfg;
+    bw_campaign_prepared *prepared;
+    unsigned from, to;
+    bool use_cache;
+} split_job;
+
+static void split_message(unsigned i, char *buf, size_t n, bw_url *url, bw_campaign_msg *m)
+{
+    static const char *texts[] = { "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima",
+                                   "one two three four five six seven eight nine ten eleven twelve",
+                                   "red orange yellow green blue indigo violet black white grey brown pink" };
+    snprintf(buf, n, "%s extra%u dear jane number %u", texts[(i / 40 + i % 2) % 3], i % 7, i * 37);
+    *url = (bw_url){ .domain = i % 2 ? BW_SLICE_LIT("shared.example") : BW_SLICE_LIT("other.example") };
+    *m = (bw_campaign_msg){ .id = i, .time = i * 600, .subject = BW_SLICE_LIT("Hello Jane"),
+                            .text = bw_slice_cstr(buf), .urls = url, .url_count = 1,
+                            .sender_ip = BW_SLICE_LIT("192.0.2.1"), .asn = 64500 + i % 3,
+                            .rcpt_addr = BW_SLICE_LIT("jane.doe@trap.example"), .rcpt_name = BW_SLICE_LIT("Jane Doe") };
+}
+
+static void *split_worker(void *arg)
+{
+    split_job *job = arg;
+    bw_campaign_token_cache *cache = job->use_cache ? bw_campaign_token_cache_new() : NULL;
+    for (unsigned i = job->from; i < job->to; i++) {
+        char buf[256];
+        bw_url url;
+        bw_campaign_msg m;
+        split_message(i, buf, sizeof buf, &url, &m);
+        if (bw_campaign_prepare_cached(job->cfg, &m, cache, &job->prepared[i]) != BW_OK)
+            abort();
+    }
+    bw_campaign_token_cache_free(cache);
+    return NULL;
+}
+
+static void test_prepare_split(void **state)
+{
+    (void)state;
+    bw_campaign_config cfg;
+    bw_campaign_config_default(&cfg);
+    cfg.key = KEY;
+    cfg.idle_window = 3600;   // evictions happen inside the stream
+    bw_campaign_index *whole = new_index(&cfg), *split = new_index(&cfg);
+    bw_campaign_prepared *prepared = calloc(SPLIT_N, sizeof *prepared);
+    assert_non_null(prepared);
+    // Two threads prepare alternating halves, one with a token cache and one without.
+    pthread_t threads[2];
+    split_job jobs[2] = { { &cfg, prepared, 0, SPLIT_N / 2, true }, { &cfg, prepared, SPLIT_N / 2, SPLIT_N, false } };
+    for (int t = 0; t < 2; t++)
+        assert_int_equal(pthread_create(&threads[t], NULL, split_worker, &jobs[t]), 0);
+    for (int t = 0; t < 2; t++)
+        pthread_join(threads[t], NULL);
+    for (unsigned i = 0; i < SPLIT_N; i++) {
+        char buf[256];
+        bw_url url;
+        bw_campaign_msg m;
+        split_message(i, buf, sizeof buf, &url, &m);
+        bw_campaign_assignment a, b;
+        assert_int_equal(bw_campaign_index_add(whole, &m, &a), BW_OK);
+        // add_prepared must not read the text or the recipient again.
+        m.text = BW_SLICE_NULL;
+        m.rcpt_addr = m.rcpt_name = BW_SLICE_NULL;
+        assert_int_equal(bw_campaign_index_add_prepared(split, &m, &prepared[i], &b), BW_OK);
+        assert_int_equal(a.campaign_id, b.campaign_id);
+        assert_int_equal(a.is_new, b.is_new);
+        assert_true(a.similarity == b.similarity);
+        assert_int_equal(a.norm_flags, b.norm_flags);
+    }
+    bw_buf s1 = BW_BUF_INIT, s2 = BW_BUF_INIT;
+    assert_int_equal(bw_campaign_index_save(whole, &s1), BW_OK);
+    assert_int_equal(bw_campaign_index_save(split, &s2), BW_OK);
+    assert_int_equal(s1.n, s2.n);
+    assert_memory_equal(s1.p, s2.p, s1.n);
+    bw_campaign_stats st;
+    bw_campaign_index_stats(split, &st);
+    assert_true(st.campaigns_evicted > 0);
+
+    // Another key: refused, nothing changes.
+    bw_campaign_config other = cfg;
+    other.key = (bw_hash_key){ 7, 7 };
+    bw_campaign_prepared foreign = BW_CAMPAIGN_PREPARED_INIT;
+    char buf[256];
+    bw_url url;
+    bw_campaign_msg m;
+    split_message(0, buf, sizeof buf, &url, &m);
+    assert_int_equal(bw_campaign_prepare(&other, &m, &foreign), BW_OK);
+    bw_campaign_assignment a;
+    assert_int_equal(bw_campaign_index_add_prepared(split, &m, &foreign, &a), BW_ERR_INVALID);
+    bw_campaign_prepared_free(&foreign);
+
+    // reserve_ids: the next new campaign gets at least the reserved id; never backwards.
+    bw_campaign_index *fresh = new_index(&cfg);
+    bw_campaign_index_reserve_ids(fresh, 1000);
+    bw_campaign_index_reserve_ids(fresh, 10);
+    assert_int_equal(bw_campaign_index_add(fresh, &m, &a), BW_OK);
+    assert_int_equal(a.campaign_id, 1000);
+    bw_campaign_index_free(fresh);
+
+    for (unsigned i = 0; i < SPLIT_N; i++)
+        bw_campaign_prepared_free(&prepared[i]);
+    free(prepared);
+    bw_buf_free(&s1);
+    bw_buf_free(&s2);
+    bw_campaign_index_free(whole);
+    bw_campaign_index_free(split);
+}
+
 static void test_bad_config(void **state)
 {
     (void)state;
@@ -522,6 +635,7 @@ int main(void)
         cmocka_unit_test(test_eviction),
         cmocka_unit_test(test_caps),
         cmocka_unit_test(test_determinism_and_persistence),
+        cmocka_unit_test(test_prepare_split),
         cmocka_unit_test(test_bad_config),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

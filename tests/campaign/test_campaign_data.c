@@ -112,6 +112,11 @@ static void test_spamsim_stream(void **state)
     cc.key = KEY;
     bw_campaign_index *x = bw_campaign_index_new(&cc, NULL);
     assert_non_null(x);
+    // The same stream through the split API (as ingest runs it): identical assignments.
+    bw_campaign_index *split = bw_campaign_index_new(&cc, NULL);
+    assert_non_null(split);
+    bw_campaign_prepared prep = BW_CAMPAIGN_PREPARED_INIT;
+    bw_campaign_token_cache *cache = bw_campaign_token_cache_new();
     size_t n = spamsim_count(sim);
     assert_int_equal(n, 5000);
     uint64_t *pred = malloc(n * sizeof *pred);
@@ -122,11 +127,18 @@ static void test_spamsim_stream(void **state)
         bw_campaign_msg cm = { .id = i, .time = m.time, .subject = m.subject, .text = m.text, .urls = m.urls,
                                .url_count = m.url_count, .sender_ip = bw_slice_cstr(m.sender_ip), .asn = m.asn,
                                .rcpt_addr = m.rcpt_addr, .rcpt_name = m.rcpt_name };
-        bw_campaign_assignment a;
+        bw_campaign_assignment a, b;
         assert_int_equal(bw_campaign_index_add(x, &cm, &a), BW_OK);
+        assert_int_equal(bw_campaign_prepare_cached(&cc, &cm, cache, &prep), BW_OK);
+        assert_int_equal(bw_campaign_index_add_prepared(split, &cm, &prep, &b), BW_OK);
+        assert_int_equal(a.campaign_id, b.campaign_id);
+        assert_true(a.similarity == b.similarity);
         pred[i] = a.campaign_id;
         truth[i] = m.campaign;
     }
+    bw_campaign_prepared_free(&prep);
+    bw_campaign_token_cache_free(cache);
+    bw_campaign_index_free(split);
     double p, r;
     double f1 = bcubed_f1(pred, truth, n, &p, &r);
     bw_campaign_stats st;

@@ -10,5 +10,6 @@ int cmd_ingest(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_flows(int argc, char **argv);
+int cmd_rules(int argc, char **argv);
 
 #endif

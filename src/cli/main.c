@@ -19,6 +19,7 @@ static const command commands[] = {
     { "flows", cmd_flows, "find beacons, C&C candidates, P2P bots and spam zombies in flow logs" },
     { "report", cmd_report, "summarise the store: daily volume, sender networks, domains (text/json/csv/html)" },
     { "export", cmd_export, "one row per stored message as CSV or JSON lines" },
+    { "rules", cmd_rules, "check attribution rule files; test which rules match mail" },
     { NULL, NULL, NULL },
 };
 

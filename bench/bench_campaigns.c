@@ -11,6 +11,13 @@
 // sender IP from the Received chain), as ingest would, and bw_campaign_msg_from_mail()
 // builds the clustering input; parsing is not timed. --records skips the parser and uses
 // spamsim's own records instead. The peers hash the same subject + text.
+//
+// Botnets (docs/botnets.md): after clustering, bw_botnet_infer() runs over the predicted
+// campaigns and their (campaign, sender IP, first/last seen, messages) sightings, as ingest
+// feeds it from the store, and the inferred botnets are scored against spamsim's truth
+// botnets: message-weighted purity and inverse purity, and botnets found vs true.
+// --botnet-scale C,S skips spamsim and times the inference alone on a synthetic input of
+// C campaigns and S sightings.
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +27,7 @@
 
 #include <fuzzy.h>
 
+#include "botwatch/botnet.h"
 #include "botwatch/campaign.h"
 #include "botwatch/mail.h"
 #include "botwatch/mime.h"
@@ -119,6 +127,179 @@ static void report(const char *name, const uint64_t *pred, const uint32_t *truth
     double f1 = p + r > 0 ? 2 * p * r / (p + r) : 0;
     printf("%-10s B3 precision %.4f  recall %.4f  F1 %.4f  clusters %6zu  %9.0f msg/s (CPU)  %s\n", name, p, r, f1,
            clusters, (double)n / seconds, extra);
+}
+
+// ---- botnets ---------------------------------------------------------------------------
+
+// Purity (each predicted cluster counted by its largest true class) and inverse purity (each
+// true class by its largest predicted cluster), message-weighted (Amigo et al. 2009).
+static void purity(const uint64_t *pred, const uint32_t *truth, size_t n, double *pur, double *inv,
+                   size_t *pred_clusters, size_t *true_clusters)
+{
+    pair *v = malloc((n ? n : 1) * sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = (pair){ pred[i], truth[i] };
+    double sums[2] = { 0, 0 };
+    size_t counts[2] = { 0, 0 };
+    for (int pass = 0; pass < 2; pass++) {
+        qsort(v, n, sizeof *v, pass == 0 ? cmp_pred : cmp_truth);
+        for (size_t i = 0; i < n;) {
+            size_t j = i, best = 0;
+            while (j < n && (pass == 0 ? v[j].pred == v[i].pred : v[j].truth == v[i].truth))
+                j++;
+            for (size_t k = i; k < j;) {
+                size_t l = k;
+                while (l < j && v[l].pred == v[k].pred && v[l].truth == v[k].truth)
+                    l++;
+                if (l - k > best)
+                    best = l - k;
+                k = l;
+            }
+            sums[pass] += (double)best;
+            counts[pass]++;
+            i = j;
+        }
+    }
+    free(v);
+    *pur = n ? sums[0] / (double)n : 0;
+    *inv = n ? sums[1] / (double)n : 0;
+    *pred_clusters = counts[0];
+    *true_clusters = counts[1];
+}
+
+typedef struct msg_sender {
+    uint64_t campaign;
+    bw_ip ip;
+    int64_t time;
+} msg_sender;
+
+static int cmp_sender(const void *a, const void *b)
+{
+    const msg_sender *x = a, *y = b;
+    if (x->campaign != y->campaign)
+        return x->campaign < y->campaign ? -1 : 1;
+    int c = bw_ip_cmp(&x->ip, &y->ip);
+    if (c)
+        return c;
+    return (x->time > y->time) - (x->time < y->time);
+}
+
+// Builds campaigns and sightings from per-message (campaign, sender IP, time), as the store
+// query does (GROUP BY campaign_id, sender_ip), infers botnets, and scores them against the
+// true botnets. Messages without a parsable sender IP count in their campaign only.
+static void botnet_report(const char *name, const bw_botnet_config *bc, const uint64_t *campaign, const bw_ip *ip,
+                          const bool *has_ip, const int64_t *time, const uint32_t *truth_botnet, size_t n,
+                          bool verbose)
+{
+    msg_sender *v = malloc(n * sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = (msg_sender){ campaign[i], has_ip[i] ? ip[i] : (bw_ip){ { 0 } }, time[i] };
+    qsort(v, n, sizeof *v, cmp_sender);
+    bw_botnet_campaign *camps = malloc(n * sizeof *camps);
+    bw_botnet_sighting *sights = malloc(n * sizeof *sights);
+    static const bw_ip none = { { 0 } };
+    size_t nc = 0, ns = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (nc == 0 || camps[nc - 1].id != v[i].campaign)
+            camps[nc++] = (bw_botnet_campaign){ v[i].campaign, 0, v[i].time, v[i].time, NULL };
+        bw_botnet_campaign *c = &camps[nc - 1];
+        c->messages++;
+        if (v[i].time < c->first_seen)
+            c->first_seen = v[i].time;
+        if (v[i].time > c->last_seen)
+            c->last_seen = v[i].time;
+        if (bw_ip_cmp(&v[i].ip, &none) == 0)
+            continue;
+        if (ns == 0 || sights[ns - 1].campaign_id != v[i].campaign || bw_ip_cmp(&sights[ns - 1].ip, &v[i].ip) != 0)
+            sights[ns++] = (bw_botnet_sighting){ v[i].campaign, v[i].ip, v[i].time, v[i].time, 0 };
+        bw_botnet_sighting *s = &sights[ns - 1];
+        s->messages++;
+        s->last_seen = v[i].time;   // sorted by time inside (campaign, ip)
+    }
+    free(v);
+    bw_botnet_result *res = NULL;
+    char errbuf[BW_ERRBUF_SIZE];
+    double t0 = cpu_seconds();
+    if (bw_botnet_infer(bc, camps, nc, sights, ns, &res, errbuf) != BW_OK) {
+        fprintf(stderr, "bench_campaigns: botnets: %s\n", errbuf);
+        exit(1);
+    }
+    double spent = cpu_seconds() - t0;
+    uint64_t *pred = malloc(n * sizeof *pred);
+    for (size_t i = 0; i < n; i++)
+        pred[i] = bw_botnet_result_campaign(res, campaign[i]);
+    double pur, inv;
+    size_t found, truth_count;
+    purity(pred, truth_botnet, n, &pur, &inv, &found, &truth_count);
+    bw_botnet_stats st;
+    bw_botnet_result_stats(res, &st);
+    // Botnets holding at least 1% of the messages: what an analyst would look at.
+    size_t big = 0;
+    for (uint64_t id = 1; id <= bw_botnet_result_count(res); id++) {
+        bw_botnet_info bi;
+        if (bw_botnet_result_get(res, id, &bi) == BW_OK && bi.messages * 100 >= n)
+            big++;
+    }
+    printf("%-10s botnets: purity %.4f  inverse purity %.4f  found %zu (%zu with >= 1%% of messages) vs %zu "
+           "true  [%zu campaigns, %zu sightings, %zu edges, Q %.3f, %.3f s CPU, %.1f MB]\n",
+           name, pur, inv, found, big, truth_count, nc, ns, st.edges, st.modularity, spent,
+           (double)st.memory_bytes / 1e6);
+    if (verbose) {
+        for (uint64_t id = 1; id <= bw_botnet_result_count(res) && id <= 12; id++) {
+            bw_botnet_info bi;
+            if (bw_botnet_result_get(res, id, &bi) != BW_OK)
+                break;
+            printf("  botnet %llu: %zu campaigns, %llu msgs, %llu IPs, %llu /24s\n", (unsigned long long)id,
+                   bi.campaigns, (unsigned long long)bi.messages, (unsigned long long)bi.sender_ips,
+                   (unsigned long long)bi.subnets24);
+        }
+    }
+    free(pred);
+    bw_botnet_result_free(res);
+    free(camps);
+    free(sights);
+}
+
+// Inference alone at scale: campaigns in pools of 50 (botnets), sightings drawn from each
+// pool's 20,000 zombies, times over 60 days.
+static int botnet_scale(size_t ncamp, size_t nsight)
+{
+    bw_botnet_campaign *camps = malloc(ncamp * sizeof *camps);
+    bw_botnet_sighting *sights = malloc(nsight * sizeof *sights);
+    uint64_t x = 88172645463325252ULL;
+#define XS() (x ^= x << 13, x ^= x >> 7, x ^= x << 17, x)
+    for (size_t c = 0; c < ncamp; c++) {
+        int64_t t = 1199145600 + (int64_t)(XS() % (60 * 86400));
+        camps[c] = (bw_botnet_campaign){ c + 1, 0, t, t + 2 * 86400, (c / 50) % 2 ? "cutwail" : "srizbi" };
+    }
+    for (size_t i = 0; i < nsight; i++) {
+        size_t c = XS() % ncamp;
+        uint32_t pool = (uint32_t)(c / 50), z = (uint32_t)(XS() % 20000);
+        bw_ip ip;
+        bw_ip_from_v4(0x0b000000u + pool * 0x40000u + z * 13u, &ip);   // pools do not overlap
+        camps[c].messages++;
+        sights[i] = (bw_botnet_sighting){ c + 1, ip, camps[c].first_seen, camps[c].last_seen, 1 };
+    }
+#undef XS
+    bw_botnet_result *res = NULL;
+    char errbuf[BW_ERRBUF_SIZE];
+    double t0 = now_seconds();
+    bw_status s = bw_botnet_infer(NULL, camps, ncamp, sights, nsight, &res, errbuf);
+    double spent = now_seconds() - t0;
+    if (s != BW_OK) {
+        fprintf(stderr, "bench_campaigns: botnets: %s\n", errbuf);
+        return 1;
+    }
+    bw_botnet_stats st;
+    bw_botnet_result_stats(res, &st);
+    printf("botnet inference: %zu campaigns, %zu sightings -> %zu botnets (%zu pools), %zu edges, "
+           "%llu pairs checked, %.2f s wall, working memory %.1f MB, peak RSS %.1f MB\n",
+           ncamp, nsight, st.botnets, (ncamp + 49) / 50, st.edges, (unsigned long long)st.pairs_checked, spent,
+           (double)st.memory_bytes / 1e6, (double)peak_rss_kb() / 1024.0);
+    bw_botnet_result_free(res);
+    free(camps);
+    free(sights);
+    return 0;
 }
 
 // ---- leader clustering for the peers --------------------------------------------------
@@ -245,6 +426,9 @@ int main(int argc, char **argv)
         { "no-peers", no_argument, NULL, 'P' },       { "ssdeep-threshold", required_argument, NULL, 'S' },
         { "tlsh-threshold", required_argument, NULL, 'T' }, { "threshold", required_argument, NULL, 'J' },
         { "max-reps", required_argument, NULL, 'R' },       { "records", no_argument, NULL, 'r' },
+        { "botnet-window", required_argument, NULL, 'W' }, { "botnet-components", no_argument, NULL, 'C' },
+        { "botnet-min-weight", required_argument, NULL, 'M' }, { "botnet-subnet-weight", required_argument, NULL, 'U' },
+        { "botnet-scale", required_argument, NULL, 'X' },  { "botnet-verbose", no_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -258,6 +442,9 @@ int main(int argc, char **argv)
     int ssdeep_threshold = 30, tlsh_threshold = 150;
     double threshold = 0;
     unsigned max_reps = 0;
+    bw_botnet_config bc;
+    bw_botnet_config_default(&bc);
+    bool botnet_verbose = false;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -273,11 +460,27 @@ int main(int argc, char **argv)
         case 'T': tlsh_threshold = atoi(optarg); break;
         case 'J': threshold = atof(optarg); break;
         case 'R': max_reps = (unsigned)atoi(optarg); break;
+        case 'W': bc.ip_window = bc.subnet_window = (int64_t)(atof(optarg) * 86400); break;
+        case 'C': bc.method = BW_BOTNET_COMPONENTS; break;
+        case 'M': bc.min_weight = atof(optarg); break;
+        case 'U': bc.subnet_weight = atof(optarg); break;
+        case 'V': botnet_verbose = true; break;
+        case 'X': {
+            size_t nc = 0, ns = 0;
+            if (sscanf(optarg, "%zu,%zu", &nc, &ns) != 2 || nc == 0 || ns == 0) {
+                fprintf(stderr, "bench_campaigns: --botnet-scale CAMPAIGNS,SIGHTINGS\n");
+                return 2;
+            }
+            return botnet_scale(nc, ns);
+        }
         case 'h':
             printf("usage: bench_campaigns [--messages N] [--campaigns N] [--botnets N] [--days N] [--seed N]\n"
                    "                       [--scale K] [--no-peers] [--ssdeep-threshold S] [--tlsh-threshold D]\n"
                    "                       [--threshold J] [--max-reps N]   (botwatch parameters)\n"
                    "                       [--records]   (spamsim's records instead of parsing each message)\n"
+                   "                       [--botnet-window DAYS] [--botnet-components] [--botnet-min-weight W]\n"
+                   "                       [--botnet-subnet-weight W] [--botnet-verbose]\n"
+                   "                       [--botnet-scale CAMPAIGNS,SIGHTINGS]   (inference alone, synthetic)\n"
                    "--scale K multiplies messages, campaigns and days (same rate, longer stream).\n");
             return 0;
         default:
@@ -316,8 +519,11 @@ int main(int argc, char **argv)
         }
     }
     printf("input: %s\n", in.parse ? "raw messages through bw_mime + bw_mail (parsing not timed)" : "spamsim records");
-    uint32_t *truth = malloc(n * sizeof *truth);
-    uint64_t *pred = malloc(n * sizeof *pred);
+    uint32_t *truth = malloc(n * sizeof *truth), *truth_botnet = malloc(n * sizeof *truth_botnet);
+    uint64_t *pred = malloc(n * sizeof *pred), *truth_campaign = malloc(n * sizeof *truth_campaign);
+    bw_ip *sender = malloc(n * sizeof *sender);
+    bool *has_sender = malloc(n * sizeof *has_sender);
+    int64_t *when = malloc(n * sizeof *when);
     spamsim_msg m;
 
     // botwatch
@@ -335,8 +541,13 @@ int main(int argc, char **argv)
         if (spamsim_render(sim, i, &m) != 0)
             return 1;
         truth[i] = m.campaign;
+        truth_campaign[i] = m.campaign;
+        truth_botnet[i] = m.botnet;
+        when[i] = m.time;
         bw_campaign_msg cm;
         make_input(&in, &m, &cm);
+        // The sender IP the parser found (spamsim's own without --records' parser).
+        has_sender[i] = bw_ip_parse(cm.sender_ip, &sender[i]);
         bytes_in += cm.subject.n + cm.text.n;
         bw_campaign_assignment a;
         double s = cpu_seconds();
@@ -373,6 +584,14 @@ int main(int argc, char **argv)
                (unsigned long long)sum.subnets24, (unsigned long long)sum.asns,
                (int)(sum.template_text.n < 300 ? sum.template_text.n : 300), sum.template_text.p);
     bw_campaign_index_free(idx);
+
+    // Botnets from the predicted campaigns, and (for reference) from the true ones.
+    botnet_report("botwatch", &bc, pred, sender, has_sender, when, truth_botnet, n, botnet_verbose);
+    botnet_report("truecamps", &bc, truth_campaign, sender, has_sender, when, truth_botnet, n, false);
+    free(truth_campaign);
+    free(sender);
+    free(has_sender);
+    free(when);
 
     if (peers) {
         char *buf = NULL;
@@ -457,6 +676,7 @@ int main(int argc, char **argv)
            "arrays included), %.1f MB at the end\n",
            (double)bytes_in / 1e6, (double)rss_botwatch / 1024.0, (double)peak_rss_kb() / 1024.0);
     free(truth);
+    free(truth_botnet);
     free(pred);
     spamsim_free(sim);
     return 0;

@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: MIT
+// Botnet inference on a small spamsim stream: messages are clustered by the real campaign
+// index, (campaign, sender IP) sightings are aggregated as the store query does, and the
+// inferred botnets must match spamsim's truth botnets with message-weighted purity and
+// inverse purity >= 0.9 each, whatever the order of the input arrays. Campaigns carry the
+// family name of their zombies as a label (what a mailer-habit rule would say), and every
+// large botnet must be named after its family. Skips, saying why, when the data is absent.
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "botwatch/botnet.h"
+#include "botwatch/campaign.h"
+#include "spamsim_gen.h"
+
+static const bw_hash_key KEY = { 0x1111222233334444ULL, 0x5555666677778888ULL };
+
+static const char *data_dir(const char *env, const char *sub, char *out, size_t n)
+{
+    const char *base = getenv(env);
+    if (!base || !*base)
+        return NULL;
+    snprintf(out, n, "%s/%s", base, sub);
+    return out;
+}
+
+typedef struct msg {
+    uint64_t campaign;
+    uint32_t botnet;
+    bw_ip ip;
+    int64_t time;
+} msg;
+
+static int cmp_msg(const void *a, const void *b)
+{
+    const msg *x = a, *y = b;
+    if (x->campaign != y->campaign)
+        return x->campaign < y->campaign ? -1 : 1;
+    int c = bw_ip_cmp(&x->ip, &y->ip);
+    if (c)
+        return c;
+    return (x->time > y->time) - (x->time < y->time);
+}
+
+typedef struct cell {
+    uint64_t a, b;
+} cell;
+
+static int cmp_cell(const void *x, const void *y)
+{
+    const cell *p = x, *q = y;
+    if (p->a != q->a)
+        return p->a < q->a ? -1 : 1;
+    return (p->b > q->b) - (p->b < q->b);
+}
+
+// Share of the n items that fall in the largest b-class of their a-cluster.
+static double purity(cell *v, size_t n)
+{
+    qsort(v, n, sizeof *v, cmp_cell);
+    size_t sum = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i, best = 0;
+        while (j < n && v[j].a == v[i].a) {
+            size_t k = j;
+            while (k < n && v[k].a == v[j].a && v[k].b == v[j].b)
+                k++;
+            if (k - j > best)
+                best = k - j;
+            j = k;
+        }
+        sum += best;
+        i = j;
+    }
+    return (double)sum / (double)n;
+}
+
+static void test_spamsim_botnets(void **state)
+{
+    (void)state;
+    char sa[4096], csdmc[4096], asn[4096];
+    spamsim_config cfg;
+    spamsim_config_default(&cfg);
+    cfg.seed = 11;
+    cfg.messages = 20000;
+    cfg.campaigns = 60;
+    cfg.botnets = 6;
+    cfg.days = 10;
+    cfg.sa_dir = data_dir("BW_DATA", "npm-spam-assassin/package/data", sa, sizeof sa);
+    cfg.csdmc_dir = data_dir("BW_SHARED_DATA", "mail/csdmc2010", csdmc, sizeof csdmc);
+    cfg.asn_csv = data_dir("BW_DATA", "npm-asn/package/asn-ipv4.csv", asn, sizeof asn);
+    char errbuf[256] = "BW_DATA not set";
+    spamsim *sim = cfg.sa_dir && cfg.asn_csv ? spamsim_new(&cfg, errbuf) : NULL;
+    if (!sim) {
+        print_message("skipping: spamsim data unavailable: %s\n", errbuf);
+        skip();
+    }
+    bw_campaign_config cc;
+    bw_campaign_config_default(&cc);
+    cc.key = KEY;
+    bw_campaign_index *x = bw_campaign_index_new(&cc, NULL);
+    assert_non_null(x);
+    size_t n = spamsim_count(sim);
+    msg *msgs = malloc(n * sizeof *msgs);
+    assert_non_null(msgs);
+    spamsim_msg m;
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(spamsim_render(sim, i, &m), 0);
+        bw_campaign_msg cm = { .id = i, .time = m.time, .subject = m.subject, .text = m.text, .urls = m.urls,
+                               .url_count = m.url_count, .sender_ip = bw_slice_cstr(m.sender_ip), .asn = m.asn,
+                               .rcpt_addr = m.rcpt_addr, .rcpt_name = m.rcpt_name };
+        bw_campaign_assignment a;
+        assert_int_equal(bw_campaign_index_add(x, &cm, &a), BW_OK);
+        msgs[i] = (msg){ a.campaign_id, m.botnet, { { 0 } }, m.time };
+        assert_true(bw_ip_parse(bw_slice_cstr(m.sender_ip), &msgs[i].ip));
+    }
+    bw_campaign_index_free(x);
+
+    // Campaigns and sightings, as ingest reads them from the store. Each campaign is
+    // labelled with the family of the botnet most of its messages came from.
+    qsort(msgs, n, sizeof *msgs, cmp_msg);
+    bw_botnet_campaign *camps = calloc(n, sizeof *camps);
+    bw_botnet_sighting *sights = calloc(n, sizeof *sights);
+    size_t nc = 0, ns = 0;
+    unsigned votes[64];
+    for (size_t i = 0; i < n; i++) {
+        if (nc == 0 || camps[nc - 1].id != msgs[i].campaign) {
+            camps[nc++] = (bw_botnet_campaign){ msgs[i].campaign, 0, msgs[i].time, msgs[i].time, NULL };
+            memset(votes, 0, sizeof votes);
+        }
+        bw_botnet_campaign *c = &camps[nc - 1];
+        c->messages++;
+        if (msgs[i].time < c->first_seen)
+            c->first_seen = msgs[i].time;
+        if (msgs[i].time > c->last_seen)
+            c->last_seen = msgs[i].time;
+        votes[msgs[i].botnet % 64]++;
+        unsigned best = 0;
+        for (unsigned b = 1; b < 64; b++)
+            if (votes[b] > votes[best])
+                best = b;
+        c->labels = spamsim_botnet_name(sim, best);
+        if (ns == 0 || sights[ns - 1].campaign_id != msgs[i].campaign || bw_ip_cmp(&sights[ns - 1].ip, &msgs[i].ip))
+            sights[ns++] = (bw_botnet_sighting){ msgs[i].campaign, msgs[i].ip, msgs[i].time, msgs[i].time, 0 };
+        sights[ns - 1].messages++;
+        sights[ns - 1].last_seen = msgs[i].time;
+    }
+
+    bw_botnet_result *r = NULL, *rev = NULL;
+    assert_int_equal(bw_botnet_infer(NULL, camps, nc, sights, ns, &r, errbuf), BW_OK);
+    // Reversed input arrays: the same botnets.
+    for (size_t i = 0; i < nc / 2; i++) {
+        bw_botnet_campaign t = camps[i];
+        camps[i] = camps[nc - 1 - i];
+        camps[nc - 1 - i] = t;
+    }
+    for (size_t i = 0; i < ns / 2; i++) {
+        bw_botnet_sighting t = sights[i];
+        sights[i] = sights[ns - 1 - i];
+        sights[ns - 1 - i] = t;
+    }
+    assert_int_equal(bw_botnet_infer(NULL, camps, nc, sights, ns, &rev, errbuf), BW_OK);
+    assert_int_equal(bw_botnet_result_count(r), bw_botnet_result_count(rev));
+    for (size_t i = 0; i < nc; i++)
+        assert_int_equal(bw_botnet_result_campaign(r, camps[i].id), bw_botnet_result_campaign(rev, camps[i].id));
+    bw_botnet_result_free(rev);
+
+    cell *pv = malloc(n * sizeof *pv), *iv = malloc(n * sizeof *iv);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t b = bw_botnet_result_campaign(r, msgs[i].campaign);
+        assert_true(b >= 1);
+        pv[i] = (cell){ b, msgs[i].botnet };
+        iv[i] = (cell){ msgs[i].botnet, b };
+    }
+    double pur = purity(pv, n), inv = purity(iv, n);
+    size_t big = 0;
+    for (uint64_t id = 1; id <= bw_botnet_result_count(r); id++) {
+        bw_botnet_info bi;
+        assert_int_equal(bw_botnet_result_get(r, id, &bi), BW_OK);
+        if (bi.messages * 100 < n)
+            continue;
+        big++;
+        // Named after the family that sent it.
+        size_t family[64] = { 0 };
+        for (size_t i = 0; i < n; i++)
+            if (bw_botnet_result_campaign(r, msgs[i].campaign) == id)
+                family[msgs[i].botnet % 64]++;
+        unsigned best = 0;
+        for (unsigned b = 1; b < 64; b++)
+            if (family[b] > family[best])
+                best = b;
+        assert_string_equal(bi.label, spamsim_botnet_name(sim, best));
+    }
+    bw_botnet_stats st;
+    bw_botnet_result_stats(r, &st);
+    print_message("spamsim 20000/60/6: botnet purity %.4f, inverse purity %.4f, %zu botnets (%zu with >= 1%% "
+                  "of messages) from %zu campaigns, %zu edges\n",
+                  pur, inv, bw_botnet_result_count(r), big, nc, st.edges);
+    assert_true(pur >= 0.9);
+    assert_true(inv >= 0.9);
+    assert_int_equal(big, 6);
+    free(pv);
+    free(iv);
+    bw_botnet_result_free(r);
+    free(camps);
+    free(sights);
+    free(msgs);
+    spamsim_free(sim);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_spamsim_botnets),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -279,19 +279,39 @@ static const tag_info tags[] = {
     { "ul", TAG_BLOCK },
 };
 #define TAG_NAME_MAX 16
+#define TAG_COUNT (sizeof tags / sizeof tags[0])
 
-static const tag_info *tag_find(const char *name, size_t n)
+// A tag name of up to 16 bytes packed big-endian into two words, zero-padded, and looked
+// up in a small open-addressing table built per renderer: a multiply and one or two word
+// compares instead of a binary search of string compares. Every element's tag is looked
+// up, so this is one of the renderer's hottest paths.
+typedef struct tag_key {
+    uint64_t hi, lo;
+    size_t len;   // a name with trailing NULs packs like a table name but is longer
+} tag_key;
+
+static inline void tag_key_add(tag_key *k, size_t at, unsigned char c)
 {
-    size_t lo = 0, hi = sizeof tags / sizeof tags[0];
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = name_cmp(name, n, tags[mid].name);
-        if (c == 0)
-            return &tags[mid];
-        if (c < 0)
-            hi = mid;
-        else
-            lo = mid + 1;
+    if (at < 8)
+        k->hi |= (uint64_t)c << (56 - 8 * at);
+    else
+        k->lo |= (uint64_t)c << (56 - 8 * (at - 8));
+}
+
+#define TAG_SLOTS 256   // > 4x TAG_COUNT: probe sequences stay short
+
+static inline size_t tag_slot(const tag_key *k)
+{
+    return (size_t)(((k->hi ^ (k->lo * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull) >> 56);
+}
+
+// slots: TAG_SLOTS entries holding a tags[] index + 1, 0 = empty.
+static const tag_info *tag_find(const tag_key *keys, const uint8_t *slots, const tag_key *name)
+{
+    for (size_t s = tag_slot(name); slots[s]; s = (s + 1) % TAG_SLOTS) {
+        const tag_key *k = &keys[slots[s] - 1];
+        if (name->hi == k->hi && name->lo == k->lo)
+            return name->len == k->len ? &tags[slots[s] - 1] : NULL;
     }
     return NULL;
 }
@@ -323,6 +343,8 @@ struct bw_html_renderer {
     bool text_full;
     bool nomem;
     size_t open_anchor;    // index in recs, SIZE_MAX if none
+    tag_key tag_keys[TAG_COUNT];   // tags[] packed, same order
+    uint8_t tag_slots[TAG_SLOTS];  // hash table over tag_keys
 };
 
 bw_html_renderer *bw_html_renderer_new(const bw_html_limits *limits)
@@ -334,6 +356,16 @@ bw_html_renderer *bw_html_renderer_new(const bw_html_limits *limits)
         r->limits = *limits;
     else
         bw_html_limits_default(&r->limits);
+    for (size_t t = 0; t < TAG_COUNT; t++) {
+        tag_key *k = &r->tag_keys[t];
+        k->len = strlen(tags[t].name);
+        for (size_t c = 0; c < k->len; c++)
+            tag_key_add(k, c, (unsigned char)tags[t].name[c]);
+        size_t slot = tag_slot(k);
+        while (r->tag_slots[slot])
+            slot = (slot + 1) % TAG_SLOTS;
+        r->tag_slots[slot] = (uint8_t)(t + 1);
+    }
     return r;
 }
 
@@ -402,6 +434,21 @@ static inline bool is_space(unsigned char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
+
+// Byte classes of the tag tokenizer (a table lookup instead of a chain of compares per byte).
+enum {
+    CL_SPACE = 1 << 0,            // is_space()
+    CL_TAG_NAME_END = 1 << 1,     // space, '/', '>'
+    CL_ATTR_NAME_END = 1 << 2,    // space, '/', '>', '='
+    CL_UNQUOTED_END = 1 << 3,     // space, '>'
+};
+#define CL_WS (CL_SPACE | CL_TAG_NAME_END | CL_ATTR_NAME_END | CL_UNQUOTED_END)
+static const uint8_t html_class[256] = {
+    [' '] = CL_WS, ['\t'] = CL_WS, ['\n'] = CL_WS, ['\r'] = CL_WS, ['\f'] = CL_WS, ['\v'] = CL_WS,
+    ['/'] = CL_TAG_NAME_END | CL_ATTR_NAME_END,
+    ['>'] = CL_TAG_NAME_END | CL_ATTR_NAME_END | CL_UNQUOTED_END,
+    ['='] = CL_ATTR_NAME_END,
+};
 
 // Bytes that end a run of visible text: whitespace, '&' and NUL.
 static const bool text_stop[256] = {
@@ -644,15 +691,15 @@ static size_t render_tag(bw_html_renderer *r, const char *p, size_t n, size_t i)
     size_t tag_start = i;
     bool end_tag = p[i + 1] == '/';
     i += end_tag ? 2 : 1;
-    char name[TAG_NAME_MAX];
-    size_t name_len = 0, name_full = 0;
-    while (i < n && !is_space((unsigned char)p[i]) && p[i] != '/' && p[i] != '>') {
-        if (name_len < TAG_NAME_MAX)
-            name[name_len++] = (char)(p[i] | (is_alpha((unsigned char)p[i]) ? 0x20 : 0));
-        name_full++;
+    tag_key name = { 0, 0, 0 };
+    size_t name_start = i;
+    while (i < n && !(html_class[(unsigned char)p[i]] & CL_TAG_NAME_END)) {
+        if (i - name_start < TAG_NAME_MAX)
+            tag_key_add(&name, i - name_start, (unsigned char)(p[i] | (is_alpha((unsigned char)p[i]) ? 0x20 : 0)));
         i++;
     }
-    const tag_info *info = name_full <= TAG_NAME_MAX ? tag_find(name, name_len) : NULL;
+    name.len = i - name_start;
+    const tag_info *info = name.len <= TAG_NAME_MAX ? tag_find(r->tag_keys, r->tag_slots, &name) : NULL;
     unsigned flags = info ? info->flags : 0;
     size_t limit = r->limits.max_tag_bytes;
     bool truncated = false, took_link = false, took_url = false;
@@ -663,17 +710,17 @@ static size_t render_tag(bw_html_renderer *r, const char *p, size_t n, size_t i)
             truncated = true;
             break;
         }
-        if (is_space((unsigned char)p[i]) || p[i] == '/') {
+        if (html_class[(unsigned char)p[i]] & (CL_SPACE | CL_TAG_NAME_END)) {   // space or '/' ('>' ended the loop)
             i++;
             continue;
         }
         size_t an = i;
         i++;   // the first byte may be '=': part of the name (HTML5)
-        while (i < n && !is_space((unsigned char)p[i]) && p[i] != '/' && p[i] != '>' && p[i] != '=')
+        while (i < n && !(html_class[(unsigned char)p[i]] & CL_ATTR_NAME_END))
             i++;
         size_t attr_len = i - an;
         const char *attr = p + an;
-        while (i < n && is_space((unsigned char)p[i]))
+        while (i < n && (html_class[(unsigned char)p[i]] & CL_SPACE))
             i++;
         const char *value = NULL;
         size_t value_len = 0;
@@ -690,7 +737,7 @@ static size_t render_tag(bw_html_renderer *r, const char *p, size_t n, size_t i)
                 i = close ? end + 1 : n;
             } else {
                 size_t vs = i;
-                while (i < n && !is_space((unsigned char)p[i]) && p[i] != '>')
+                while (i < n && !(html_class[(unsigned char)p[i]] & CL_UNQUOTED_END))
                     i++;
                 value = p + vs;
                 value_len = i - vs;

@@ -52,6 +52,12 @@ static const text_case text_cases[] = {
     { "<p>unclosed <b", "unclosed" },
     { "a<!-- never closed", "a" },
     { "<style>never closed", "" },
+    // Tag lookup: case, every length class, near misses and over-long names.
+    { "x<ADDRESS>y<FigCaption>z<blockquote>w<H6>v<P>u", "x\ny\nz\nw\nv\nu" },
+    { "a<td>b<TH>c<Tr>d", "a b c\nd" },
+    { "a<brx>b<b>c<blockquotes>d<h7>e<tablex>f", "abcdef" },
+    { "a<abcdefghijklmnopq>b<blockquoteblockq>c", "abc" },
+    { "<TEMPLATE>hidden</template>shown<TiTlE>t</title>", "shown" },
     { "", "" },
 };
 

@@ -10,6 +10,9 @@ int cmd_ingest(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_flows(int argc, char **argv);
+int cmd_campaigns(int argc, char **argv);
+int cmd_campaign(int argc, char **argv);
+int cmd_botnets(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
 
 #endif

@@ -19,6 +19,9 @@ static const command commands[] = {
     { "flows", cmd_flows, "find beacons, C&C candidates, P2P bots and spam zombies in flow logs" },
     { "report", cmd_report, "summarise the store: daily volume, sender networks, domains (text/json/csv/html)" },
     { "export", cmd_export, "one row per stored message as CSV or JSON lines" },
+    { "campaigns", cmd_campaigns, "campaigns (messages of one template) ranked by volume, with their templates" },
+    { "campaign", cmd_campaign, "one campaign: template, timeline, senders, domains, links, samples" },
+    { "botnets", cmd_botnets, "inferred botnets, their share of the spam, and how many send 90% of it" },
     { "rules", cmd_rules, "check attribution rule files; test which rules match mail" },
     { NULL, NULL, NULL },
 };

@@ -2,7 +2,8 @@
 // `botwatch export`: one row per stored message for pandas, Elasticsearch or any other
 // tool, streamed from the store's message iterator (one SQLite step per row, one reused
 // buffer flushed every 64 KiB), so memory stays constant whatever the database size.
-// Columns and encodings: docs/report.md.
+// Each row also carries the message's campaign, rule labels and botnet (schema 3), looked
+// up by row id with one reused statement. Columns and encodings: docs/report.md.
 #include <inttypes.h>
 #include <string.h>
 
@@ -23,7 +24,7 @@ bool bw_export_format_parse(const char *name, bw_export_format *out)
 
 static const char csv_header[] =
     "sha256,message_id,date,received_at,seen_at,sender_ip,helo,asn,as_name,subject,from,"
-    "envelope_from,url_domains,anomalies,source,source_offset,size,parsed\r\n";
+    "envelope_from,url_domains,anomalies,source,source_offset,size,parsed,campaign_id,rule_labels,botnet_id\r\n";
 
 // Flush threshold: large enough that fwrite is called rarely, small enough to be constant.
 enum { FLUSH_BYTES = 64 * 1024 };
@@ -107,7 +108,14 @@ static int anomalies_out(bw_buf *b, uint64_t flags, bw_anomaly_namer namer, bool
     return rc | (json ? bw_buf_append_char(b, ']') : 0);
 }
 
-static int csv_row(bw_buf *b, const bw_store_row *row, bw_anomaly_namer namer, bw_buf *scratch)
+// What export adds from schema 3: a message's campaign, rule labels and botnet.
+typedef struct attribution {
+    int64_t campaign_id, botnet_id;   // 0 = none
+    bw_slice rule_labels;             // space-separated
+} attribution;
+
+static int csv_row(bw_buf *b, const bw_store_row *row, const attribution *at, bw_anomaly_namer namer,
+                   bw_buf *scratch)
 {
     int rc = rep_append_csv(b, row->sha256);
     rc |= bw_buf_append_char(b, ',');
@@ -139,11 +147,18 @@ static int csv_row(bw_buf *b, const bw_store_row *row, bw_anomaly_namer namer, b
     rc |= anomalies_out(b, row->anomalies, namer, false);
     rc |= bw_buf_append_char(b, ',');
     rc |= rep_append_csv(b, row->source_path);
-    rc |= bw_buf_printf(b, ",%" PRIu64 ",%" PRIu64 ",%d\r\n", row->source_offset, row->size, row->parsed ? 1 : 0);
-    return rc;
+    rc |= bw_buf_printf(b, ",%" PRIu64 ",%" PRIu64 ",%d,", row->source_offset, row->size, row->parsed ? 1 : 0);
+    if (at->campaign_id)
+        rc |= bw_buf_printf(b, "%" PRId64, at->campaign_id);
+    rc |= bw_buf_append_char(b, ',');
+    rc |= domains_csv(b, at->rule_labels, scratch);   // space-separated -> ';'-joined, like the domains
+    rc |= bw_buf_append_char(b, ',');
+    if (at->botnet_id)
+        rc |= bw_buf_printf(b, "%" PRId64, at->botnet_id);
+    return rc | bw_buf_append_cstr(b, "\r\n");
 }
 
-static int jsonl_row(bw_buf *b, const bw_store_row *row, bw_anomaly_namer namer)
+static int jsonl_row(bw_buf *b, const bw_store_row *row, const attribution *at, bw_anomaly_namer namer)
 {
     int rc = bw_buf_append_cstr(b, "{\"sha256\": ");
     rc |= json_text(b, row->sha256);
@@ -175,9 +190,15 @@ static int jsonl_row(bw_buf *b, const bw_store_row *row, bw_anomaly_namer namer)
     rc |= anomalies_out(b, row->anomalies, namer, true);
     rc |= bw_buf_append_cstr(b, ", \"source\": ");
     rc |= json_text(b, row->source_path);
-    rc |= bw_buf_printf(b, ", \"source_offset\": %" PRIu64 ", \"size\": %" PRIu64 ", \"parsed\": %s}\n",
+    rc |= bw_buf_printf(b, ", \"source_offset\": %" PRIu64 ", \"size\": %" PRIu64 ", \"parsed\": %s",
                         row->source_offset, row->size, row->parsed ? "true" : "false");
-    return rc;
+    rc |= bw_buf_append_cstr(b, ", \"campaign_id\": ");
+    rc |= at->campaign_id ? bw_buf_printf(b, "%" PRId64, at->campaign_id) : bw_buf_append_cstr(b, "null");
+    rc |= bw_buf_append_cstr(b, ", \"rule_labels\": ");
+    rc |= domains_json(b, at->rule_labels);
+    rc |= bw_buf_append_cstr(b, ", \"botnet_id\": ");
+    rc |= at->botnet_id ? bw_buf_printf(b, "%" PRId64, at->botnet_id) : bw_buf_append_cstr(b, "null");
+    return rc | bw_buf_append_cstr(b, "}\n");
 }
 
 bw_status bw_export_messages(bw_store *store, const bw_store_range *range, bw_export_format format,
@@ -188,6 +209,11 @@ bw_status bw_export_messages(bw_store *store, const bw_store_range *range, bw_ex
     bw_store_iter *it = bw_store_iter_messages(store, range, errbuf);
     if (!it)
         return BW_ERR_DB;
+    bw_store_attrib_reader *attrib = bw_store_attrib_reader_new(store, errbuf);
+    if (!attrib) {
+        bw_store_iter_free(it);
+        return BW_ERR_DB;
+    }
     bw_buf b = BW_BUF_INIT, scratch = BW_BUF_INIT;
     bw_status status = BW_OK;
     if (format == BW_EXPORT_CSV && bw_buf_append_cstr(&b, csv_header) != 0)
@@ -196,8 +222,13 @@ bw_status bw_export_messages(bw_store *store, const bw_store_range *range, bw_ex
     bw_store_row row;
     int step = 0;
     while (status == BW_OK && (step = bw_store_iter_next(it, &row, errbuf)) == 1) {
-        int rc = format == BW_EXPORT_CSV ? csv_row(&b, &row, anomaly_name, &scratch)
-                                         : jsonl_row(&b, &row, anomaly_name);
+        attribution at;
+        if (bw_store_attrib_get(attrib, row.id, &at.campaign_id, &at.rule_labels, &at.botnet_id, errbuf) < 0) {
+            status = BW_ERR_DB;
+            break;
+        }
+        int rc = format == BW_EXPORT_CSV ? csv_row(&b, &row, &at, anomaly_name, &scratch)
+                                         : jsonl_row(&b, &row, &at, anomaly_name);
         if (rc != 0) {
             status = bw_error(errbuf, BW_ERR_NOMEM, "export: out of memory");
             break;
@@ -212,6 +243,7 @@ bw_status bw_export_messages(bw_store *store, const bw_store_range *range, bw_ex
         status = rep_flush(&b, out, errbuf);
     if (status == BW_OK && fflush(out) != 0)
         status = bw_error(errbuf, BW_ERR_IO, "write failed");
+    bw_store_attrib_reader_free(attrib);
     bw_store_iter_free(it);
     bw_buf_free(&b);
     bw_buf_free(&scratch);

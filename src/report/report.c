@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Gathers a report from the store: totals, messages per day (and per month), top sender
 // networks, countries, sender IPs, URL domains and subjects, anomaly counts, sources and
-// ingest errors. Everything is copied into the report's arena so the writers (text, JSON,
+// ingest errors, campaigns and botnets. Everything is copied into the report's arena so the writers (text, JSON,
 // CSV, HTML) work from one consistent snapshot and the store can be closed. Top countries
 // are the one figure store.h has no query for: they are counted here with SQL against the
 // documented schema (messages.sender_asn -> asns.country, docs/store.md).
@@ -378,6 +378,10 @@ static bw_status gather(bw_report *r, bw_store *store, char *errbuf)
     // Anomalies most frequent first; the store gives them in bit order.
     if (r->anomalies.n > 1)
         qsort(r->anomalies.items, r->anomalies.n, sizeof *r->anomalies.items, item_by_count);
+    // Campaigns and botnets: the top campaigns, the top botnets (each with its top 5
+    // networks, countries and campaigns) and the 90% figure over all botnets.
+    if ((s = rep_campaigns_gather(store, range, top, top, 5, r->arena, &r->campaigns, errbuf)) != BW_OK)
+        return s;
     r->sources = calloc(r->options.max_sources ? r->options.max_sources : 1, sizeof *r->sources);
     r->errors = calloc(r->options.max_errors ? r->options.max_errors : 1, sizeof *r->errors);
     if (!r->sources || !r->errors)
@@ -427,6 +431,7 @@ void bw_report_free(bw_report *r)
                           &r->domains, &r->subjects, &r->anomalies };
     for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
         free(lists[i]->items);
+    rep_campaigns_free(&r->campaigns);
     free(r->sources);
     free(r->errors);
     bw_arena_free(r->arena);

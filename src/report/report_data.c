@@ -117,6 +117,9 @@ bw_status rep_write_json(const bw_report *r, bw_buf *b)
     json_items(&o, "top_domains", &r->domains, "domain", false, t->messages);
     json_items(&o, "top_subjects", &r->subjects, "subject", false, t->messages);
     json_items(&o, "anomalies", &r->anomalies, "name", false, t->messages);
+    put(&o, ",\n  \"campaigns_and_botnets\": {\n");
+    o.rc |= rep_json_campaigns(b, &r->campaigns, "    ", true, true);
+    put(&o, "\n  }");
 
     put(&o, ",\n  \"sources\": [");
     for (size_t i = 0; i < r->source_count; i++) {
@@ -261,5 +264,7 @@ bw_status rep_write_csv(const bw_report *r, bw_buf *b)
         csv_time(&o, e->at, false);
         put(&o, EOL);
     }
+    put(&o, EOL);
+    o.rc |= rep_csv_campaigns(b, &r->campaigns, true, true);
     return o.rc ? BW_ERR_NOMEM : BW_OK;
 }

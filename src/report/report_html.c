@@ -349,6 +349,8 @@ bw_status rep_write_html(const bw_report *r, bw_buf *b)
         simple_table(&o, &r->anomalies, "Anomaly", t->messages, 40);
     put(&o, "</section></div>\n");
 
+    o.rc |= rep_html_campaigns(b, &r->campaigns);
+
     put(&o, "<section><h2>Sources</h2>");
     if (r->source_count == 0) {
         empty_note(&o, "None.");

@@ -9,6 +9,7 @@
 
 #include "botwatch/arena.h"
 #include "botwatch/report.h"
+#include "botwatch/store_campaigns.h"
 
 // One line of a table: which fields mean what is said where each list is filled.
 typedef struct rep_item {
@@ -36,6 +37,49 @@ typedef struct rep_error {
     int64_t at;
 } rep_error;
 
+// Campaigns and botnets (campaigns.c): the report's section and `botwatch campaigns` /
+// `botwatch botnets` share this snapshot and its writers.
+typedef struct rep_campaign {
+    int64_t id;
+    uint64_t messages;
+    int64_t first_seen, last_seen;
+    uint64_t sender_ips, subnets24, asns;
+    int64_t botnet_id;
+    bw_slice botnet_label, template_text, top_subject, top_domain;
+    uint64_t top_subject_messages, top_domain_messages;
+} rep_campaign;
+
+typedef struct rep_botnet {
+    int64_t id;
+    bw_slice label;
+    uint64_t messages, campaigns;          // in range
+    int64_t first_seen, last_seen;         // in range
+    uint64_t sender_ips, subnets24;        // inferred over the whole store
+    uint64_t stored_messages, stored_campaigns;
+    rep_list asns;                         // number = ASN, label = name, count = IPs
+    rep_list countries;                    // key = country, count = IPs
+    rep_list campaigns_top;                // number = campaign id, count = messages in range
+} rep_botnet;
+
+typedef struct rep_campaigns {
+    bw_store_campaign_totals totals;
+    rep_campaign *campaigns;
+    size_t campaign_count;
+    rep_botnet *botnets;
+    size_t botnet_count;
+    // The smallest number of botnets (largest first) sending >= 90% of the messages in
+    // range; reached false when all botnets together send less.
+    bool ninety_reached;
+    uint64_t ninety_botnets, ninety_messages;
+} rep_campaigns;
+
+// Gathers the top `top_campaigns` campaigns and `top_botnets` botnets (0 = none / all) in
+// range, copying strings into arena. BW_ERR_DB / BW_ERR_NOMEM.
+bw_status rep_campaigns_gather(bw_store *store, const bw_store_range *range, size_t top_campaigns,
+                               size_t top_botnets, size_t top_lists, bw_arena *arena, rep_campaigns *out,
+                               char *errbuf);
+void rep_campaigns_free(rep_campaigns *c);
+
 struct bw_report {
     bw_report_options options;
     bw_arena *arena;            // every copied string
@@ -58,6 +102,7 @@ struct bw_report {
     // forged dates (1970, 2038) do not squash two real years into one pixel.
     int64_t chart_first_day, chart_last_day;   // BW_STORE_NO_TIME if no dated messages
     uint64_t outside_chart;
+    rep_campaigns campaigns;    // the "Campaigns and botnets" section
 };
 
 // Chart windows and bins shared by the text sparkline and the HTML chart.
@@ -105,6 +150,26 @@ bw_status rep_write_text(const bw_report *r, bw_buf *b);
 bw_status rep_write_json(const bw_report *r, bw_buf *b);
 bw_status rep_write_csv(const bw_report *r, bw_buf *b);
 bw_status rep_write_html(const bw_report *r, bw_buf *b);
+
+// Writers of the campaign and botnet tables (campaigns.c), used by the report's section
+// and by `botwatch campaigns` / `botwatch botnets`. Each returns 0 or -1 (out of memory).
+// whole: the messages in range that shares are of.
+int rep_text_campaigns(bw_buf *b, const rep_campaigns *c, uint64_t whole);
+int rep_text_botnets(bw_buf *b, const rep_campaigns *c, uint64_t whole);
+// One summary line: "N campaigns hold M of W messages (x%); K botnets send 90% of them".
+int rep_text_campaign_summary(bw_buf *b, const rep_campaigns *c);
+// JSON members (without braces), each line starting with indent: "totals", "campaigns"
+// and/or "botnets" (with the 90% figure), comma-separated, no trailing comma.
+int rep_json_campaigns(bw_buf *b, const rep_campaigns *c, const char *indent, bool campaigns, bool botnets);
+// CSV blocks (header row with a leading "section" column, CRLF lines), separated by an
+// empty line: campaign_totals, top_campaigns and/or botnets.
+int rep_csv_campaigns(bw_buf *b, const rep_campaigns *c, bool campaigns, bool botnets);
+int rep_html_campaigns(bw_buf *b, const rep_campaigns *c);
+// "Range        all messages" / "Range        A .. B (arrival time, until exclusive)"
+int rep_text_range(bw_buf *b, const bw_store_range *range);
+// JSON/CSV scalars shared by the writers.
+int rep_json_time(bw_buf *b, int64_t t);
+int rep_json_share(bw_buf *b, uint64_t part, uint64_t whole);
 
 // The name of anomaly bit `bit` through the options' namer, or "anomaly_<bit>" in tmp.
 const char *rep_anomaly_name(bw_anomaly_namer namer, unsigned bit, char tmp[32]);

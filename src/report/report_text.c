@@ -254,6 +254,13 @@ bw_status rep_write_text(const bw_report *r, bw_buf *b)
         }
     }
 
+    heading(&o, "Campaigns and botnets");
+    o.rc |= rep_text_campaign_summary(b, &r->campaigns);
+    put(&o, "\n  Top campaigns\n");
+    o.rc |= rep_text_campaigns(b, &r->campaigns, r->campaigns.totals.messages);
+    put(&o, "\n  Botnets (largest first)\n");
+    o.rc |= rep_text_botnets(b, &r->campaigns, r->campaigns.totals.messages);
+
     heading(&o, "Anomalies (messages carrying each)");
     if (r->anomalies.n == 0) {
         none_line(&o, "none");

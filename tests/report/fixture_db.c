@@ -3,6 +3,7 @@
 // unparsed), two spam-trap sources, a duplicate, two ingest errors, three sender networks
 // and subjects chosen to be hostile to every output format (HTML tags, CSV quotes and
 // commas, terminal escapes, bidi overrides, invalid UTF-8).
+#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -59,6 +60,51 @@ const char *fixture_anomaly_name(uint64_t flag)
 }
 
 static bw_slice s(const char *text) { return text ? bw_slice_cstr(text) : BW_SLICE_NULL; }
+
+// Campaigns and botnets as an ingest would have written them (schema 3): messages 1, 2, 8
+// ("Cheap meds") form campaign 1, 3-4 campaign 2, 5-6 campaign 3, 7 campaign 4 (no
+// botnet), the unparsed 9 none. Botnet 1 ("ratware_demo") holds campaigns 1 and 3 (5
+// messages), botnet 2 campaign 2 (2 messages); campaigns 1 and 2 are linked by
+// pills.example. Hostile text in a template and a label exercises the escaping.
+static const char *const campaign_sql[] = {
+    "UPDATE messages SET campaign_id = 1, similarity = 1.0 WHERE id = 1",
+    "UPDATE messages SET campaign_id = 1, similarity = 0.875 WHERE id IN (2, 8)",
+    "UPDATE messages SET campaign_id = 2, similarity = 1.0, rule_labels = 'ratware_demo' WHERE id = 3",
+    "UPDATE messages SET campaign_id = 2, similarity = 0.6 WHERE id = 4",
+    "UPDATE messages SET campaign_id = 3, similarity = 1.0, rule_labels = 'bulk ratware_demo' WHERE id = 5",
+    "UPDATE messages SET campaign_id = 3, similarity = 0.5 WHERE id = 6",
+    "UPDATE messages SET campaign_id = 4, similarity = 1.0 WHERE id = 7",
+    "INSERT INTO campaigns(id, first_seen, last_seen, messages, sender_ips, subnets24, asns, template, subjects_json,"
+    " domains_json, samples_json, links_json, botnet_id, in_memory) VALUES"
+    " (1, 1010221200, 1013342520, 3, 1, 1, 1, 'cheap meds <url:dom>', '[{\"value\":\"Cheap meds\",\"count\":3}]',"
+    "  '[{\"value\":\"pills.example\",\"count\":3}]', '[8, 1, 2]', '[{\"campaign\":2,\"domain\":\"pills.example\",\"time\":1010318400}]', 1, 0),"
+    " (2, 1010311200, 1010318400, 2, 2, 1, 1, '<script>x</script> <*> \"win\", <num>', '[]', '[]', 'not json', '[]', 2, 1),"
+    " (3, 1013335200, 1013421605, 2, 2, 2, 1, 'terminal <*>', '[]', '[]', '[5, 6]', '[]', 1, 0),"
+    " (4, NULL, NULL, 1, 0, 0, 0, 'no arrival time', '[]', '[]', '[7]', '[]', NULL, 0)",
+    "INSERT INTO campaign_links(a, b, domain, time) VALUES (1, 2, 'pills.example', 1010318400)",
+    "INSERT INTO botnets(id, label, campaigns, sender_ips, subnets24, messages, first_seen, last_seen, asns_json,"
+    " countries_json) VALUES"
+    " (1, 'ratware_demo', 2, 3, 3, 5, 1010221200, 1013421605,"
+    "  '[{\"asn\":64500,\"name\":\"Example Transit, Inc.\",\"ips\":1},{\"asn\":64502,\"name\":\"IPv6 Only GmbH\",\"ips\":1}]',"
+    "  '[{\"country\":\"US\",\"ips\":1},{\"country\":\"DE\",\"ips\":1}]'),"
+    " (2, '<b>evil</b>', 1, 2, 1, 2, 1010311200, 1010318400, '[{\"asn\":64501,\"name\":\"Evil <b>Net</b>\",\"ips\":2}]',"
+    "  'broken')",
+    NULL,
+};
+
+static bw_status add_campaigns(bw_store *store, char *errbuf)
+{
+    sqlite3 *db = bw_store_sqlite(store);
+    for (size_t i = 0; campaign_sql[i]; i++) {
+        char *err = NULL;
+        if (sqlite3_exec(db, campaign_sql[i], NULL, NULL, &err) != SQLITE_OK) {
+            bw_status st = bw_error(errbuf, BW_ERR_DB, "fixture campaigns: %s", err ? err : "?");
+            sqlite3_free(err);
+            return st;
+        }
+    }
+    return BW_OK;
+}
 
 int fixture_db_create(const char *path, bool with_asn)
 {
@@ -146,6 +192,8 @@ int fixture_db_create(const char *path, bool with_asn)
     counts[1].errors = 1;
     for (int k = 0; k < 2 && st == BW_OK; k++)
         st = bw_store_source_add_counts(store, source_ids[k], &counts[k], errbuf);
+    if (st == BW_OK)
+        st = add_campaigns(store, errbuf);
     if (st == BW_OK)
         st = bw_store_commit(store, errbuf);
     if (st != BW_OK)

@@ -24,6 +24,10 @@ enum {
     FIXTURE_ERRORS = 2,
     FIXTURE_DUPLICATES = 1,
     FIXTURE_SOURCES = 2,
+    FIXTURE_IN_CAMPAIGNS = 8,      // all but the unparsed message
+    FIXTURE_CAMPAIGNS = 4,
+    FIXTURE_BOTNETS = 2,
+    FIXTURE_IN_BOTNETS = 7,        // botnet 1: 5 messages, botnet 2: 2
 };
 
 #endif

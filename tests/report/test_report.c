@@ -329,7 +329,8 @@ static void test_top_limit_and_empty_db(void **state)
     char *csv = export_string(empty, BW_EXPORT_CSV, &BW_STORE_RANGE_ALL, &rows);
     assert_int_equal(rows, 0);
     assert_string_equal(csv, "sha256,message_id,date,received_at,seen_at,sender_ip,helo,asn,as_name,subject,from,"
-                             "envelope_from,url_domains,anomalies,source,source_offset,size,parsed\r\n");
+                             "envelope_from,url_domains,anomalies,source,source_offset,size,parsed,campaign_id,"
+                             "rule_labels,botnet_id\r\n");
     free(csv);
 }
 

@@ -428,7 +428,7 @@ int main(int argc, char **argv)
         { "max-reps", required_argument, NULL, 'R' },       { "records", no_argument, NULL, 'r' },
         { "botnet-window", required_argument, NULL, 'W' }, { "botnet-components", no_argument, NULL, 'C' },
         { "botnet-min-weight", required_argument, NULL, 'M' }, { "botnet-subnet-weight", required_argument, NULL, 'U' },
-        { "botnet-scale", required_argument, NULL, 'X' },  { "botnet-verbose", no_argument, NULL, 'V' },
+        { "botnet-scale", required_argument, NULL, 'X' },  { "botnet-min-subnets", required_argument, NULL, 'N' },  { "botnet-verbose", no_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
@@ -465,6 +465,7 @@ int main(int argc, char **argv)
         case 'M': bc.min_weight = atof(optarg); break;
         case 'U': bc.subnet_weight = atof(optarg); break;
         case 'V': botnet_verbose = true; break;
+        case 'N': bc.min_shared_subnets = (unsigned)atoi(optarg); break;
         case 'X': {
             size_t nc = 0, ns = 0;
             if (sscanf(optarg, "%zu,%zu", &nc, &ns) != 2 || nc == 0 || ns == 0) {
@@ -479,7 +480,7 @@ int main(int argc, char **argv)
                    "                       [--threshold J] [--max-reps N]   (botwatch parameters)\n"
                    "                       [--records]   (spamsim's records instead of parsing each message)\n"
                    "                       [--botnet-window DAYS] [--botnet-components] [--botnet-min-weight W]\n"
-                   "                       [--botnet-subnet-weight W] [--botnet-verbose]\n"
+                   "                       [--botnet-subnet-weight W] [--botnet-min-subnets N] [--botnet-verbose]\n"
                    "                       [--botnet-scale CAMPAIGNS,SIGHTINGS]   (inference alone, synthetic)\n"
                    "--scale K multiplies messages, campaigns and days (same rate, longer stream).\n");
             return 0;

@@ -57,6 +57,7 @@ typedef struct bw_botnet_config {
     double subnet_weight;        // weight of the /24 overlap beside the IP overlap (0.25)
     double min_weight;           // edges lighter than this are not kept (0.02)
     unsigned min_shared_ips;     // IP overlap counts only from this many shared IPs (2)
+    unsigned min_shared_subnets; // /24 overlap counts only from this many shared /24s (3)
     size_t max_campaigns_per_ip; // an IP seen in more campaigns links none (open relays,
                                  //   webmail, carrier NAT) (default 2000)
     size_t max_campaigns_per_subnet;  // the same for a /24 (default 2000)

@@ -28,6 +28,10 @@ void bw_botnet_config_default(bw_botnet_config *c)
     c->min_weight = 0.02;
     // One shared address is what an open relay, a webmail host or bad luck gives.
     c->min_shared_ips = 2;
+    // Zombie pools of different families sit in the same big eyeball ISPs, so two /24s in
+    // common happen by chance between a small campaign and a large one of another botnet
+    // (measured on spamsim: it merged two botnets under connected components).
+    c->min_shared_subnets = 3;
     // A real bot sends tens of campaigns; an address in hundreds is shared infrastructure.
     // This also bounds the pair work: at most max_campaigns_per_ip x sightings.
     c->max_campaigns_per_ip = 256;
@@ -873,7 +877,7 @@ bw_status bw_botnet_infer(const bw_botnet_config *config, const bw_botnet_campai
                     uint32_t mn = ca->ips < cb->ips ? ca->ips : cb->ips;
                     ip_part = (double)acc_ip[b] / (double)mn;
                 }
-                if (acc_sub[b] >= cfg->min_shared_ips && acc_sub[b] > 0) {
+                if (acc_sub[b] >= cfg->min_shared_subnets && acc_sub[b] > 0) {
                     uint32_t mn = ca->subnets < cb->subnets ? ca->subnets : cb->subnets;
                     sub_part = (double)acc_sub[b] / (double)mn;
                 }

@@ -95,7 +95,7 @@ static const char *MSG_OE =
     "Received: from mx.example.net (mx.example.net [192.0.2.1]) by in.example.org with ESMTP id 1; "
     "Mon, 2 Mar 2009 10:00:00 +0000\r\n"
     "Received: from pc17 ([84.12.34.7]) by mx.example.net with SMTP; Mon, 2 Mar 2009 09:59:58 +0000\r\n"
-    "Message-ID: <000f10c7183d$abe4d510$6031a8c0@pc17>\r\n"
+    "Message-ID: <000f01c99b2e$abe4d510$6031a8c0@pc17>\r\n"
     "From: \"Ann\" <ann@example.net>\r\n"
     "To: <bob@example.org>\r\n"
     "Subject: Cheap meds\r\n"
@@ -426,6 +426,64 @@ static void test_builtin(void **state)
     bw_rules_free(r);
 }
 
+static void builtin_labels(const char *msg_text, char *out, size_t n)
+{
+    size_t len;
+    const char *text = bw_rules_builtin_text(&len);
+    char *copy = malloc(len + 1);
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    labels_of(copy, msg_text, out, n);
+    free(copy);
+}
+
+// Each shipped botnet rule matches a message built from its cited description, and not
+// the same message turned into a reply or an HTML mail; a genuine Outlook Express message
+// matches no shipped rule while a bot claiming to be one does.
+static void test_builtin_examples(void **state)
+{
+    (void)state;
+    char out[512];
+    builtin_labels("Received: from a.example.net ([84.12.34.7]) by mx.example.org with SMTP; Mon, 23 Jun 2008 "
+                   "10:00:00 +0000\r\nFrom: x@example.net\r\nSubject: hi\r\nDate: Mon, 23 Jun 2008 10:00:00 "
+                   "+0000\r\nMessage-ID: <1@example.net>\r\n\r\nHello, my friend.\r\nDo you want to buy any "
+                   "stuff: any kind of pills, oem software, cool porn?\r\nJust mail me back, i'll find the best "
+                   "offer for you.My Email: someone@example.com\r\n",
+                   out, sizeof out);
+    assert_string_equal(out, "storm");
+    const char *nfl_head = "Received: from a.example.net ([84.12.34.7]) by mx.example.org with SMTP; Mon, 3 Sep 2007 "
+                      "10:00:00 +0000\r\nFrom: x@example.net\r\nSubject: Free NFL Game Tracker\r\nDate: Mon, 3 "
+                      "Sep 2007 10:00:00 +0000\r\nMessage-ID: <2@example.net>\r\n";
+    const char *nfl_tail = "\r\nFree NFL game tracker, "
+                      "all 256 games: http://84.12.34.50/\r\n";
+    char msg[2048];
+    snprintf(msg, sizeof msg, "%s%s%s", nfl_head, "", nfl_tail);
+    builtin_labels(msg, out, sizeof out);
+    assert_string_equal(out, "storm");
+    snprintf(msg, sizeof msg, "%s%s%s", nfl_head, "In-Reply-To: <1@example.org>\r\n", nfl_tail);
+    builtin_labels(msg, out, sizeof out);
+    assert_string_equal(out, "storm");      // the subject rule alone still fires
+    const char *ecard_head = "Received: from a.example.net ([84.12.34.7]) by mx.example.org with SMTP; Mon, 3 Sep 2007 "
+                        "10:00:00 +0000\r\nFrom: x@example.net\r\nSubject: You've received an ecard\r\nDate: Mon, 3 "
+                        "Sep 2007 10:00:00 +0000\r\nMessage-ID: <3@example.net>\r\n";
+    const char *ecard_tail = "\r\nA friend sent you an "
+                        "ecard. See it at http://84.12.34.51/ecard.exe\r\n";
+    snprintf(msg, sizeof msg, "%s%s%s", ecard_head, "", ecard_tail);
+    builtin_labels(msg, out, sizeof out);
+    assert_string_equal(out, "storm");
+    snprintf(msg, sizeof msg, "%s%s%s", ecard_head, "References: <1@example.org>\r\n", ecard_tail);
+    builtin_labels(msg, out, sizeof out);
+    assert_string_equal(out, "");
+    snprintf(msg, sizeof msg, "%s%s%s", ecard_head, "Content-Type: text/html\r\n", ecard_tail);
+    builtin_labels(msg, out, sizeof out);
+    assert_string_equal(out, "");
+    builtin_labels(MSG_OE, out, sizeof out);
+    assert_string_equal(out, "");
+    // MSG_BOT also has Storm's shape: one short plain-text line with a bare-IP link.
+    builtin_labels(MSG_BOT, out, sizeof out);
+    assert_string_equal(out, "generic:helo-ip ratware:forged-outlook storm");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -433,7 +491,7 @@ int main(void)
         cmocka_unit_test(test_limits),      cmocka_unit_test(test_facts),
         cmocka_unit_test(test_helo_mismatch), cmocka_unit_test(test_engines),
         cmocka_unit_test(test_labels),      cmocka_unit_test(test_explain),
-        cmocka_unit_test(test_builtin),
+        cmocka_unit_test(test_builtin),     cmocka_unit_test(test_builtin_examples),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -238,6 +238,10 @@ bw_status bw_campaign_prepare_cached(const bw_campaign_config *config, const bw_
 bw_status bw_campaign_index_add_prepared(bw_campaign_index *index, const bw_campaign_msg *msg,
                                          const bw_campaign_prepared *prepared, bw_campaign_assignment *out);
 
+// The index's clock: the latest message time it has seen (saved with its state); false if
+// it has seen none. Ingest dates a message without any time by it.
+bool bw_campaign_index_now(const bw_campaign_index *index, int64_t *now);
+
 // New campaigns get ids >= next_id from now on (ids never go down): after a saved state
 // was lost, the store's highest campaign id + 1 keeps new ids from reusing old ones.
 void bw_campaign_index_reserve_ids(bw_campaign_index *index, uint64_t next_id);
@@ -260,6 +264,7 @@ void bw_campaign_index_stats(const bw_campaign_index *index, bw_campaign_stats *
 // blob next to the key; load it into a fresh index made with the same config. Load checks
 // every length and count against the config's caps: BW_ERR_PARSE (reason in errbuf) on
 // bad or foreign bytes, leaving the index empty; BW_ERR_INVALID if the index is not empty.
+#define BW_CAMPAIGN_STATE_VERSION 2   // the format bw_campaign_index_save writes
 bw_status bw_campaign_index_save(const bw_campaign_index *index, bw_buf *out);
 bw_status bw_campaign_index_load(bw_campaign_index *index, const void *data, size_t n, char *errbuf);
 

@@ -6,6 +6,12 @@
 // work queue and the reorder buffer, so memory is bounded (by messages and bytes in flight)
 // and records are written in input order whatever the thread count: the database content
 // does not depend on --threads.
+//
+// Campaigns and attribution (issue 3): workers also run the attribution rules and the
+// campaign normaliser + MinHash on each message; the writer assigns every new parsed
+// message to a campaign in stream order, stores campaign rows as campaigns leave memory,
+// saves the campaign index at the end of the run (the next run continues it) and then
+// re-infers the botnets over the whole store. docs/campaigns.md §7 and docs/store.md.
 #ifndef BOTWATCH_INGEST_H
 #define BOTWATCH_INGEST_H
 
@@ -13,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "botwatch/campaign.h"
 #include "botwatch/error.h"
 #include "botwatch/mail.h"
 #include "botwatch/mime.h"
@@ -31,7 +38,18 @@ typedef struct bw_ingest_stats {
     double elapsed;           // seconds since the run started
     // CPU seconds by role, filled at the end: where the time went (bench/ingest prints it).
     double cpu_reader, cpu_workers, cpu_writer;
+    // Campaigns and attribution (zero when disabled):
+    uint64_t campaign_messages;   // new messages assigned to a campaign
+    uint64_t campaigns_created;   // campaigns started by this run
+    uint64_t campaigns_evicted;   // campaigns that left memory during this run (final rows)
+    uint64_t campaigns_active;    // campaigns in the saved state at the end (continue next run)
+    uint64_t labelled;            // new messages with at least one rule label
+    uint64_t botnets;             // botnets after the end-of-run inference
+    bool campaign_state_reset;    // a saved state that could not be loaded was discarded
+    double seconds_finish;        // wall time of the end-of-run campaign rows + state + botnets
 } bw_ingest_stats;
+
+typedef struct bw_rules bw_rules;   // botwatch/rules.h
 
 // Called by the writer (the calling thread) at most every progress_interval seconds and
 // once at the end (final = true).
@@ -55,6 +73,18 @@ typedef struct bw_ingest_config {
     bw_ingest_progress_fn progress;
     void *progress_ctx;
     double progress_interval;   // seconds; default 0.25
+    // Campaigns: on by default. Off = no campaign ids, no campaign rows, no state change, no
+    // botnet inference (for speed comparisons or a store of mail you do not want clustered).
+    bool campaigns;
+    // A saved campaign state that cannot be loaded (corrupt, another key): false (default)
+    // refuses the run with BW_ERR_PARSE before anything is written; true discards it (warned,
+    // stats->campaign_state_reset) and starts new campaigns with ids after the old ones.
+    bool reset_campaigns;
+    const bw_campaign_config *campaign_config;   // NULL = defaults; the key is always the store's
+    bool botnets;               // re-infer botnets at the end of the run (default true; needs campaigns)
+    // Attribution rules run by the workers on every parsed message (labels stored in
+    // messages.rule_labels); shared read-only, each worker has its own scratch. NULL = none.
+    const bw_rules *rules;
 } bw_ingest_config;
 
 void bw_ingest_config_default(bw_ingest_config *config);
@@ -62,8 +92,9 @@ void bw_ingest_config_default(bw_ingest_config *config);
 // Ingests every path ("-" = an mbox on stdin) into store. Bad messages and unreadable inputs
 // are counted in stats->errors and stored in ingest_errors with their source and offset;
 // they never stop the run. Returns BW_OK when the run completed (even with such errors),
-// BW_ERR_DB if the store failed (batches committed so far stay), BW_ERR_NOMEM, or
-// BW_ERR_INVALID for a bad config. stats is filled either way.
+// BW_ERR_DB if the store failed (batches committed so far stay), BW_ERR_NOMEM,
+// BW_ERR_INVALID for a bad config, or BW_ERR_PARSE when the saved campaign state cannot be
+// loaded and reset_campaigns is off (nothing is written then). stats is filled either way.
 bw_status bw_ingest_paths(bw_store *store, const char *const *paths, size_t path_count,
                           const bw_ingest_config *config, bw_ingest_stats *stats, char *errbuf);
 

@@ -89,14 +89,57 @@ typedef struct bw_store_message_meta {
     uint32_t sender_asn;      // 0 = unknown
     bw_slice sender_as_name;  // AS organisation (kept once per ASN in `asns`); may be empty
     bw_slice sender_country;  // ISO 3166 code if known; may be empty
+    // Schema 3 (issue 3). Zero/empty = not known (NULL in the row).
+    int64_t id;               // row id to use (from bw_store_next_message_id); 0 = automatic
+    uint64_t campaign_id;     // campaign the message joined; 0 = none
+    double similarity;        // its similarity to the campaign (stored with campaign_id)
+    bw_slice rule_labels;     // space-separated sorted labels of matching rules
 } bw_store_message_meta;
 
 // Stores one message: the messages row plus one urls row per record URL, unless a message
 // with the same record->sha256 is already stored, in which case nothing is written and
 // *inserted is false. record->message may be NULL for a message that could not be parsed:
-// only the hash, sizes and source are stored then. Strings are copied by SQLite.
+// only the hash, sizes and source are stored then. Strings are copied by SQLite. With
+// meta->id set, a row with that id already present is an error (BW_ERR_DB), not a duplicate.
 bw_status bw_store_add_message(bw_store *store, const bw_mail_record *record,
                                const bw_store_message_meta *meta, bool *inserted, char *errbuf);
+
+// Whether a message with this SHA-256 (64 hex digits) is stored: lets a writer that must
+// know a new message's row id before inserting it (campaign samples) skip duplicates first.
+bw_status bw_store_has_message(bw_store *store, const char *sha256_hex, bool *found, char *errbuf);
+// The row id the next new message gets (max(id) + 1, tracked across inserts of this
+// handle). Only meaningful inside a batch, where no other writer can insert.
+bw_status bw_store_next_message_id(bw_store *store, int64_t *id, char *errbuf);
+
+// ---- Campaigns and botnets (schema 3): written by ingest, read via store_campaigns.h --
+
+// One campaigns row; the JSON columns are written by the caller in the documented shapes
+// (docs/store.md). Slices are copied.
+typedef struct bw_store_campaign_row {
+    uint64_t id;
+    int64_t first_seen, last_seen;
+    uint64_t messages, sender_ips, subnets24, asns;
+    bw_slice template_text, subjects_json, domains_json, samples_json, links_json;
+    bool in_memory;           // still in the saved campaign index (may grow in a later run)
+} bw_store_campaign_row;
+
+// Inserts or updates the campaign's row; its botnet_id is kept.
+bw_status bw_store_put_campaign(bw_store *store, const bw_store_campaign_row *row, char *errbuf);
+// Records that campaigns a and b (a != b, either order) advertised domain at time; stored
+// once per (min, max, domain) with the earliest time.
+bw_status bw_store_add_campaign_link(bw_store *store, uint64_t a, uint64_t b, bw_slice domain,
+                                     int64_t time, char *errbuf);
+// Sets in_memory = 0 on every campaign row (the saved index state was discarded).
+bw_status bw_store_campaigns_forget_memory(bw_store *store, char *errbuf);
+// The highest campaign id in use (campaigns rows and messages.campaign_id); 0 if none.
+bw_status bw_store_max_campaign_id(bw_store *store, uint64_t *id, char *errbuf);
+
+// The saved campaign index (campaign_state). get appends the blob to out and fills version
+// and saved_at (either may be NULL); BW_ERR_NOTFOUND when none is saved. put replaces it.
+bw_status bw_store_campaign_state_get(bw_store *store, bw_buf *out, int64_t *version, int64_t *saved_at,
+                                      char *errbuf);
+bw_status bw_store_campaign_state_put(bw_store *store, int64_t version, int64_t saved_at, const void *blob,
+                                      size_t n, char *errbuf);
 
 // Records a problem with the input at source_id:offset (reason is untrusted-free text
 // written by botwatch, e.g. "parse: out of memory" or "intake: truncated gzip member").

@@ -741,6 +741,15 @@ bw_status bw_campaign_prepare(const bw_campaign_config *cfg, const bw_campaign_m
     return bw_campaign_prepare_cached(cfg, msg, NULL, out);
 }
 
+bool bw_campaign_index_now(const bw_campaign_index *x, int64_t *now)
+{
+    // A fresh index starts at the lowest clamped time, below any message's.
+    if (x->now <= -(INT64_C(1) << 60))
+        return false;
+    *now = x->now;
+    return true;
+}
+
 void bw_campaign_index_reserve_ids(bw_campaign_index *x, uint64_t next_id)
 {
     if (next_id > x->next_id && next_id != UINT64_MAX)

@@ -13,7 +13,7 @@
 static const char MAGIC[8] = { 'B', 'W', 'C', 'A', 'M', 'P', '\0', '\n' };
 // 2 added the sweep clocks (last_sweep, dom_swept_at), so that a run continued from a
 // saved state evicts at exactly the moments an uninterrupted run would.
-#define FORMAT_VERSION 2u
+#define FORMAT_VERSION ((uint32_t)BW_CAMPAIGN_STATE_VERSION)
 
 // ---- writer ---------------------------------------------------------------------------
 
@@ -65,12 +65,39 @@ static void put_top(writer *w, const top_entry *t, size_t n)
     }
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+// Sets and the domain table are written in key order, not slot order: the same content
+// gives the same bytes whatever the table's history (its capacity and insertion order
+// differ between a continued run and an uninterrupted one).
 static void put_hset(writer *w, const hset *s)
 {
     put_u32(w, (uint32_t)s->count);
-    for (size_t i = 0; i < s->cap; i++)
+    if (!s->count)
+        return;
+    uint64_t *keys = malloc(s->count * sizeof *keys);
+    if (!keys) {
+        w->failed = true;
+        return;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < s->cap && n < s->count; i++)
         if (s->slots[i])
-            put_u64(w, s->slots[i]);
+            keys[n++] = s->slots[i];
+    qsort(keys, n, sizeof *keys, cmp_u64);
+    for (size_t i = 0; i < n; i++)
+        put_u64(w, keys[i]);
+    free(keys);
+}
+
+static int cmp_dom(const void *a, const void *b)
+{
+    const dom_entry *x = a, *y = b;
+    return (x->key > y->key) - (x->key < y->key);
 }
 
 bw_status bw_campaign_index_save(const bw_campaign_index *x, bw_buf *out)
@@ -126,13 +153,24 @@ bw_status bw_campaign_index_save(const bw_campaign_index *x, bw_buf *out)
         for (unsigned i = 0; i < c->member_count; i++)
             put_bytes(&w, c->members[i].p, c->members[i].n);
     }
-    put_u32(&w, (uint32_t)x->dom_count);
-    for (size_t i = 0; i < x->dom_cap; i++)
-        if (x->doms[i].key) {
-            put_u64(&w, x->doms[i].key);
-            put_u64(&w, x->doms[i].campaign);
-            put_u64(&w, (uint64_t)x->doms[i].time);
-        }
+    // Only entries that can still link (within link_window of the clock): older ones are
+    // dropped whenever the table is rebuilt, so which of them survive is history, not state.
+    dom_entry *doms = x->dom_count ? malloc(x->dom_count * sizeof *doms) : NULL;
+    size_t live = 0;
+    if (x->dom_count && !doms)
+        w.failed = true;
+    for (size_t i = 0; doms && i < x->dom_cap; i++)
+        if (x->doms[i].key && x->doms[i].time >= x->now - x->cfg.link_window && live < x->dom_count)
+            doms[live++] = x->doms[i];
+    if (live)
+        qsort(doms, live, sizeof *doms, cmp_dom);
+    put_u32(&w, (uint32_t)live);
+    for (size_t i = 0; i < live; i++) {
+        put_u64(&w, doms[i].key);
+        put_u64(&w, doms[i].campaign);
+        put_u64(&w, (uint64_t)doms[i].time);
+    }
+    free(doms);
     return w.failed ? BW_ERR_NOMEM : BW_OK;
 }
 

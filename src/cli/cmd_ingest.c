@@ -17,14 +17,17 @@
 static void usage(FILE *out)
 {
     fputs("usage: botwatch ingest [--db FILE] [--threads N] [--asn PATH | --no-asn]\n"
-          "                       [--quiet | --verbose] PATH...\n\n"
+          "                       [--no-campaigns | --reset-campaigns] [--quiet | --verbose] PATH...\n\n"
           "Reads spam-trap mail into the database: mbox files (mboxo/mboxrd), Maildirs, single\n"
           "message files, directories (walked recursively) and compressed files or archives\n"
           "(gzip, bzip2, xz, zstd, tar, zip, 7z), all detected by content. `-` reads an mbox\n"
           "from standard input. Each message is parsed and analyzed (Received chain and sender\n"
           "IP, URLs, anomalies) and stored once: a message already in the database (same bytes,\n"
           "by SHA-256) is counted as a duplicate, so re-running on the same files is safe.\n"
-          "Bad inputs are counted and listed by `botwatch report`; they never stop the run.\n\n"
+          "Bad inputs are counted and listed by `botwatch report`; they never stop the run.\n"
+          "Each new message joins a campaign (spam from one template, docs/campaigns.md);\n"
+          "campaigns continue from run to run (the index is saved in the database), and the\n"
+          "botnets behind them are inferred again over the whole database at the end.\n\n"
           "options:\n"
           "  --db FILE       database to create or extend (default " BW_DEFAULT_DB ")\n"
           "  --threads N     parser threads (default: one per CPU core); results are\n"
@@ -34,6 +37,12 @@ static void usage(FILE *out)
           "                  $BW_DATA/npm-asn/package if present (BW_DATA defaults to\n"
           "                  ~/.cache/botwatch, filled by scripts/fetch-data.sh)\n"
           "  --no-asn        do not look up sender networks\n"
+          "  --no-campaigns  do not cluster messages into campaigns (nor infer botnets);\n"
+          "                  the saved campaign state is left as it was\n"
+          "  --reset-campaigns  if the saved campaign state cannot be loaded (damaged, or\n"
+          "                  the database key changed), discard it and start new campaigns\n"
+          "                  (earlier campaign rows are kept). Without it such a run stops\n"
+          "                  before reading anything\n"
           "  -q, --quiet     print nothing but errors\n"
           "  -v, --verbose   say what is used and log each bad input\n"
           "  -h, --help      this help\n\n"
@@ -99,6 +108,8 @@ int cmd_ingest(int argc, char **argv)
         { "threads", required_argument, NULL, 't' },
         { "asn", required_argument, NULL, 'a' },
         { "no-asn", no_argument, NULL, 'n' },
+        { "no-campaigns", no_argument, NULL, 'C' },
+        { "reset-campaigns", no_argument, NULL, 'R' },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
@@ -106,7 +117,7 @@ int cmd_ingest(int argc, char **argv)
     };
     const char *db_path = BW_DEFAULT_DB;
     const char *asn_path = NULL;
-    bool no_asn = false, quiet = false, verbose = false;
+    bool no_asn = false, quiet = false, verbose = false, no_campaigns = false, reset_campaigns = false;
     long threads = 0;
     int c;
     optind = 1;
@@ -124,6 +135,8 @@ int cmd_ingest(int argc, char **argv)
         }
         case 'a': asn_path = optarg; break;
         case 'n': no_asn = true; break;
+        case 'C': no_campaigns = true; break;
+        case 'R': reset_campaigns = true; break;
         case 'q': quiet = true; break;
         case 'v': verbose = true; break;
         case 'h': usage(stdout); return 0;
@@ -137,6 +150,10 @@ int cmd_ingest(int argc, char **argv)
     }
     if (quiet && verbose) {
         cli_error("ingest", "--quiet and --verbose contradict each other");
+        return 2;
+    }
+    if (no_campaigns && reset_campaigns) {
+        cli_error("ingest", "--no-campaigns and --reset-campaigns contradict each other");
         return 2;
     }
     if (no_asn && asn_path) {
@@ -191,6 +208,8 @@ int cmd_ingest(int argc, char **argv)
     cfg.progress = on_progress;
     cfg.progress_ctx = &ps;
     cfg.progress_interval = 0.25;   // at most 4 refreshes a second
+    cfg.campaigns = !no_campaigns;
+    cfg.reset_campaigns = reset_campaigns;
     bw_ingest_stats stats;
     bw_status st = bw_ingest_paths(store, (const char *const *)argv + optind, (size_t)(argc - optind),
                                    &cfg, &stats, err);
@@ -209,6 +228,12 @@ int cmd_ingest(int argc, char **argv)
                (unsigned long long)stats.messages, (unsigned long long)stats.new_messages,
                (unsigned long long)stats.duplicates, (unsigned long long)stats.errors, mb, stats.elapsed,
                (double)stats.messages / secs);
+        if (!no_campaigns)
+            printf("campaigns: %llu messages clustered, %llu new campaigns, %llu active (kept for the next run), "
+                   "%llu botnets%s\n",
+                   (unsigned long long)stats.campaign_messages, (unsigned long long)stats.campaigns_created,
+                   (unsigned long long)stats.campaigns_active, (unsigned long long)stats.botnets,
+                   stats.campaign_state_reset ? "; the unreadable saved state was discarded" : "");
         if (stats.errors)
             printf("%llu input problems recorded: see `botwatch report --db %s`\n",
                    (unsigned long long)stats.errors, db_path);

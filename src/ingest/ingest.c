@@ -8,6 +8,11 @@
 // ring is at once the bounded work queue and the reorder buffer. A slot owns its buffers
 // and keeps them between uses, so steady-state ingest does no per-message allocation.
 // Workers never touch SQLite; the writer never parses: each does one thing.
+//
+// Campaigns follow the same split: a worker runs the attribution rules and the campaign
+// normaliser + MinHash (bw_campaign_prepare, the expensive part) on its message; the writer
+// only looks the signature up in the campaign index, in stream order, so campaign ids do
+// not depend on the thread count either (campaigns.c, botnets.c).
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -21,6 +26,10 @@
 #include "botwatch/intake.h"
 #include "botwatch/ip.h"
 #include "botwatch/log.h"
+#ifdef BW_INGEST_RULES
+#include "botwatch/rules.h"
+#endif
+#include "ingest_internal.h"
 
 // Defaults; ingest.h says what each bounds.
 enum {
@@ -76,6 +85,9 @@ typedef struct slot {
     uint32_t asn;
     url_ref *urls;
     size_t url_count, url_cap;
+    str_ref rule_labels;
+    bool prepared;            // prep holds this message's campaign signature
+    bw_campaign_prepared prep;
 } slot;
 
 typedef struct pipeline {
@@ -100,6 +112,7 @@ typedef struct pipeline {
     char reader_error[BW_ERRBUF_SIZE];
     bw_intake *intake;
     const bw_ingest_config *config;
+    const bw_campaign_config *campaign_config;   // NULL: campaigns off
 } pipeline;
 
 typedef struct worker {
@@ -107,6 +120,11 @@ typedef struct worker {
     pthread_t thread;
     bw_mime_parser *parser;
     bw_mail_analyzer *analyzer;
+    bw_campaign_token_cache *token_cache;   // campaigns on (optional: NULL is only slower)
+#ifdef BW_INGEST_RULES
+    bw_rules_scratch *rules_scratch;        // rules given
+#endif
+    bw_buf labels;
 } worker;
 
 void bw_ingest_config_default(bw_ingest_config *config)
@@ -117,6 +135,8 @@ void bw_ingest_config_default(bw_ingest_config *config)
     config->batch_messages = DEFAULT_BATCH_MESSAGES;
     config->defer_index_max_messages = DEFAULT_DEFER_INDEX_MAX_MESSAGES;
     config->progress_interval = 0.25;
+    config->campaigns = true;
+    config->botnets = true;
 }
 
 static double thread_cpu_seconds(void)
@@ -327,6 +347,32 @@ static bw_status keep_record(worker *w, slot *s, const bw_mail_record *rec)
     return rc ? BW_ERR_NOMEM : BW_OK;
 }
 
+// Rules and the campaign signature: the per-message work that needs the full record
+// (text, headers), done here so the ordered writer does not have to.
+static bw_status attribute(worker *w, slot *s, const bw_mail_record *rec)
+{
+    const pipeline *p = w->p;
+#ifdef BW_INGEST_RULES
+    if (p->config->rules) {
+        bw_buf_clear(&w->labels);
+        if (bw_rules_match_labels(p->config->rules, w->rules_scratch, rec, &w->labels) != BW_OK ||
+            keep(s, bw_buf_slice(&w->labels), &s->rule_labels))
+            return BW_ERR_NOMEM;
+    }
+#endif
+    if (p->campaign_config) {
+        bw_campaign_msg cm = { 0 };
+        bw_campaign_msg_from_mail(rec, &cm);
+        // The trap address: the envelope recipient is not known to intake (mbox and Maildir
+        // do not keep it), so the first To: address stands for it.
+        ingest_recipient(rec->message, &cm.rcpt_addr, &cm.rcpt_name);
+        if (bw_campaign_prepare_cached(p->campaign_config, &cm, w->token_cache, &s->prep) != BW_OK)
+            return BW_ERR_NOMEM;
+        s->prepared = true;
+    }
+    return BW_OK;
+}
+
 static void process_message(worker *w, slot *s)
 {
     const bw_message *msg = NULL;
@@ -342,6 +388,10 @@ static void process_message(worker *w, slot *s)
         stage = "copy";
         st = keep_record(w, s, &rec);
     }
+    s->prepared = false;
+    s->rule_labels = (str_ref){ 0, 0 };
+    if (st == BW_OK)
+        st = attribute(w, s, &rec);
     s->parsed = st == BW_OK;
     if (!s->parsed) {
         // Still counted and stored by its hash: malformed or oversized mail is data.
@@ -416,6 +466,7 @@ typedef struct writer {
     size_t url_cap;
     size_t in_batch;
     int64_t run_started;        // ingested_at of every row of this run (UTC seconds)
+    ingest_campaigns *campaigns;   // NULL: off
 } writer;
 
 static bw_status flush_counts(writer *wr, char *errbuf)
@@ -459,6 +510,47 @@ static void log_bad_input(const slot *s, const char *reason)
         bw_info("ingest", "bad input source=%s offset=%llu reason=%s", name.p ? name.p : "",
                 (unsigned long long)s->offset, reason);
     bw_buf_free(&name);
+}
+
+// A new message joins its campaign before its row is written, so the row carries its
+// campaign: the row id it will get is the campaign's sample id. Duplicates (same SHA-256
+// stored before, in this run or an earlier one) are found first and never join again.
+static bw_status assign_campaign(writer *wr, const slot *s, const bw_message *msg, const bw_mail_record *rec,
+                                 bw_store_message_meta *meta, bool *duplicate, char *errbuf)
+{
+    bw_status st = bw_store_has_message(wr->store, s->sha256, duplicate, errbuf);
+    if (st != BW_OK || *duplicate)
+        return st;
+    int64_t id;
+    if ((st = bw_store_next_message_id(wr->store, &id, errbuf)) != BW_OK)
+        return st;
+    // The arrival time every report uses (seen_at). A message without one is dated by the
+    // stream (the latest time the index has seen), not by the wall clock: one undated
+    // message must not jump the index's clock to today and evict every campaign of an
+    // archive from years ago. Only a stream that starts undated uses the run's time.
+    int64_t when = wr->run_started;
+    if (s->has_received)
+        when = s->received_at;
+    else if (s->has_date)
+        when = s->date;
+    else
+        bw_campaign_index_now(wr->campaigns->index, &when);
+    bw_campaign_msg cm = {
+        .id = (uint64_t)id, .time = when, .subject = msg->subject, .urls = rec->urls, .url_count = rec->url_count,
+        .sender_ip = rec->sender_ip, .asn = s->asn,
+    };
+    bw_campaign_assignment a;
+    ingest_campaigns *c = wr->campaigns;
+    st = bw_campaign_index_add_prepared(c->index, &cm, &s->prep, &a);
+    if (c->status != BW_OK)   // storing an evicted campaign failed
+        return bw_error(errbuf, c->status, "%s", c->error);
+    if (st != BW_OK)
+        return bw_error(errbuf, st, "campaigns: %s", bw_status_name(st));
+    meta->id = id;
+    meta->campaign_id = a.campaign_id;
+    meta->similarity = a.similarity;
+    wr->stats->campaign_messages++;
+    return BW_OK;
 }
 
 static bw_status write_slot(writer *wr, const slot *s, char *errbuf)
@@ -524,10 +616,20 @@ static bw_status write_slot(writer *wr, const slot *s, char *errbuf)
         .sender_asn = s->parsed ? s->asn : 0,
         .sender_as_name = s->parsed ? ref(s, s->as_name) : BW_SLICE_NULL,
         .sender_country = s->parsed ? ref(s, s->as_country) : BW_SLICE_NULL,
+        .rule_labels = s->parsed ? ref(s, s->rule_labels) : BW_SLICE_NULL,
     };
     bool inserted;
-    if ((st = bw_store_add_message(wr->store, &rec, &meta, &inserted, errbuf)) != BW_OK)
+    bool duplicate = false;
+    if (wr->campaigns && s->parsed && s->prepared) {
+        if ((st = assign_campaign(wr, s, &msg, &rec, &meta, &duplicate, errbuf)) != BW_OK)
+            return st;
+    }
+    if (duplicate)
+        inserted = false;
+    else if ((st = bw_store_add_message(wr->store, &rec, &meta, &inserted, errbuf)) != BW_OK)
         return st;
+    if (inserted && meta.rule_labels.n)
+        wr->stats->labelled++;
     wr->counts.messages++;
     wr->counts.bytes += s->original_bytes;
     wr->stats->messages++;
@@ -616,6 +718,8 @@ static bw_status run_writer(pipeline *p, writer *wr, double started, char *errbu
                 bw_buf_free(&s->raw);
             if (s->strings.cap > SLOT_KEEP_BYTES)
                 bw_buf_free(&s->strings);
+            if (s->prep.text.cap > SLOT_KEEP_BYTES)
+                bw_buf_free(&s->prep.text);
             // The slot stays DONE until the reader refills it: nobody looks at it before.
             done++;
             if (wr->in_batch >= wr->config->batch_messages && (st = commit_batch(wr, errbuf)) != BW_OK)
@@ -669,6 +773,8 @@ bw_status bw_ingest_paths(bw_store *store, const char *const *paths, size_t path
     worker *workers = NULL;
     size_t started_workers = 0;
     bool deferred = false;
+    ingest_campaigns campaigns;
+    bool campaigns_open = false;
     writer wr = { .store = store, .config = &cfg, .stats = stats, .run_started = (int64_t)time(NULL) };
     p.config = &cfg;
     p.ring_size = cfg.ring_messages;
@@ -679,6 +785,16 @@ bw_status bw_ingest_paths(bw_store *store, const char *const *paths, size_t path
     pthread_cond_init(&p.can_work, NULL);
     pthread_cond_init(&p.can_write, NULL);
 
+    // Campaigns first: a saved state that cannot be loaded stops the run before anything
+    // is read or written.
+    if (cfg.campaigns) {
+        campaigns_open = true;
+        if ((st = ingest_campaigns_open(&campaigns, store, cfg.campaign_config, cfg.reset_campaigns, errbuf)) != BW_OK)
+            goto done;
+        stats->campaign_state_reset = campaigns.state_reset;
+        wr.campaigns = &campaigns;
+        p.campaign_config = &campaigns.cfg;
+    }
     p.ring = calloc(p.ring_size, sizeof *p.ring);
     workers = calloc(cfg.threads, sizeof *workers);
     p.intake = bw_intake_new(NULL, errbuf);
@@ -691,6 +807,8 @@ bw_status bw_ingest_paths(bw_store *store, const char *const *paths, size_t path
             bw_error(errbuf, st, "%s: %s", paths[i], bw_status_name(st));
             goto done;
         }
+    for (size_t i = 0; i < p.ring_size; i++)
+        p.ring[i].prep = (bw_campaign_prepared)BW_CAMPAIGN_PREPARED_INIT;
     for (size_t i = 0; i < cfg.threads; i++) {
         worker *w = &workers[i];
         w->p = &p;
@@ -700,6 +818,19 @@ bw_status bw_ingest_paths(bw_store *store, const char *const *paths, size_t path
             st = w->parser ? BW_ERR_INVALID : bw_error(errbuf, BW_ERR_NOMEM, "out of memory");
             goto done;
         }
+        if (p.campaign_config)
+            w->token_cache = bw_campaign_token_cache_new();
+#ifdef BW_INGEST_RULES
+        if (cfg.rules && !(w->rules_scratch = bw_rules_scratch_new(cfg.rules))) {
+            st = bw_error(errbuf, BW_ERR_NOMEM, "out of memory");
+            goto done;
+        }
+#else
+        if (cfg.rules) {
+            st = bw_error(errbuf, BW_ERR_UNSUPPORTED, "this build has no attribution rules");
+            goto done;
+        }
+#endif
     }
     pthread_t reader;
     if (pthread_create(&reader, NULL, reader_main, &p) != 0) {
@@ -743,6 +874,18 @@ join:
         if (errbuf)
             snprintf(errbuf, BW_ERRBUF_SIZE, "%s", p.reader_error);
     }
+    double finish_started = now_seconds();
+    if (campaigns_open && st == BW_OK) {
+        // Campaign rows for what is still in memory, and the state the next run continues
+        // from. Not after a failed run: its messages keep their campaign ids, the next run
+        // continues from the previous state and never reuses those ids.
+        st = ingest_campaigns_finish(&campaigns, errbuf);
+        bw_campaign_stats cs;
+        bw_campaign_index_stats(campaigns.index, &cs);
+        stats->campaigns_created = cs.campaigns_created - campaigns.created_before;
+        stats->campaigns_evicted = cs.campaigns_evicted - campaigns.evicted_before;
+        stats->campaigns_active = cs.campaigns_active;
+    }
     if (deferred) {
         // Also after a failed run: what was committed gets its indexes now (if this fails
         // too, the next read-write open rebuilds them).
@@ -756,6 +899,11 @@ join:
                 snprintf(errbuf, BW_ERRBUF_SIZE, "%s", why);
         }
     }
+    if (campaigns_open && cfg.botnets && st == BW_OK) {
+        // Over the whole store, after the indexes are back (messages_campaign serves it).
+        st = ingest_botnets(store, &stats->botnets, errbuf);
+    }
+    stats->seconds_finish = now_seconds() - finish_started;
     stats->cpu_reader = p.cpu_reader;
     stats->cpu_workers = p.cpu_workers;
     stats->cpu_writer = thread_cpu_seconds() - writer_cpu_started;
@@ -766,6 +914,11 @@ done:
         for (size_t i = 0; i < cfg.threads; i++) {
             bw_mime_parser_free(workers[i].parser);
             bw_mail_analyzer_free(workers[i].analyzer);
+            bw_campaign_token_cache_free(workers[i].token_cache);
+#ifdef BW_INGEST_RULES
+            bw_rules_scratch_free(workers[i].rules_scratch);
+#endif
+            bw_buf_free(&workers[i].labels);
         }
     free(workers);
     if (p.ring)
@@ -775,10 +928,13 @@ done:
             bw_buf_free(&sl->raw);
             bw_buf_free(&sl->envelope_from);
             bw_buf_free(&sl->strings);
+            bw_campaign_prepared_free(&sl->prep);
             free(sl->urls);
         }
     free(p.ring);
     bw_intake_free(p.intake);
+    if (campaigns_open)
+        ingest_campaigns_close(&campaigns);
     bw_buf_free(&wr.source);
     free(wr.urls);
     pthread_mutex_destroy(&p.lock);

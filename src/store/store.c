@@ -29,6 +29,10 @@ enum store_stmt {
     STMT_INSERT_ERROR,
     STMT_META_GET,
     STMT_META_SET,
+    STMT_HAS_MESSAGE,
+    STMT_NEXT_MESSAGE_ID,
+    STMT_PUT_CAMPAIGN,
+    STMT_ADD_CAMPAIGN_LINK,
     STMT_COUNT
 };
 
@@ -39,9 +43,10 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_INSERT_MESSAGE] =
         "INSERT OR IGNORE INTO messages(sha256, ingested_at, date, received_at, seen_at, source_id,"
         " source_offset, size, sender_ip, sender_asn, helo, envelope_from, envelope_to, subject,"
-        " from_addr, message_id, header_fingerprint, anomalies, part_count, text_bytes, url_count)"
+        " from_addr, message_id, header_fingerprint, anomalies, part_count, text_bytes, url_count,"
+        " id, campaign_id, similarity, rule_labels)"
         " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
-        " ?19, ?20, ?21)",
+        " ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
     [STMT_INSERT_URL] =
         "INSERT INTO urls(msg_id, seq, url, host, domain, from_html, obfuscated) VALUES(?1, ?7, ?2, ?3, ?4, ?5, ?6)",
     [STMT_UPSERT_ASN] =
@@ -57,6 +62,20 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_INSERT_ERROR] = "INSERT INTO ingest_errors(source_id, offset, reason, at) VALUES(?1, ?2, ?3, ?4)",
     [STMT_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [STMT_META_SET] = "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)",
+    [STMT_HAS_MESSAGE] = "SELECT 1 FROM messages WHERE sha256 = ?1",
+    [STMT_NEXT_MESSAGE_ID] = "SELECT coalesce(max(id), 0) + 1 FROM messages",
+    [STMT_PUT_CAMPAIGN] =
+        "INSERT INTO campaigns(id, first_seen, last_seen, messages, sender_ips, subnets24, asns, template,"
+        " subjects_json, domains_json, samples_json, links_json, in_memory)"
+        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT(id) DO UPDATE SET"
+        " first_seen = excluded.first_seen, last_seen = excluded.last_seen, messages = excluded.messages,"
+        " sender_ips = excluded.sender_ips, subnets24 = excluded.subnets24, asns = excluded.asns,"
+        " template = excluded.template, subjects_json = excluded.subjects_json,"
+        " domains_json = excluded.domains_json, samples_json = excluded.samples_json,"
+        " links_json = excluded.links_json, in_memory = excluded.in_memory",
+    [STMT_ADD_CAMPAIGN_LINK] =
+        "INSERT INTO campaign_links(a, b, domain, time) VALUES(?1, ?2, ?3, ?4)"
+        " ON CONFLICT(a, b, domain) DO UPDATE SET time = min(time, excluded.time)",
 };
 
 struct bw_store {
@@ -73,6 +92,9 @@ struct bw_store {
     // The page cache follows the file's size (cache_for_size) unless the caller fixed it.
     bool auto_cache;
     int64_t cache_kb;
+    // The id the next new message gets; 0 = not known (read again from the table). Reset at
+    // every transaction boundary, where another writer may have inserted.
+    int64_t next_message_id;
 };
 
 static bw_status db_error(bw_store *store, char *errbuf, const char *what)
@@ -309,6 +331,7 @@ bw_status bw_store_begin(bw_store *store, char *errbuf)
     bw_status s = stmt_run(store, st, errbuf, "begin");
     if (s == BW_OK)
         store->in_batch = true;
+    store->next_message_id = 0;
     return s;
 }
 
@@ -324,6 +347,7 @@ bw_status bw_store_commit(bw_store *store, char *errbuf)
         store->in_batch = false;
         tune_cache(store);
     }
+    store->next_message_id = 0;
     return s;
 }
 
@@ -336,6 +360,7 @@ bw_status bw_store_rollback(bw_store *store, char *errbuf)
         return BW_ERR_DB;
     bw_status s = stmt_run(store, st, errbuf, "rollback");
     store->in_batch = false;
+    store->next_message_id = 0;
     // The rolled-back batch may have held the first row of some ASN: forget what we know.
     store->asn_count = 0;
     if (store->asn_seen)
@@ -501,6 +526,20 @@ static bw_status store_asn(bw_store *store, const bw_store_message_meta *meta, c
     return stmt_run(store, st, errbuf, "storing AS");
 }
 
+static int hex_digit(char c);
+
+// 64 hex digits -> 32 bytes; false if not hex.
+static bool parse_digest(const char *hex, uint8_t digest[BW_SHA256_LEN])
+{
+    for (size_t i = 0; i < BW_SHA256_LEN; i++) {
+        int hi = hex_digit(hex[2 * i]), lo = hi < 0 ? -1 : hex_digit(hex[2 * i + 1]);
+        if (lo < 0)
+            return false;
+        digest[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return true;
+}
+
 static int hex_digit(char c)
 {
     if (c >= '0' && c <= '9')
@@ -517,12 +556,8 @@ bw_status bw_store_add_message(bw_store *store, const bw_mail_record *record,
 {
     *inserted = false;
     uint8_t digest[BW_SHA256_LEN];
-    for (size_t i = 0; i < BW_SHA256_LEN; i++) {
-        int hi = hex_digit(record->sha256[2 * i]), lo = hi < 0 ? -1 : hex_digit(record->sha256[2 * i + 1]);
-        if (lo < 0)
-            return bw_error(errbuf, BW_ERR_INVALID, "message hash is not 64 hex digits");
-        digest[i] = (uint8_t)(hi << 4 | lo);
-    }
+    if (!parse_digest(record->sha256, digest))
+        return bw_error(errbuf, BW_ERR_INVALID, "message hash is not 64 hex digits");
     sqlite3_stmt *st = stmt_get(store, STMT_INSERT_MESSAGE, errbuf);
     if (!st)
         return BW_ERR_DB;
@@ -557,13 +592,27 @@ bw_status bw_store_add_message(bw_store *store, const bw_mail_record *record,
         sqlite3_bind_int64(st, 20, (int64_t)record->text.n);
         sqlite3_bind_int64(st, 21, (int64_t)record->url_count);
     }
+    if (meta->id > 0)
+        sqlite3_bind_int64(st, 22, meta->id);
+    if (meta->campaign_id) {
+        sqlite3_bind_int64(st, 23, (int64_t)meta->campaign_id);
+        sqlite3_bind_double(st, 24, meta->similarity);
+    }
+    bind_slice(st, 25, meta->rule_labels);
     bw_status s = stmt_run(store, st, errbuf, "storing message");
     if (s != BW_OK)
         return s;
-    if (sqlite3_changes(store->db) == 0)
-        return BW_OK;   // same sha256 already stored: a duplicate
+    if (sqlite3_changes(store->db) == 0) {
+        // Same sha256 already stored: a duplicate. With an explicit id the caller checked
+        // for that first, so it is the id that is taken.
+        if (meta->id > 0)
+            return bw_error(errbuf, BW_ERR_DB, "storing message: row id %lld or its hash is already in use",
+                            (long long)meta->id);
+        return BW_OK;
+    }
     *inserted = true;
     int64_t id = sqlite3_last_insert_rowid(store->db);
+    store->next_message_id = id < INT64_MAX ? id + 1 : 0;
     if (meta->sender_asn && (s = store_asn(store, meta, errbuf)) != BW_OK)
         return s;
     if (!msg || record->url_count == 0)
@@ -659,4 +708,155 @@ bw_status bw_store_hash_key(bw_store *store, bw_hash_key *out, char *errbuf)
     }
     bw_buf_free(&value);
     return s;
+}
+
+bw_status bw_store_has_message(bw_store *store, const char *sha256_hex, bool *found, char *errbuf)
+{
+    *found = false;
+    uint8_t digest[BW_SHA256_LEN];
+    if (!parse_digest(sha256_hex, digest))
+        return bw_error(errbuf, BW_ERR_INVALID, "message hash is not 64 hex digits");
+    sqlite3_stmt *st = stmt_get(store, STMT_HAS_MESSAGE, errbuf);
+    if (!st)
+        return BW_ERR_DB;
+    sqlite3_bind_blob(st, 1, digest, sizeof digest, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    *found = rc == SQLITE_ROW;
+    bw_status s = rc == SQLITE_ROW || rc == SQLITE_DONE ? BW_OK : db_error(store, errbuf, "looking up a message");
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return s;
+}
+
+bw_status bw_store_next_message_id(bw_store *store, int64_t *id, char *errbuf)
+{
+    if (store->next_message_id <= 0) {
+        sqlite3_stmt *st = stmt_get(store, STMT_NEXT_MESSAGE_ID, errbuf);
+        if (!st)
+            return BW_ERR_DB;
+        int rc = sqlite3_step(st);
+        int64_t next = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        sqlite3_reset(st);
+        if (rc != SQLITE_ROW || next <= 0)
+            return db_error(store, errbuf, "finding the next message id");
+        store->next_message_id = next;
+    }
+    *id = store->next_message_id;
+    return BW_OK;
+}
+
+bw_status bw_store_put_campaign(bw_store *store, const bw_store_campaign_row *row, char *errbuf)
+{
+    sqlite3_stmt *st = stmt_get(store, STMT_PUT_CAMPAIGN, errbuf);
+    if (!st)
+        return BW_ERR_DB;
+    sqlite3_bind_int64(st, 1, (int64_t)row->id);
+    sqlite3_bind_int64(st, 2, row->first_seen);
+    sqlite3_bind_int64(st, 3, row->last_seen);
+    sqlite3_bind_int64(st, 4, (int64_t)row->messages);
+    sqlite3_bind_int64(st, 5, (int64_t)row->sender_ips);
+    sqlite3_bind_int64(st, 6, (int64_t)row->subnets24);
+    sqlite3_bind_int64(st, 7, (int64_t)row->asns);
+    bind_slice(st, 8, row->template_text);
+    bind_slice(st, 9, row->subjects_json);
+    bind_slice(st, 10, row->domains_json);
+    bind_slice(st, 11, row->samples_json);
+    bind_slice(st, 12, row->links_json);
+    sqlite3_bind_int(st, 13, row->in_memory);
+    return stmt_run(store, st, errbuf, "storing campaign");
+}
+
+bw_status bw_store_add_campaign_link(bw_store *store, uint64_t a, uint64_t b, bw_slice domain, int64_t time,
+                                     char *errbuf)
+{
+    if (a == b)
+        return bw_error(errbuf, BW_ERR_INVALID, "a campaign cannot link to itself");
+    sqlite3_stmt *st = stmt_get(store, STMT_ADD_CAMPAIGN_LINK, errbuf);
+    if (!st)
+        return BW_ERR_DB;
+    sqlite3_bind_int64(st, 1, (int64_t)(a < b ? a : b));
+    sqlite3_bind_int64(st, 2, (int64_t)(a < b ? b : a));
+    if (domain.n)
+        bind_slice(st, 3, domain);
+    else
+        sqlite3_bind_text(st, 3, "", 0, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, time);
+    return stmt_run(store, st, errbuf, "storing campaign link");
+}
+
+bw_status bw_store_campaigns_forget_memory(bw_store *store, char *errbuf)
+{
+    return exec_simple(store->db, "UPDATE campaigns SET in_memory = 0 WHERE in_memory <> 0", errbuf);
+}
+
+static bw_status query_u64(bw_store *store, const char *sql, uint64_t *out, char *errbuf)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(store->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return db_error(store, errbuf, "preparing a query");
+    int rc = sqlite3_step(st);
+    int64_t v = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW)
+        return db_error(store, errbuf, "querying");
+    *out = v > 0 ? (uint64_t)v : 0;
+    return BW_OK;
+}
+
+bw_status bw_store_max_campaign_id(bw_store *store, uint64_t *id, char *errbuf)
+{
+    // max() over an indexed column reads one end of the index; without the index (during a
+    // deferred bulk load) it is one scan at the start of a run.
+    uint64_t rows, messages;
+    bw_status s = query_u64(store, "SELECT coalesce(max(id), 0) FROM campaigns", &rows, errbuf);
+    if (s == BW_OK)
+        s = query_u64(store, "SELECT coalesce(max(campaign_id), 0) FROM messages", &messages, errbuf);
+    if (s == BW_OK)
+        *id = rows > messages ? rows : messages;
+    return s;
+}
+
+bw_status bw_store_campaign_state_get(bw_store *store, bw_buf *out, int64_t *version, int64_t *saved_at,
+                                      char *errbuf)
+{
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(store->db, "SELECT version, saved_at, blob FROM campaign_state WHERE id = 1", -1, &st,
+                           NULL) != SQLITE_OK)
+        return db_error(store, errbuf, "reading the campaign state");
+    int rc = sqlite3_step(st);
+    bw_status s = BW_OK;
+    if (rc == SQLITE_ROW) {
+        if (version)
+            *version = sqlite3_column_int64(st, 0);
+        if (saved_at)
+            *saved_at = sqlite3_column_int64(st, 1);
+        const void *p = sqlite3_column_blob(st, 2);
+        int n = sqlite3_column_bytes(st, 2);
+        if (n > 0 && bw_buf_append(out, p, (size_t)n) != 0)
+            s = bw_error(errbuf, BW_ERR_NOMEM, "out of memory reading the campaign state");
+    } else if (rc == SQLITE_DONE) {
+        s = bw_error(errbuf, BW_ERR_NOTFOUND, "no saved campaign state");
+    } else {
+        s = db_error(store, errbuf, "reading the campaign state");
+    }
+    sqlite3_finalize(st);
+    return s;
+}
+
+bw_status bw_store_campaign_state_put(bw_store *store, int64_t version, int64_t saved_at, const void *blob,
+                                      size_t n, char *errbuf)
+{
+    if (n > INT_MAX)
+        return bw_error(errbuf, BW_ERR_LIMIT, "campaign state of %zu bytes is larger than SQLite takes", n);
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(store->db,
+                           "INSERT OR REPLACE INTO campaign_state(id, version, saved_at, blob) VALUES(1, ?1, ?2, ?3)",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_error(store, errbuf, "saving the campaign state");
+    sqlite3_bind_int64(st, 1, version);
+    sqlite3_bind_int64(st, 2, saved_at);
+    sqlite3_bind_blob(st, 3, n ? blob : "", (int)n, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? BW_OK : db_error(store, errbuf, "saving the campaign state");
 }

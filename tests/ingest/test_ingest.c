@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 // End-to-end tests of the ingest pipeline on real data: the whole SpamAssassin corpus
-// (6,046 messages) is ingested with no loss, a second run finds every message a duplicate,
-// and the database content is byte-identical for 1 and 2 worker threads (a hash of every
-// table, excluding wall-clock columns). Small crafted inputs check that bad inputs become
+// (6,046 messages) is ingested with no loss, a second run finds every message a duplicate
+// and changes no campaign, and the database content (campaigns, their saved state and
+// botnets included) is byte-identical for 1, 2 and 4 worker threads (a hash of every table,
+// excluding wall-clock columns). A spamsim stream ingested as two days in two runs gives
+// the same database as one run over both; a damaged campaign state is refused, or
+// discarded with --reset-campaigns. Small crafted inputs check that bad inputs become
 // ingest_errors rows with source and offset while the run goes on.
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +22,7 @@
 #include "botwatch/hash.h"
 #include "botwatch/ingest.h"
 #include "botwatch/store.h"
+#include "spamsim_gen.h"
 
 #define SPAMASSASSIN_MESSAGES 6046
 
@@ -58,21 +62,31 @@ static bw_store *open_store(const char *name)
     bw_store_options opts = { .bulk_load = true };
     if (bw_store_open(path, &opts, &store, err) != BW_OK)
         fail_msg("open %s: %s", path, err);
+    // One key for every test database: campaign signatures are keyed, and databases are
+    // compared with each other.
+    if (bw_store_meta_set(store, "hash_key", "0123456789abcdeffedcba9876543210", err) != BW_OK)
+        fail_msg("set key: %s", err);
     return store;
 }
 
-static void ingest_ring(bw_store *store, const char *const *paths, size_t n, size_t threads,
-                        size_t ring, size_t max_inflight_bytes, bw_ingest_stats *stats)
+static bw_status ingest_with(bw_store *store, const char *const *paths, size_t n, size_t threads, size_t ring,
+                             size_t max_inflight_bytes, bool reset_campaigns, bw_ingest_stats *stats, char *err)
 {
-    char err[BW_ERRBUF_SIZE];
     bw_ingest_config cfg;
     bw_ingest_config_default(&cfg);
     cfg.threads = threads;
     cfg.ring_messages = ring;
     cfg.max_inflight_bytes = max_inflight_bytes;
     cfg.batch_messages = 1000;
-    bw_status s = bw_ingest_paths(store, paths, n, &cfg, stats, err);
-    if (s != BW_OK)
+    cfg.reset_campaigns = reset_campaigns;
+    return bw_ingest_paths(store, paths, n, &cfg, stats, err);
+}
+
+static void ingest_ring(bw_store *store, const char *const *paths, size_t n, size_t threads,
+                        size_t ring, size_t max_inflight_bytes, bw_ingest_stats *stats)
+{
+    char err[BW_ERRBUF_SIZE];
+    if (ingest_with(store, paths, n, threads, ring, max_inflight_bytes, false, stats, err) != BW_OK)
         fail_msg("ingest: %s", err);
 }
 
@@ -82,21 +96,28 @@ static void ingest(bw_store *store, const char *const *paths, size_t n, size_t t
     ingest_ring(store, paths, n, threads, 64, 1u << 20, stats);
 }
 
-// SHA-256 over every row of every table, in key order, without the wall-clock columns.
-static void dump_hash(bw_store *store, char hex[BW_SHA256_HEX_LEN + 1])
+// SHA-256 over every row of every table, in key order, without the wall-clock columns
+// (ingested_at, sources' ingest times, ingest_errors.at, campaign_state.saved_at).
+static const char *const dump_queries[] = {
+    "SELECT id, sha256, date, received_at, seen_at, source_id, source_offset, size, sender_ip,"
+    " sender_asn, helo, envelope_from, envelope_to, subject, from_addr, message_id,"
+    " header_fingerprint, anomalies, part_count, text_bytes, url_count, campaign_id, similarity,"
+    " rule_labels FROM messages ORDER BY id",
+    "SELECT msg_id, seq, url, host, domain, from_html, obfuscated FROM urls ORDER BY msg_id, seq",
+    "SELECT id, path, format, messages, duplicates, errors, bytes FROM sources ORDER BY id",
+    "SELECT id, source_id, offset, reason FROM ingest_errors ORDER BY id",
+    "SELECT asn, name, country FROM asns ORDER BY asn",
+    "SELECT * FROM campaigns ORDER BY id",
+    "SELECT * FROM campaign_links ORDER BY a, b, domain",
+    "SELECT * FROM botnets ORDER BY id",
+    "SELECT id, version, hex(blob) FROM campaign_state",
+};
+
+static void dump_hash_of(bw_store *store, const char *const *queries, size_t count, char hex[BW_SHA256_HEX_LEN + 1])
 {
-    static const char *const queries[] = {
-        "SELECT id, sha256, date, received_at, seen_at, source_id, source_offset, size, sender_ip,"
-        " sender_asn, helo, envelope_from, envelope_to, subject, from_addr, message_id,"
-        " header_fingerprint, anomalies, part_count, text_bytes, url_count FROM messages ORDER BY id",
-        "SELECT msg_id, seq, url, host, domain, from_html, obfuscated FROM urls ORDER BY msg_id, seq",
-        "SELECT id, path, format, messages, duplicates, errors, bytes FROM sources ORDER BY id",
-        "SELECT id, source_id, offset, reason FROM ingest_errors ORDER BY id",
-        "SELECT asn, name, country FROM asns ORDER BY asn",
-    };
     bw_buf all = BW_BUF_INIT;
     sqlite3 *db = bw_store_sqlite(store);
-    for (size_t q = 0; q < sizeof queries / sizeof queries[0]; q++) {
+    for (size_t q = 0; q < count; q++) {
         sqlite3_stmt *st;
         assert_int_equal(sqlite3_prepare_v2(db, queries[q], -1, &st, NULL), SQLITE_OK);
         while (sqlite3_step(st) == SQLITE_ROW) {
@@ -114,6 +135,17 @@ static void dump_hash(bw_store *store, char hex[BW_SHA256_HEX_LEN + 1])
     bw_sha256(all.p, all.n, digest);
     bw_hex(digest, sizeof digest, hex);
     bw_buf_free(&all);
+}
+
+static void dump_hash(bw_store *store, char hex[BW_SHA256_HEX_LEN + 1])
+{
+    dump_hash_of(store, dump_queries, sizeof dump_queries / sizeof dump_queries[0], hex);
+}
+
+// The campaign tables alone (campaigns, links, botnets, saved state).
+static void campaign_hash(bw_store *store, char hex[BW_SHA256_HEX_LEN + 1])
+{
+    dump_hash_of(store, dump_queries + 5, 4, hex);
 }
 
 static int64_t count_rows(bw_store *store, const char *sql)
@@ -152,6 +184,28 @@ static void test_spamassassin_and_reingest(void **state)
     printf("first run: %llu messages, %llu new, %llu duplicates, %llu errors\n",
            (unsigned long long)stats.messages, (unsigned long long)stats.new_messages,
            (unsigned long long)stats.duplicates, (unsigned long long)stats.errors);
+    // Every new parsed message is in exactly one campaign; the rows add up.
+    assert_int_equal(stats.campaign_messages, first_new);
+    assert_int_equal(count_rows(store, "SELECT count(*) FROM messages WHERE campaign_id IS NULL"), 0);
+    assert_int_equal(count_rows(store, "SELECT sum(messages) FROM campaigns"), (int64_t)first_new);
+    assert_int_equal(count_rows(store, "SELECT count(*) FROM campaigns"), (int64_t)stats.campaigns_created);
+    assert_int_equal(count_rows(store, "SELECT count(*) FROM campaigns WHERE in_memory = 1"),
+                     (int64_t)stats.campaigns_active);
+    assert_int_equal(count_rows(store, "SELECT count(*) FROM (SELECT campaign_id, count(*) AS n FROM messages"
+                                       " GROUP BY 1) m JOIN campaigns c ON c.id = m.campaign_id WHERE c.messages = m.n"),
+                     (int64_t)stats.campaigns_created);
+    assert_int_equal(count_rows(store, "SELECT count(*) FROM campaign_state"), 1);
+    assert_int_equal(count_rows(store, "SELECT count(*) FROM campaign_links WHERE a >= b"), 0);
+    // The corpus has real campaigns: some hold many messages; starters have similarity 1.
+    assert_true(count_rows(store, "SELECT max(messages) FROM campaigns") >= 10);
+    assert_true(stats.campaigns_created < first_new * 9 / 10);
+    assert_int_equal(count_rows(store, "SELECT count(*) FROM messages m JOIN campaigns c ON c.id = m.campaign_id"
+                                       " WHERE m.id = (SELECT min(id) FROM messages WHERE campaign_id = c.id)"
+                                       " AND m.similarity <> 1.0"), 0);
+    printf("campaigns: %llu created, %llu evicted, %llu active\n", (unsigned long long)stats.campaigns_created,
+           (unsigned long long)stats.campaigns_evicted, (unsigned long long)stats.campaigns_active);
+    char before[BW_SHA256_HEX_LEN + 1], after[BW_SHA256_HEX_LEN + 1];
+    campaign_hash(store, before);
 
     // Same input again: nothing new, every message a duplicate.
     ingest(store, &mbox, 1, 2, &stats);
@@ -161,6 +215,11 @@ static void test_spamassassin_and_reingest(void **state)
     assert_int_equal(count_rows(store, "SELECT count(*) FROM messages"), (int64_t)first_new);
     assert_int_equal(count_rows(store, "SELECT count(*) FROM sources"), 1);
     assert_int_equal(count_rows(store, "SELECT sum(messages) FROM sources"), 2 * SPAMASSASSIN_MESSAGES);
+    // Duplicates join no campaign: campaigns, links, botnets and the saved state unchanged.
+    assert_int_equal(stats.campaign_messages, 0);
+    assert_int_equal(stats.campaigns_created, 0);
+    campaign_hash(store, after);
+    assert_string_equal(before, after);
     assert_int_equal(bw_store_close(store, err), BW_OK);
 }
 
@@ -186,6 +245,13 @@ static void test_determinism_across_threads(void **state)
     assert_int_equal(bw_store_close(two, err), BW_OK);
     printf("dump sha256: 1 thread %s, 2 threads %s\n", hash1, hash2);
     assert_string_equal(hash1, hash2);
+    char hash4[BW_SHA256_HEX_LEN + 1];
+    bw_store *four = open_store("t4.db");
+    ingest(four, &mbox, 1, 4, &stats);
+    dump_hash(four, hash4);
+    assert_true(count_rows(four, "SELECT count(*) FROM campaigns") > 100);
+    assert_int_equal(bw_store_close(four, err), BW_OK);
+    assert_string_equal(hash1, hash4);
     // A degenerate ring (2 slots, 1 byte in flight: every message alone over the byte
     // bound) and more workers than slots: still complete, still the same content.
     char hash3[BW_SHA256_HEX_LEN + 1];
@@ -204,6 +270,185 @@ static void write_file(const char *path, const char *text, size_t n)
     assert_int_equal(fwrite(text, 1, n, f), n);
     fclose(f);
 }
+
+// ---- spamsim: day after day ---------------------------------------------------------
+
+static const char *data_dir(const char *env, const char *sub, char *buf, size_t n)
+{
+    const char *base = getenv(env);
+    if (!base || !*base)
+        return NULL;
+    snprintf(buf, n, "%s/%s", base, sub);
+    struct stat st;
+    return stat(buf, &st) == 0 ? buf : NULL;
+}
+
+// mboxrd: a body line starting with ">*From " gets one more '>'.
+static void put_mboxrd(FILE *f, bw_slice raw)
+{
+    size_t i = 0;
+    while (i < raw.n) {
+        const char *nl = memchr(raw.p + i, '\n', raw.n - i);
+        size_t e = nl ? (size_t)(nl - raw.p) + 1 : raw.n;
+        size_t k = i;
+        while (k < e && raw.p[k] == '>')
+            k++;
+        if (e - k >= 5 && memcmp(raw.p + k, "From ", 5) == 0)
+            fputc('>', f);
+        assert_int_equal(fwrite(raw.p + i, 1, e - i, f), e - i);
+        i = e;
+    }
+    fputc('\n', f);
+}
+
+// A spamsim stream (real spam templates sent by simulated botnets over `days` days) as two
+// mbox files: the first half of the days and the second. False when the data is absent.
+static bool write_spamsim_days(const char *day1, const char *day2, size_t messages, unsigned days)
+{
+    char sa[1024], asn[1024], csdmc[1024];
+    spamsim_config cfg;
+    spamsim_config_default(&cfg);
+    cfg.seed = 11;
+    cfg.messages = messages;
+    cfg.campaigns = 40;
+    cfg.botnets = 5;
+    cfg.days = days;
+    cfg.sa_dir = data_dir("BW_DATA", "npm-spam-assassin/package/data", sa, sizeof sa);
+    cfg.asn_csv = data_dir("BW_DATA", "npm-asn/package/asn-ipv4.csv", asn, sizeof asn);
+    cfg.csdmc_dir = data_dir("BW_SHARED_DATA", "mail/csdmc2010", csdmc, sizeof csdmc);
+    char errbuf[256] = "BW_DATA not set";
+    spamsim *sim = cfg.sa_dir && cfg.asn_csv ? spamsim_new(&cfg, errbuf) : NULL;
+    if (!sim) {
+        printf("skipping: spamsim data unavailable: %s\n", errbuf);
+        return false;
+    }
+    FILE *f1 = fopen(day1, "w"), *f2 = fopen(day2, "w");
+    assert_non_null(f1);
+    assert_non_null(f2);
+    int64_t split = cfg.start_time + (int64_t)(days / 2) * 86400;
+    spamsim_msg m;
+    for (size_t i = 0; i < spamsim_count(sim); i++) {
+        assert_int_equal(spamsim_render(sim, i, &m), 0);
+        FILE *f = m.time < split ? f1 : f2;
+        fputs("From MAILER-DAEMON Mon Jan  1 00:00:00 2001\n", f);
+        put_mboxrd(f, m.raw);
+    }
+    assert_int_equal(fclose(f1), 0);
+    assert_int_equal(fclose(f2), 0);
+    spamsim_free(sim);
+    return true;
+}
+
+// Campaigns persist day after day: ingesting day 1 and then day 2 in a second run gives the
+// database one run over both gives (same message rows and campaign ids, same campaign rows,
+// links, botnets and saved state), for different thread counts too.
+static void test_campaigns_day_after_day(void **state)
+{
+    (void)state;
+    char day1_buf[400], day2_buf[400];
+    const char *day1 = day1_buf, *day2 = day2_buf;
+    snprintf(day1_buf, sizeof day1_buf, "%s/day1.mbox", tmpdir);
+    snprintf(day2_buf, sizeof day2_buf, "%s/day2.mbox", tmpdir);
+    if (!write_spamsim_days(day1, day2, 6000, 8))
+        skip();
+    char err[BW_ERRBUF_SIZE], one_hash[BW_SHA256_HEX_LEN + 1], two_hash[BW_SHA256_HEX_LEN + 1];
+    bw_ingest_stats stats;
+    const char *both[] = { day1, day2 };
+    bw_store *one = open_store("one.db");
+    ingest(one, both, 2, 2, &stats);
+    assert_int_equal(stats.new_messages, 6000);
+    assert_int_equal(stats.campaign_messages, 6000);
+    uint64_t campaigns_one = stats.campaigns_created;
+    dump_hash(one, one_hash);
+    // spamsim's 40 templates: a few splits, never a merge of all of them.
+    int64_t big = count_rows(one, "SELECT count(*) FROM campaigns WHERE messages >= 20");
+    printf("one run: %llu campaigns, %lld with >= 20 messages, %lld botnets\n", (unsigned long long)campaigns_one,
+           (long long)big, (long long)count_rows(one, "SELECT count(*) FROM botnets"));
+    assert_true(big >= 30 && big <= 80);
+
+    bw_store *two = open_store("two.db");
+    ingest(two, &day1, 1, 1, &stats);
+    uint64_t first_day = stats.campaigns_created;
+    assert_true(stats.campaigns_active > 0);
+    int64_t max_after_day1 = count_rows(two, "SELECT max(id) FROM campaigns");
+    ingest(two, &day2, 1, 3, &stats);
+    // Day 2 extends campaigns of day 1: some of its messages join ids created on day 1.
+    int64_t extended = count_rows(two, "SELECT count(DISTINCT campaign_id) FROM messages m JOIN sources s"
+                                       " ON s.id = m.source_id WHERE s.path LIKE '%day2.mbox' AND m.campaign_id <= "
+                                       "(SELECT max(campaign_id) FROM messages m2 JOIN sources s2 ON s2.id ="
+                                       " m2.source_id WHERE s2.path LIKE '%day1.mbox')");
+    printf("two runs: %llu + %llu campaigns, %lld day-1 campaigns continued on day 2\n",
+           (unsigned long long)first_day, (unsigned long long)stats.campaigns_created, (long long)extended);
+    assert_true(extended > 5);
+    assert_true(max_after_day1 > 0);
+    assert_int_equal(first_day + stats.campaigns_created, campaigns_one);
+    dump_hash(two, two_hash);
+    assert_string_equal(one_hash, two_hash);
+    assert_int_equal(bw_store_close(one, err), BW_OK);
+    assert_int_equal(bw_store_close(two, err), BW_OK);
+}
+
+// A damaged saved state: the run is refused before anything is written; with
+// reset_campaigns it is discarded, the old rows become final and new ids follow the old.
+static void test_corrupt_campaign_state(void **state)
+{
+    (void)state;
+    char good[400], more[400], err[BW_ERRBUF_SIZE];
+    snprintf(good, sizeof good, "%s/a.mbox", tmpdir);
+    snprintf(more, sizeof more, "%s/b.mbox", tmpdir);
+    static const char a[] =
+        "From a@example.com Mon Jan  1 00:00:00 2001\n"
+        "Received: from helo.example ([81.2.69.160]) by trap.example; Mon, 1 Jan 2001 00:00:05 +0000\n"
+        "From: a@example.com\nTo: Jane Doe <jane@trap.example>\nSubject: cheap meds\n"
+        "Date: Mon, 1 Jan 2001 00:00:00 +0000\n\n"
+        "Dear Jane, buy cheap meds now at http://pills.example.com/x only 12 dollars, discreet shipping\n\n"
+        "From a@example.com Mon Jan  1 00:00:00 2001\n"
+        "Received: from helo.example ([81.2.69.161]) by trap.example; Mon, 1 Jan 2001 00:10:05 +0000\n"
+        "From: a@example.com\nTo: John Roe <john@trap.example>\nSubject: cheap meds\n"
+        "Date: Mon, 1 Jan 2001 00:10:00 +0000\n\n"
+        "Dear John, buy cheap meds now at http://pills.example.net/y only 15 dollars, discreet shipping\n";
+    static const char b[] =
+        "From b@example.com Mon Jan  1 00:00:00 2001\n"
+        "Received: from helo.example ([81.2.69.162]) by trap.example; Mon, 1 Jan 2001 01:00:05 +0000\n"
+        "From: b@example.com\nTo: jane@trap.example\nSubject: cheap meds\n"
+        "Date: Mon, 1 Jan 2001 01:00:00 +0000\n\n"
+        "Dear Jane, buy cheap meds now at http://pills.example.org/z only 19 dollars, discreet shipping\n";
+    write_file(good, a, sizeof a - 1);
+    write_file(more, b, sizeof b - 1);
+    bw_store *store = open_store("corrupt.db");
+    bw_ingest_stats stats;
+    ingest(store, (const char *const[]){ good }, 1, 2, &stats);
+    assert_int_equal(stats.campaign_messages, 2);
+    assert_int_equal(stats.campaigns_created, 1);   // the recipient's name is a slot, not a difference
+    assert_int_equal(count_rows(store, "SELECT count(DISTINCT campaign_id) FROM messages"), 1);
+    // Damage: the last bytes lost (as a torn copy would).
+    bw_buf blob = BW_BUF_INIT;
+    int64_t version;
+    assert_int_equal(bw_store_campaign_state_get(store, &blob, &version, NULL, err), BW_OK);
+    assert_int_equal(version, BW_CAMPAIGN_STATE_VERSION);
+    assert_true(blob.n > 100);
+    assert_int_equal(bw_store_campaign_state_put(store, version, 0, blob.p, blob.n - 7, err), BW_OK);
+    bw_buf_free(&blob);
+    // Refused: nothing read, nothing written.
+    assert_int_equal(ingest_with(store, (const char *const[]){ more }, 1, 2, 64, 1u << 20, false, &stats, err),
+                     BW_ERR_PARSE);
+    printf("refused: %s\n", err);
+    assert_non_null(strstr(err, "--reset-campaigns"));
+    assert_int_equal(count_rows(store, "SELECT count(*) FROM messages"), 2);
+    // Discarded on request: the old campaign stays (final), the new message starts campaign 2.
+    assert_int_equal(ingest_with(store, (const char *const[]){ more }, 1, 2, 64, 1u << 20, true, &stats, err), BW_OK);
+    assert_true(stats.campaign_state_reset);
+    assert_int_equal(stats.campaigns_created, 1);
+    assert_int_equal(count_rows(store, "SELECT count(*) FROM messages"), 3);
+    assert_int_equal(count_rows(store, "SELECT campaign_id FROM messages WHERE id = 3"), 2);
+    assert_int_equal(count_rows(store, "SELECT in_memory FROM campaigns WHERE id = 1"), 0);
+    assert_int_equal(count_rows(store, "SELECT in_memory FROM campaigns WHERE id = 2"), 1);
+    // The state saved by that run loads again.
+    ingest(store, (const char *const[]){ more }, 1, 2, &stats);
+    assert_false(stats.campaign_state_reset);
+    assert_int_equal(bw_store_close(store, err), BW_OK);
+}
+
 
 // Bad inputs are counted and recorded with their source; good ones around them are kept.
 static void test_bad_inputs_are_recorded(void **state)
@@ -257,6 +502,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_inputs_are_recorded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_spamassassin_and_reingest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_determinism_across_threads, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_campaigns_day_after_day, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_campaign_state, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: MIT
+// Inside the ingest module: the campaign and botnet steps the writer runs around the
+// message stream (campaigns.c, botnets.c). Not part of the public API.
+#ifndef BOTWATCH_INGEST_INTERNAL_H
+#define BOTWATCH_INGEST_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "botwatch/campaign.h"
+#include "botwatch/error.h"
+#include "botwatch/mime.h"
+#include "botwatch/store.h"
+#include "botwatch/str.h"
+
+// The campaign index of one ingest run, fed by the ordered writer, and what it writes.
+typedef struct ingest_campaigns {
+    bw_store *store;
+    bw_campaign_config cfg;     // the caller's (or default) config with the store's key
+    bw_campaign_index *index;
+    bw_buf json[4];             // scratch for the JSON columns of one campaign row
+    bw_status status;           // first failure inside on_evict (it cannot return one)
+    char error[BW_ERRBUF_SIZE];
+    uint64_t created_before;    // campaigns_created when the run started
+    uint64_t evicted_before;
+    bool state_reset;           // the saved state could not be loaded and was discarded
+} ingest_campaigns;
+
+// Reads the store's key and saved index (outside any batch). A saved state that cannot be
+// loaded fails with BW_ERR_PARSE unless reset: then it is discarded (logged, counted in
+// c->state_reset), the old campaign rows are marked evicted and new ids continue after the
+// highest one in use. base may be NULL (defaults).
+bw_status ingest_campaigns_open(ingest_campaigns *c, bw_store *store, const bw_campaign_config *base, bool reset,
+                                char *errbuf);
+// Upserts a row for every campaign still in memory (in_memory = 1) and saves the index
+// state, in one transaction (outside any batch).
+bw_status ingest_campaigns_finish(ingest_campaigns *c, char *errbuf);
+void ingest_campaigns_close(ingest_campaigns *c);
+
+// The trap recipient of a message for the campaign normaliser: the first To: address and
+// its display name (raw header bytes; both may be empty). Slices borrow from msg.
+void ingest_recipient(const bw_message *msg, bw_slice *addr, bw_slice *name);
+
+// End of a run: botnets inferred over every campaign of the store, written with
+// campaigns.botnet_id in one transaction (outside any batch). *botnets = how many.
+bw_status ingest_botnets(bw_store *store, uint64_t *botnets, char *errbuf);
+
+#endif

@@ -32,17 +32,29 @@ typedef struct token {
 
 static inline bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
 
+// Byte classes of the tokenizer: one table lookup per byte instead of five compares
+// (every Received field of every message goes through here).
+enum { RC_SPACE = 1, RC_WORD_END = 2, RC_PAREN = 4 };
+static const unsigned char rc_class[256] = {
+    [' '] = RC_SPACE | RC_WORD_END, ['\t'] = RC_SPACE | RC_WORD_END, ['\r'] = RC_SPACE | RC_WORD_END,
+    ['\n'] = RC_SPACE | RC_WORD_END, ['('] = RC_WORD_END | RC_PAREN, [')'] = RC_PAREN,
+};
+
 static size_t tokenize(const char *p, size_t n, token *toks)
 {
     size_t count = 0, i = 0;
     while (i < n && count < MAX_TOKENS) {
-        if (is_space(p[i])) {
+        if (rc_class[(unsigned char)p[i]] & RC_SPACE) {
             i++;
             continue;
         }
         if (p[i] == '(') {
             size_t depth = 1, j = i + 1;
             while (j < n && depth > 0) {
+                if (!(rc_class[(unsigned char)p[j]] & RC_PAREN)) {
+                    j++;
+                    continue;
+                }
                 if (p[j] == '(' && depth < MAX_NESTING)
                     depth++;
                 else if (p[j] == ')')
@@ -55,7 +67,7 @@ static size_t tokenize(const char *p, size_t n, token *toks)
             continue;
         }
         size_t j = i;
-        while (j < n && !is_space(p[j]) && p[j] != '(')
+        while (j < n && !(rc_class[(unsigned char)p[j]] & RC_WORD_END))
             j++;
         toks[count++] = (token){ TOK_WORD, p + i, j - i };
         i = j;
@@ -82,10 +94,13 @@ static bool take_ip(bw_slice s, bw_slice *ip_text, bw_ip *addr)
 {
     const char *p = s.p;
     size_t n = s.n;
-    const char *at = memrchr(p, '@', n);
-    if (at) {
-        n -= (size_t)(at + 1 - p);
-        p = at + 1;
+    // The last '@', by hand: pieces are a few bytes and a libc call costs more.
+    for (size_t k = n; k > 0; k--) {
+        if (p[k - 1] == '@') {
+            p += k;
+            n -= k;
+            break;
+        }
     }
     if (n > 0 && p[0] == '[') {
         const char *close = memchr(p, ']', n);
@@ -94,7 +109,7 @@ static bool take_ip(bw_slice s, bw_slice *ip_text, bw_ip *addr)
         n = (size_t)(close - p) - 1;
         p++;
     }
-    if (n > 5 && !strncasecmp(p, "IPv6:", 5)) {
+    if (n > 5 && (p[0] | 0x20) == 'i' && !strncasecmp(p, "IPv6:", 5)) {
         p += 5;
         n -= 5;
     }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -484,6 +485,58 @@ static void test_builtin_examples(void **state)
     assert_string_equal(out, "generic:helo-ip ratware:forged-outlook storm");
 }
 
+// One compiled rule set shared by threads, each with its own scratch, parser and analyzer:
+// every thread gets the same labels as a single-threaded run.
+typedef struct thread_arg {
+    const bw_rules *rules;
+    int mismatches;
+} thread_arg;
+
+static void *thread_main(void *p)
+{
+    thread_arg *a = p;
+    bw_rules_scratch *s = bw_rules_scratch_new(a->rules);
+    bw_mime_parser *parser = bw_mime_parser_new(NULL);
+    char errbuf[BW_ERRBUF_SIZE];
+    bw_mail_analyzer *analyzer = bw_mail_analyzer_new(NULL, errbuf);
+    bw_buf b = BW_BUF_INIT;
+    for (int i = 0; i < 200 && s && parser && analyzer; i++) {
+        const char *text = i % 2 ? MSG_BOT : MSG_OE;
+        const bw_message *msg;
+        bw_mail_record rec;
+        bw_buf_clear(&b);
+        if (bw_mime_parse(parser, text, strlen(text), &msg) != BW_OK || bw_mail_analyze(analyzer, msg, &rec) != BW_OK ||
+            bw_rules_match_labels(a->rules, s, &rec, &b) != BW_OK)
+            a->mismatches++;
+        else if (strcmp(b.n ? b.p : "", i % 2 ? "generic:helo-ip ratware:forged-outlook storm" : ""))
+            a->mismatches++;
+    }
+    bw_buf_free(&b);
+    bw_mail_analyzer_free(analyzer);
+    bw_mime_parser_free(parser);
+    bw_rules_scratch_free(s);
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    (void)state;
+    bw_rules *r = NULL;
+    char errbuf[BW_ERRBUF_SIZE];
+    assert_int_equal(bw_rules_builtin(&r, errbuf), BW_OK);
+    pthread_t t[4];
+    thread_arg args[4];
+    for (int i = 0; i < 4; i++) {
+        args[i] = (thread_arg){ r, 0 };
+        assert_int_equal(pthread_create(&t[i], NULL, thread_main, &args[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        assert_int_equal(args[i].mismatches, 0);
+    }
+    bw_rules_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -492,6 +545,7 @@ int main(void)
         cmocka_unit_test(test_helo_mismatch), cmocka_unit_test(test_engines),
         cmocka_unit_test(test_labels),      cmocka_unit_test(test_explain),
         cmocka_unit_test(test_builtin),     cmocka_unit_test(test_builtin_examples),
+        cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -428,6 +428,7 @@ int main(int argc, char **argv)
         { "max-reps", required_argument, NULL, 'R' },       { "records", no_argument, NULL, 'r' },
         { "botnet-window", required_argument, NULL, 'W' }, { "botnet-components", no_argument, NULL, 'C' },
         { "botnet-min-weight", required_argument, NULL, 'M' }, { "botnet-subnet-weight", required_argument, NULL, 'U' },
+        { "botnet-cross", required_argument, NULL, 'Y' },
         { "botnet-scale", required_argument, NULL, 'X' },  { "botnet-min-subnets", required_argument, NULL, 'N' },  { "botnet-verbose", no_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -445,6 +446,7 @@ int main(int argc, char **argv)
     bw_botnet_config bc;
     bw_botnet_config_default(&bc);
     bool botnet_verbose = false;
+    double botnet_cross = 0;
     int c;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -466,6 +468,7 @@ int main(int argc, char **argv)
         case 'U': bc.subnet_weight = atof(optarg); break;
         case 'V': botnet_verbose = true; break;
         case 'N': bc.min_shared_subnets = (unsigned)atoi(optarg); break;
+        case 'Y': botnet_cross = atof(optarg); break;
         case 'X': {
             size_t nc = 0, ns = 0;
             if (sscanf(optarg, "%zu,%zu", &nc, &ns) != 2 || nc == 0 || ns == 0) {
@@ -481,6 +484,7 @@ int main(int argc, char **argv)
                    "                       [--records]   (spamsim's records instead of parsing each message)\n"
                    "                       [--botnet-window DAYS] [--botnet-components] [--botnet-min-weight W]\n"
                    "                       [--botnet-subnet-weight W] [--botnet-min-subnets N] [--botnet-verbose]\n"
+                   "                       [--botnet-cross P]   (share of messages sent by a zombie of another botnet)\n"
                    "                       [--botnet-scale CAMPAIGNS,SIGHTINGS]   (inference alone, synthetic)\n"
                    "--scale K multiplies messages, campaigns and days (same rate, longer stream).\n");
             return 0;
@@ -586,6 +590,35 @@ int main(int argc, char **argv)
                (int)(sum.template_text.n < 300 ? sum.template_text.n : 300), sum.template_text.p);
     bw_campaign_index_free(idx);
 
+    // --botnet-cross P: a share P of the messages comes from a zombie another family also
+    // infected (a host in two botnets): its IP is one recently used by another botnet.
+    // Stresses the community step with true cross-botnet links that spamsim lacks.
+    if (botnet_cross > 0 && cfg.botnets > 1) {
+        enum { RING = 512 };
+        bw_ip *ring = calloc((size_t)cfg.botnets * RING, sizeof *ring);
+        size_t *filled = calloc(cfg.botnets, sizeof *filled);
+        uint64_t x = 0x9e3779b97f4a7c15ULL;
+        size_t crossed = 0;
+        for (size_t i = 0; i < n; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            uint32_t b = truth_botnet[i];
+            if (has_sender[i] && (double)(x % 1000000) / 1e6 < botnet_cross) {
+                uint32_t other = (b + 1 + (uint32_t)((x >> 20) % (cfg.botnets - 1))) % cfg.botnets;
+                size_t have = filled[other] < RING ? filled[other] : RING;
+                if (have) {
+                    sender[i] = ring[(size_t)other * RING + (x >> 40) % have];
+                    crossed++;
+                    continue;
+                }
+            }
+            if (has_sender[i])
+                ring[(size_t)b * RING + filled[b]++ % RING] = sender[i];
+        }
+        printf("botnet-cross: %zu messages (%.2f%%) sent from another botnet's zombie\n", crossed,
+               100.0 * (double)crossed / (double)n);
+        free(ring);
+        free(filled);
+    }
     // Botnets from the predicted campaigns, and (for reference) from the true ones.
     botnet_report("botwatch", &bc, pred, sender, has_sender, when, truth_botnet, n, botnet_verbose);
     botnet_report("truecamps", &bc, truth_campaign, sender, has_sender, when, truth_botnet, n, false);

@@ -216,8 +216,9 @@ static int cmp_cand(const void *x, const void *y)
 static bool within(int64_t fa, int64_t la, int64_t fb, int64_t lb, int64_t window)
 {
     int64_t start = fa > fb ? fa : fb, end = la < lb ? la : lb;
-    // Overlapping intervals give start <= end; otherwise the gap between them.
-    return start <= end || start - end <= window;
+    // Overlapping intervals give start <= end; otherwise the gap between them, computed
+    // unsigned: any two int64 times are at most 2^64 - 1 apart (no signed overflow).
+    return start <= end || (uint64_t)start - (uint64_t)end <= (uint64_t)window;
 }
 
 // ---- graph building --------------------------------------------------------------------

@@ -126,6 +126,17 @@ static void two_cliques_weak_edge(void **state)
     r = infer(&cfg, &in);
     assert_int_equal(bw_botnet_result_count(r), 1);
     bw_botnet_result_free(r);
+
+    // Extreme (hostile or corrupt) times: no overflow, no link; last < first is swapped.
+    bw_botnet_config_default(&cfg);
+    memset(&in, 0, sizeof in);
+    pool_campaign(&in, 0, 1, 100, INT64_MIN, NULL);
+    pool_campaign(&in, 0, 2, 100, INT64_MAX - 3600, NULL);
+    for (size_t i = 0; i < 20; i++)
+        in.sights[i].last_seen = INT64_MIN;
+    r = infer(&cfg, &in);
+    assert_int_equal(bw_botnet_result_count(r), 2);
+    bw_botnet_result_free(r);
 }
 
 static void label_majority(void **state)

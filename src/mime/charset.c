@@ -181,14 +181,7 @@ bool mime_utf8_valid(const char *str, size_t n)
     const unsigned char *s = (const unsigned char *)str;
     size_t i = 0;
     while (i < n) {
-        // Word-at-a-time skip over ASCII, the common case.
-        while (i + 8 <= n) {
-            uint64_t w;
-            memcpy(&w, s + i, 8);
-            if (w & 0x8080808080808080ull)
-                break;
-            i += 8;
-        }
+        i += mime_ascii_prefix(str + i, n - i);   // ASCII, the common case, in big steps
         if (i >= n)
             break;
         if (s[i] < 0x80) {
@@ -230,13 +223,7 @@ static int ascii_to_utf8(const char *in, size_t n, bw_buf *out, bool *had_errors
 {
     size_t run = 0;
     for (size_t i = 0; i < n; i++) {
-        while (i + 8 <= n) {
-            uint64_t word;
-            memcpy(&word, in + i, 8);
-            if (word & 0x8080808080808080ull)
-                break;
-            i += 8;
-        }
+        i += mime_ascii_prefix(in + i, n - i);
         if (i >= n)
             break;
         if ((unsigned char)in[i] >= 0x80) {

@@ -210,20 +210,7 @@ static bw_slice lower_dup(bw_mime_parser *p, bw_slice s)
     return bw_slice_make(copy, s.n);
 }
 
-static bool is_ascii(const char *s, size_t n)
-{
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        uint64_t w;
-        memcpy(&w, s + i, 8);
-        if (w & 0x8080808080808080ull)
-            return false;
-    }
-    for (; i < n; i++)
-        if ((unsigned char)s[i] & 0x80)
-            return false;
-    return true;
-}
+static bool is_ascii(const char *s, size_t n) { return mime_ascii_prefix(s, n) == n; }
 
 // True if some line in s[0..n) is longer than RFC 5322's 998 octets. Looks for a newline
 // in each 1000-byte window (memrchr), so it costs one call per kilobyte, not per line.

@@ -82,9 +82,11 @@ typedef struct bw_ingest_config {
     bool reset_campaigns;
     const bw_campaign_config *campaign_config;   // NULL = defaults; the key is always the store's
     bool botnets;               // re-infer botnets at the end of the run (default true; needs campaigns)
-    // Attribution rules run by the workers on every parsed message (labels stored in
-    // messages.rule_labels); shared read-only, each worker has its own scratch. NULL = none.
-    const bw_rules *rules;
+    // Attribution rule sets run by the workers on every parsed message; the sorted distinct
+    // labels of all sets go to messages.rule_labels. Shared read-only (each worker has its
+    // own scratch); rules_count 0 = no rules.
+    const bw_rules *const *rules;
+    size_t rules_count;
 } bw_ingest_config;
 
 void bw_ingest_config_default(bw_ingest_config *config);

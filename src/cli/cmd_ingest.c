@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 // `botwatch ingest`: spam-trap inputs into the store. Front end only: options, the optional
 // ASN database, a progress line on a terminal, a summary; the work is bw_ingest_paths().
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "botwatch/ingest.h"
 #include "botwatch/log.h"
 #include "botwatch/networks.h"
+#include "botwatch/rules.h"
 #include "botwatch/store.h"
 #include "cli_util.h"
 #include "commands.h"
@@ -17,7 +19,8 @@
 static void usage(FILE *out)
 {
     fputs("usage: botwatch ingest [--db FILE] [--threads N] [--asn PATH | --no-asn]\n"
-          "                       [--no-campaigns | --reset-campaigns] [--quiet | --verbose] PATH...\n\n"
+          "                       [--rules FILE]... [--no-rules] [--no-campaigns | --reset-campaigns]\n"
+          "                       [--quiet | --verbose] PATH...\n\n"
           "Reads spam-trap mail into the database: mbox files (mboxo/mboxrd), Maildirs, single\n"
           "message files, directories (walked recursively) and compressed files or archives\n"
           "(gzip, bzip2, xz, zstd, tar, zip, 7z), all detected by content. `-` reads an mbox\n"
@@ -25,7 +28,9 @@ static void usage(FILE *out)
           "IP, URLs, anomalies) and stored once: a message already in the database (same bytes,\n"
           "by SHA-256) is counted as a duplicate, so re-running on the same files is safe.\n"
           "Bad inputs are counted and listed by `botwatch report`; they never stop the run.\n"
-          "Each new message joins a campaign (spam from one template, docs/campaigns.md);\n"
+          "The attribution rules (docs/rules.md) label each message with the botnet or ratware\n"
+          "family whose signature it matches. Each new message joins a campaign (spam from one\n"
+          "template, docs/campaigns.md);\n"
           "campaigns continue from run to run (the index is saved in the database), and the\n"
           "botnets behind them are inferred again over the whole database at the end.\n\n"
           "options:\n"
@@ -37,6 +42,9 @@ static void usage(FILE *out)
           "                  $BW_DATA/npm-asn/package if present (BW_DATA defaults to\n"
           "                  ~/.cache/botwatch, filled by scripts/fetch-data.sh)\n"
           "  --no-asn        do not look up sender networks\n"
+          "  --rules FILE    attribution rules to run instead of the shipped set; repeat for\n"
+          "                  several files (labels of all of them are stored)\n"
+          "  --no-rules      run no attribution rules\n"
           "  --no-campaigns  do not cluster messages into campaigns (nor infer botnets);\n"
           "                  the saved campaign state is left as it was\n"
           "  --reset-campaigns  if the saved campaign state cannot be loaded (damaged, or\n"
@@ -86,6 +94,47 @@ static void on_progress(void *ctx, const bw_ingest_stats *s, bool final)
     ps->shown = true;
 }
 
+// At most this many --rules files: each is compiled and scanned per message.
+#define MAX_RULE_FILES 16
+
+static void print_rule_error(void *ctx, const char *message)
+{
+    (void)ctx;
+    fprintf(stderr, "botwatch: ingest: %s\n", message);
+}
+
+// Compiles one --rules file (bounded by the rule language's file limit); NULL after
+// printing why.
+static bw_rules *load_rule_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        cli_error("ingest", "rules %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = BW_RULES_MAX_FILE_BYTES + 1, n = 0, got;
+    char *text = malloc(cap);
+    if (!text)
+        cli_out_of_memory();
+    while (n < cap && (got = fread(text + n, 1, cap - n, f)) > 0)
+        n += got;
+    bool failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        cli_error("ingest", "rules %s: read error", path);
+        free(text);
+        return NULL;
+    }
+    char err[BW_ERRBUF_SIZE];
+    bw_rules *rules = NULL;
+    bw_rules_options opts = { BW_RULES_ENGINE_AUTO, print_rule_error, NULL };
+    bw_status st = bw_rules_compile_ex(text, n, path, &opts, &rules, err);   // over the limit: it says so
+    free(text);
+    if (st == BW_ERR_NOMEM)
+        cli_out_of_memory();
+    return st == BW_OK ? rules : NULL;
+}
+
 // The ASN data to use: --asn, else the fetched default if it exists, else none.
 static const char *default_asn_path(char *buf, size_t n)
 {
@@ -109,6 +158,8 @@ int cmd_ingest(int argc, char **argv)
         { "asn", required_argument, NULL, 'a' },
         { "no-asn", no_argument, NULL, 'n' },
         { "no-campaigns", no_argument, NULL, 'C' },
+        { "rules", required_argument, NULL, 'r' },
+        { "no-rules", no_argument, NULL, 'N' },
         { "reset-campaigns", no_argument, NULL, 'R' },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
@@ -119,6 +170,9 @@ int cmd_ingest(int argc, char **argv)
     const char *asn_path = NULL;
     bool no_asn = false, quiet = false, verbose = false, no_campaigns = false, reset_campaigns = false;
     long threads = 0;
+    const char *rule_files[MAX_RULE_FILES];
+    size_t rule_file_count = 0;
+    bool no_rules = false;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "d:t:a:nqvh", options, NULL)) != -1) {
@@ -137,6 +191,14 @@ int cmd_ingest(int argc, char **argv)
         case 'n': no_asn = true; break;
         case 'C': no_campaigns = true; break;
         case 'R': reset_campaigns = true; break;
+        case 'r':
+            if (rule_file_count == MAX_RULE_FILES) {
+                cli_error("ingest", "at most %d --rules files", MAX_RULE_FILES);
+                return 2;
+            }
+            rule_files[rule_file_count++] = optarg;
+            break;
+        case 'N': no_rules = true; break;
         case 'q': quiet = true; break;
         case 'v': verbose = true; break;
         case 'h': usage(stdout); return 0;
@@ -150,6 +212,10 @@ int cmd_ingest(int argc, char **argv)
     }
     if (quiet && verbose) {
         cli_error("ingest", "--quiet and --verbose contradict each other");
+        return 2;
+    }
+    if (no_rules && rule_file_count) {
+        cli_error("ingest", "--rules and --no-rules contradict each other");
         return 2;
     }
     if (no_campaigns && reset_campaigns) {
@@ -190,9 +256,35 @@ int cmd_ingest(int argc, char **argv)
                 no_asn ? "--no-asn" : "none at $BW_DATA/npm-asn/package; see scripts/fetch-data.sh");
     }
 
+    // Rules before the database: a bad rule file is a usage problem, found before any work.
+    bw_rules *rules[MAX_RULE_FILES];
+    size_t rules_count = 0;
+    if (!no_rules && rule_file_count == 0) {
+        if (bw_rules_builtin(&rules[0], err) != BW_OK) {
+            cli_error("ingest", "shipped rules: %s", err);
+            bw_asn_db_free(asn);
+            return 1;
+        }
+        rules_count = 1;
+    }
+    for (size_t i = 0; i < rule_file_count; i++) {
+        if (!(rules[rules_count] = load_rule_file(rule_files[i]))) {
+            for (size_t j = 0; j < rules_count; j++)
+                bw_rules_free(rules[j]);
+            bw_asn_db_free(asn);
+            return 2;
+        }
+        rules_count++;
+    }
+    if (verbose)
+        fprintf(stderr, "ingest: %s\n", no_rules ? "no attribution rules (--no-rules)"
+                                     : rule_file_count ? "attribution rules from --rules" : "shipped attribution rules");
+
     bw_store *store = NULL;
     if (bw_store_open(db_path, NULL, &store, err) != BW_OK) {
         cli_error("ingest", "%s", err);
+        for (size_t j = 0; j < rules_count; j++)
+            bw_rules_free(rules[j]);
         bw_asn_db_free(asn);
         return 1;
     }
@@ -210,6 +302,8 @@ int cmd_ingest(int argc, char **argv)
     cfg.progress_interval = 0.25;   // at most 4 refreshes a second
     cfg.campaigns = !no_campaigns;
     cfg.reset_campaigns = reset_campaigns;
+    cfg.rules = (const bw_rules *const *)rules;
+    cfg.rules_count = rules_count;
     bw_ingest_stats stats;
     bw_status st = bw_ingest_paths(store, (const char *const *)argv + optind, (size_t)(argc - optind),
                                    &cfg, &stats, err);
@@ -221,6 +315,8 @@ int cmd_ingest(int argc, char **argv)
         st = BW_ERR_DB;
     }
     bw_asn_db_free(asn);
+    for (size_t j = 0; j < rules_count; j++)
+        bw_rules_free(rules[j]);
     if (!quiet) {
         double mb = (double)stats.bytes / 1e6;
         double secs = stats.elapsed > 0 ? stats.elapsed : 1e-9;
@@ -228,6 +324,8 @@ int cmd_ingest(int argc, char **argv)
                (unsigned long long)stats.messages, (unsigned long long)stats.new_messages,
                (unsigned long long)stats.duplicates, (unsigned long long)stats.errors, mb, stats.elapsed,
                (double)stats.messages / secs);
+        if (rules_count)
+            printf("rules: %llu new messages labelled\n", (unsigned long long)stats.labelled);
         if (!no_campaigns)
             printf("campaigns: %llu messages clustered, %llu new campaigns, %llu active (kept for the next run), "
                    "%llu botnets%s\n",

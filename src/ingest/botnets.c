@@ -1,12 +1,526 @@
 // SPDX-License-Identifier: MIT
-// End of an ingest run: botnets inferred over every campaign of the store.
-// HOOK (issue 3): filled in when the botnet module (src/botnet) is in the tree.
+// End of an ingest run: the botnets behind the campaigns, inferred again over the whole
+// store (docs/botnets.md), because a new day's campaigns can join or bridge earlier ones.
+// The store gives the campaigns (with the rule labels most of their messages carry) and
+// one sighting per (campaign, sender IP); bw_botnet_infer does the rest; the botnets table
+// and campaigns.botnet_id are rewritten in one transaction, so readers see the old botnets
+// or the new ones, never a mix. Everything is read in key order, so the result does not
+// depend on the order SQLite happens to return groups in.
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "botwatch/botnet.h"
+#include "botwatch/ip.h"
+#include "botwatch/log.h"
 #include "ingest_internal.h"
+
+// At most this many ASNs and countries per botnet in asns_json / countries_json (contract).
+#define TOP_NETWORKS 10
+// Distinct labels looked at per campaign (rule sets name a handful of families).
+#define MAX_CAMPAIGN_LABELS 64
+
+typedef struct ip_asn {
+    bw_ip ip;
+    uint32_t asn;
+} ip_asn;
+
+typedef struct as_info {
+    uint32_t asn;
+    char *name, *country;
+} as_info;
+
+typedef struct net_count {
+    uint32_t asn;          // or a country code packed into the low 16 bits
+    uint64_t ips;
+} net_count;
+
+typedef struct inputs {
+    bw_botnet_campaign *campaigns;
+    size_t ncampaigns, campaign_cap;
+    bw_buf label_text;                // every campaign's labels, NUL-separated
+    size_t *label_off;                // per campaign: offset into label_text, SIZE_MAX = none
+    bw_botnet_sighting *sightings;
+    size_t nsightings, sighting_cap;
+    ip_asn *ips;                      // (ip, asn) of every sighting, sorted by ip, unique
+    size_t nips;
+    as_info *asns;                    // the asns table, by asn
+    size_t nasns;
+} inputs;
+
+static bw_status db_fail(sqlite3 *db, char *errbuf, const char *what)
+{
+    return bw_error(errbuf, BW_ERR_DB, "botnets: %s: %s", what, sqlite3_errmsg(db));
+}
+
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap * 2 : 1024;
+    while (ncap < need)
+        ncap *= 2;
+    void *np = realloc(*p, ncap * size);
+    if (!np)
+        return -1;
+    *p = np;
+    *cap = ncap;
+    return 0;
+}
+
+static int64_t col_time(sqlite3_stmt *st, int col)
+{
+    return sqlite3_column_type(st, col) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, col);
+}
+
+static bw_status read_campaigns(sqlite3 *db, inputs *in, char *errbuf)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT id, messages, first_seen, last_seen FROM campaigns ORDER BY id", -1, &st,
+                           NULL) != SQLITE_OK)
+        return db_fail(db, errbuf, "reading campaigns");
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (grow((void **)&in->campaigns, &in->campaign_cap, in->ncampaigns + 1, sizeof *in->campaigns)) {
+            sqlite3_finalize(st);
+            return bw_error(errbuf, BW_ERR_NOMEM, "botnets: out of memory");
+        }
+        int64_t messages = sqlite3_column_int64(st, 1);
+        in->campaigns[in->ncampaigns++] = (bw_botnet_campaign){
+            .id = (uint64_t)sqlite3_column_int64(st, 0), .messages = messages > 0 ? (uint64_t)messages : 0,
+            .first_seen = col_time(st, 2), .last_seen = col_time(st, 3),
+        };
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? BW_OK : db_fail(db, errbuf, "reading campaigns");
+}
+
+static size_t find_campaign(const inputs *in, uint64_t id)
+{
+    size_t lo = 0, hi = in->ncampaigns;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (in->campaigns[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < in->ncampaigns && in->campaigns[lo].id == id ? lo : SIZE_MAX;
+}
+
+// One (campaign, label) vote: the messages of the campaign that carry the label.
+typedef struct label_vote {
+    uint64_t campaign;
+    size_t off, n;          // the label in the votes' text buffer
+    const char *p;          // text + off, once the buffer stops growing
+    uint64_t messages;
+} label_vote;
+
+static int cmp_vote(const void *a, const void *b)
+{
+    const label_vote *x = a, *y = b;
+    if (x->campaign != y->campaign)
+        return x->campaign < y->campaign ? -1 : 1;
+    size_t n = x->n < y->n ? x->n : y->n;
+    int c = memcmp(x->p, y->p, n);
+    return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+// A campaign's labels are those carried by at least half of its messages: one stray match
+// in a large campaign does not name it; the botnet vote (docs/botnets.md) then weighs each
+// campaign by its size.
+static bw_status read_labels(sqlite3 *db, inputs *in, char *errbuf)
+{
+    in->label_off = malloc((in->ncampaigns ? in->ncampaigns : 1) * sizeof *in->label_off);
+    if (!in->label_off)
+        return bw_error(errbuf, BW_ERR_NOMEM, "botnets: out of memory");
+    for (size_t i = 0; i < in->ncampaigns; i++)
+        in->label_off[i] = SIZE_MAX;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT campaign_id, rule_labels, count(*) FROM messages WHERE campaign_id IS NOT NULL"
+                           " AND rule_labels IS NOT NULL GROUP BY 1, 2",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(db, errbuf, "reading rule labels");
+    bw_buf text = BW_BUF_INIT;
+    label_vote *votes = NULL;
+    size_t nvotes = 0, cap = 0;
+    bool nomem = false;
+    int rc = SQLITE_DONE;
+    while (!nomem && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        uint64_t id = (uint64_t)sqlite3_column_int64(st, 0);
+        const char *labels = (const char *)sqlite3_column_text(st, 1);
+        size_t n = (size_t)sqlite3_column_bytes(st, 1);
+        uint64_t count = (uint64_t)sqlite3_column_int64(st, 2);
+        for (size_t i = 0; labels && i < n;) {
+            while (i < n && labels[i] == ' ')
+                i++;
+            size_t start = i;
+            while (i < n && labels[i] != ' ')
+                i++;
+            if (i == start)
+                continue;
+            if (grow((void **)&votes, &cap, nvotes + 1, sizeof *votes) ||
+                bw_buf_append(&text, labels + start, i - start)) {
+                nomem = true;
+                break;
+            }
+            votes[nvotes++] = (label_vote){ id, text.n - (i - start), i - start, NULL, count };
+        }
+    }
+    sqlite3_finalize(st);
+    bw_status s = nomem ? bw_error(errbuf, BW_ERR_NOMEM, "botnets: out of memory")
+                  : rc != SQLITE_DONE ? db_fail(db, errbuf, "reading rule labels") : BW_OK;
+    if (s == BW_OK && nvotes) {
+        for (size_t i = 0; i < nvotes; i++)
+            votes[i].p = text.p + votes[i].off;
+        qsort(votes, nvotes, sizeof *votes, cmp_vote);
+        for (size_t i = 0; i < nvotes && s == BW_OK;) {
+            uint64_t campaign = votes[i].campaign;
+            size_t end = i;
+            while (end < nvotes && votes[end].campaign == campaign)
+                end++;
+            size_t c = find_campaign(in, campaign);
+            size_t off = in->label_text.n;
+            bool any = false;
+            for (size_t j = i; j < end && c != SIZE_MAX && s == BW_OK;) {
+                size_t k = j;
+                uint64_t m = 0;
+                while (k < end && cmp_vote(&votes[j], &votes[k]) == 0)
+                    m += votes[k++].messages;
+                if (m * 2 >= in->campaigns[c].messages) {
+                    if ((any && bw_buf_append_char(&in->label_text, ' ')) ||
+                        bw_buf_append(&in->label_text, votes[j].p, votes[j].n))
+                        s = bw_error(errbuf, BW_ERR_NOMEM, "botnets: out of memory");
+                    any = true;
+                }
+                j = k;
+            }
+            if (any && s == BW_OK) {
+                if (bw_buf_append_char(&in->label_text, '\0'))
+                    s = bw_error(errbuf, BW_ERR_NOMEM, "botnets: out of memory");
+                in->label_off[c] = off;
+            }
+            i = end;
+        }
+    }
+    free(votes);
+    bw_buf_free(&text);
+    return s;
+}
+
+static int cmp_ip_asn(const void *a, const void *b)
+{
+    const ip_asn *x = a, *y = b;
+    int c = memcmp(x->ip.b, y->ip.b, sizeof x->ip.b);
+    return c ? c : (x->asn > y->asn) - (x->asn < y->asn);
+}
+
+static bw_status read_sightings(sqlite3 *db, inputs *in, char *errbuf)
+{
+    sqlite3_stmt *st;
+    // Times as the campaign index dated the messages: seen_at, else when ingested.
+    if (sqlite3_prepare_v2(db,
+                           "SELECT campaign_id, sender_ip, min(coalesce(seen_at, ingested_at)),"
+                           " max(coalesce(seen_at, ingested_at)), count(*), max(coalesce(sender_asn, 0))"
+                           " FROM messages WHERE campaign_id IS NOT NULL AND sender_ip IS NOT NULL GROUP BY 1, 2",
+                           -1, &st, NULL) != SQLITE_OK)
+        return db_fail(db, errbuf, "reading sightings");
+    size_t ip_cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *text = (const char *)sqlite3_column_text(st, 1);
+        bw_ip ip;
+        if (!text || !bw_ip_parse(bw_slice_make(text, (size_t)sqlite3_column_bytes(st, 1)), &ip))
+            continue;
+        if (grow((void **)&in->sightings, &in->sighting_cap, in->nsightings + 1, sizeof *in->sightings) ||
+            grow((void **)&in->ips, &ip_cap, in->nips + 1, sizeof *in->ips)) {
+            sqlite3_finalize(st);
+            return bw_error(errbuf, BW_ERR_NOMEM, "botnets: out of memory");
+        }
+        int64_t messages = sqlite3_column_int64(st, 4);
+        in->sightings[in->nsightings++] = (bw_botnet_sighting){
+            .campaign_id = (uint64_t)sqlite3_column_int64(st, 0), .ip = ip, .first_seen = col_time(st, 2),
+            .last_seen = col_time(st, 3), .messages = messages > 0 ? (uint64_t)messages : 0,
+        };
+        in->ips[in->nips++] = (ip_asn){ ip, (uint32_t)sqlite3_column_int64(st, 5) };
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return db_fail(db, errbuf, "reading sightings");
+    // One ASN per IP (the largest seen, if lookups ever disagreed).
+    if (in->nips)
+        qsort(in->ips, in->nips, sizeof *in->ips, cmp_ip_asn);
+    size_t w = 0;
+    for (size_t i = 0; i < in->nips; i++) {
+        if (w && memcmp(in->ips[w - 1].ip.b, in->ips[i].ip.b, 16) == 0)
+            in->ips[w - 1].asn = in->ips[i].asn;
+        else
+            in->ips[w++] = in->ips[i];
+    }
+    in->nips = w;
+    return BW_OK;
+}
+
+static char *dup_text(sqlite3_stmt *st, int col)
+{
+    const unsigned char *t = sqlite3_column_text(st, col);
+    if (!t)
+        return NULL;
+    return strdup((const char *)t);
+}
+
+static bw_status read_asns(sqlite3 *db, inputs *in, char *errbuf)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT asn, name, country FROM asns ORDER BY asn", -1, &st, NULL) != SQLITE_OK)
+        return db_fail(db, errbuf, "reading AS names");
+    size_t cap = 0;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (grow((void **)&in->asns, &cap, in->nasns + 1, sizeof *in->asns)) {
+            sqlite3_finalize(st);
+            return bw_error(errbuf, BW_ERR_NOMEM, "botnets: out of memory");
+        }
+        in->asns[in->nasns++] = (as_info){ (uint32_t)sqlite3_column_int64(st, 0), dup_text(st, 1), dup_text(st, 2) };
+    }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? BW_OK : db_fail(db, errbuf, "reading AS names");
+}
+
+static uint32_t asn_of(const inputs *in, const bw_ip *ip)
+{
+    size_t lo = 0, hi = in->nips;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (memcmp(in->ips[mid].ip.b, ip->b, 16) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < in->nips && memcmp(in->ips[lo].ip.b, ip->b, 16) == 0 ? in->ips[lo].asn : 0;
+}
+
+static const as_info *as_lookup(const inputs *in, uint32_t asn)
+{
+    size_t lo = 0, hi = in->nasns;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (in->asns[mid].asn < asn)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < in->nasns && in->asns[lo].asn == asn ? &in->asns[lo] : NULL;
+}
+
+static int cmp_net_key(const void *a, const void *b)
+{
+    const net_count *x = a, *y = b;
+    return (x->asn > y->asn) - (x->asn < y->asn);
+}
+
+// Highest count first, ties by smaller key: a stable, documented order.
+static int cmp_net_count(const void *a, const void *b)
+{
+    const net_count *x = a, *y = b;
+    if (x->ips != y->ips)
+        return x->ips > y->ips ? -1 : 1;
+    return cmp_net_key(a, b);
+}
+
+// Sorts keys, merges equal ones into counts, orders by count; returns the distinct count.
+static size_t count_keys(net_count *keys, size_t n)
+{
+    if (!n)
+        return 0;
+    qsort(keys, n, sizeof *keys, cmp_net_key);
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (w && keys[w - 1].asn == keys[i].asn)
+            keys[w - 1].ips++;
+        else
+            keys[w++] = (net_count){ keys[i].asn, 1 };
+    }
+    qsort(keys, w, sizeof *keys, cmp_net_count);
+    return w;
+}
+
+static uint32_t country_key(const char *cc)
+{
+    if (!cc || strlen(cc) != 2)
+        return 0;
+    return (uint32_t)(unsigned char)cc[0] << 8 | (unsigned char)cc[1];
+}
+
+// asns_json and countries_json of one botnet from its distinct sender IPs.
+static int networks_json(const inputs *in, const bw_botnet_info *b, net_count *scratch, bw_buf *asns,
+                         bw_buf *countries)
+{
+    bw_buf_clear(asns);
+    bw_buf_clear(countries);
+    size_t n = 0;
+    for (size_t i = 0; i < b->ip_count; i++) {
+        uint32_t asn = asn_of(in, &b->ips[i]);
+        if (asn)
+            scratch[n++] = (net_count){ asn, 0 };
+    }
+    n = count_keys(scratch, n);
+    int rc = bw_buf_append_char(asns, '[');
+    for (size_t i = 0; i < n && i < TOP_NETWORKS; i++) {
+        const as_info *as = as_lookup(in, scratch[i].asn);
+        rc |= bw_buf_printf(asns, "%s{\"asn\":%" PRIu32 ",\"name\":", i ? "," : "", scratch[i].asn);
+        rc |= bw_buf_append_json_string(asns, bw_slice_cstr(as && as->name ? as->name : ""));
+        rc |= bw_buf_printf(asns, ",\"ips\":%" PRIu64 "}", scratch[i].ips);
+    }
+    rc |= bw_buf_append_char(asns, ']');
+    // Countries: the registration country of each IP's AS (the ASN data has no per-IP
+    // geolocation); IPs of unknown country are left out.
+    size_t m = 0;
+    for (size_t i = 0; i < b->ip_count; i++) {
+        const as_info *as = as_lookup(in, asn_of(in, &b->ips[i]));
+        uint32_t key = as ? country_key(as->country) : 0;
+        if (key)
+            scratch[m++] = (net_count){ key, 0 };
+    }
+    m = count_keys(scratch, m);
+    rc |= bw_buf_append_char(countries, '[');
+    for (size_t i = 0; i < m && i < TOP_NETWORKS; i++) {
+        char cc[3] = { (char)(scratch[i].asn >> 8), (char)scratch[i].asn, 0 };
+        rc |= bw_buf_printf(countries, "%s{\"country\":", i ? "," : "");
+        rc |= bw_buf_append_json_string(countries, bw_slice_cstr(cc));
+        rc |= bw_buf_printf(countries, ",\"ips\":%" PRIu64 "}", scratch[i].ips);
+    }
+    return rc | bw_buf_append_char(countries, ']');
+}
+
+static bw_status exec(sqlite3 *db, const char *sql, char *errbuf)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        bw_status s = bw_error(errbuf, BW_ERR_DB, "botnets: %s: %s", sql, msg ? msg : sqlite3_errmsg(db));
+        sqlite3_free(msg);
+        return s;
+    }
+    return BW_OK;
+}
+
+static bw_status write_botnets(sqlite3 *db, const inputs *in, const bw_botnet_result *result, char *errbuf)
+{
+    sqlite3_stmt *ins = NULL, *upd = NULL;
+    bw_buf asns = BW_BUF_INIT, countries = BW_BUF_INIT;
+    net_count *scratch = NULL;
+    bw_status s = exec(db, "BEGIN IMMEDIATE", errbuf);
+    if (s != BW_OK)
+        return s;
+    if ((s = exec(db, "DELETE FROM botnets", errbuf)) != BW_OK ||
+        (s = exec(db, "UPDATE campaigns SET botnet_id = NULL WHERE botnet_id IS NOT NULL", errbuf)) != BW_OK)
+        goto done;
+    if (sqlite3_prepare_v2(db,
+                           "INSERT INTO botnets(id, label, campaigns, sender_ips, subnets24, messages, first_seen,"
+                           " last_seen, asns_json, countries_json) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                           -1, &ins, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "UPDATE campaigns SET botnet_id = ?1 WHERE id = ?2", -1, &upd, NULL) != SQLITE_OK) {
+        s = db_fail(db, errbuf, "preparing");
+        goto done;
+    }
+    size_t count = bw_botnet_result_count(result);
+    for (uint64_t id = 1; id <= count && s == BW_OK; id++) {
+        bw_botnet_info b;
+        if ((s = bw_botnet_result_get(result, id, &b)) != BW_OK) {
+            bw_error(errbuf, s, "botnets: botnet %" PRIu64 " missing from the result", id);
+            break;
+        }
+        net_count *grown = realloc(scratch, (b.ip_count ? b.ip_count : 1) * sizeof *scratch);
+        if (!grown || networks_json(in, &b, grown, &asns, &countries)) {
+            scratch = grown ? grown : scratch;
+            s = bw_error(errbuf, BW_ERR_NOMEM, "botnets: out of memory");
+            break;
+        }
+        scratch = grown;
+        sqlite3_bind_int64(ins, 1, (int64_t)id);
+        if (b.label && *b.label)
+            sqlite3_bind_text(ins, 2, b.label, -1, SQLITE_STATIC);
+        else
+            sqlite3_bind_null(ins, 2);
+        sqlite3_bind_int64(ins, 3, (int64_t)b.campaigns);
+        sqlite3_bind_int64(ins, 4, (int64_t)b.sender_ips);
+        sqlite3_bind_int64(ins, 5, (int64_t)b.subnets24);
+        sqlite3_bind_int64(ins, 6, (int64_t)b.messages);
+        sqlite3_bind_int64(ins, 7, b.first_seen);
+        sqlite3_bind_int64(ins, 8, b.last_seen);
+        sqlite3_bind_text(ins, 9, asns.p, (int)asns.n, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 10, countries.p, (int)countries.n, SQLITE_STATIC);
+        int rc = sqlite3_step(ins);
+        sqlite3_reset(ins);
+        if (rc != SQLITE_DONE) {
+            s = db_fail(db, errbuf, "writing a botnet");
+            break;
+        }
+        for (size_t i = 0; i < b.campaigns; i++) {
+            sqlite3_bind_int64(upd, 1, (int64_t)id);
+            sqlite3_bind_int64(upd, 2, (int64_t)b.campaign_ids[i]);
+            rc = sqlite3_step(upd);
+            sqlite3_reset(upd);
+            if (rc != SQLITE_DONE) {
+                s = db_fail(db, errbuf, "writing a campaign's botnet");
+                break;
+            }
+        }
+    }
+done:
+    sqlite3_finalize(ins);
+    sqlite3_finalize(upd);
+    free(scratch);
+    bw_buf_free(&asns);
+    bw_buf_free(&countries);
+    if (s == BW_OK)
+        return exec(db, "COMMIT", errbuf);
+    exec(db, "ROLLBACK", NULL);
+    return s;
+}
 
 bw_status ingest_botnets(bw_store *store, uint64_t *botnets, char *errbuf)
 {
-    (void)store;
-    (void)errbuf;
     *botnets = 0;
-    return BW_OK;
+    if (bw_store_in_batch(store))
+        return bw_error(errbuf, BW_ERR_INVALID, "botnets: the store has an open batch");
+    sqlite3 *db = bw_store_sqlite(store);
+    inputs in = { .label_text = BW_BUF_INIT };
+    bw_botnet_result *result = NULL;
+    bw_status s = read_campaigns(db, &in, errbuf);
+    if (s == BW_OK)
+        s = read_labels(db, &in, errbuf);
+    if (s == BW_OK)
+        s = read_sightings(db, &in, errbuf);
+    if (s == BW_OK)
+        s = read_asns(db, &in, errbuf);
+    if (s == BW_OK) {
+        // label_text no longer moves: offsets become the strings the inference reads.
+        for (size_t i = 0; i < in.ncampaigns; i++)
+            in.campaigns[i].labels = in.label_off[i] == SIZE_MAX ? NULL : in.label_text.p + in.label_off[i];
+        s = bw_botnet_infer(NULL, in.campaigns, in.ncampaigns, in.sightings, in.nsightings, &result, errbuf);
+    }
+    if (s == BW_OK) {
+        bw_botnet_stats st;
+        bw_botnet_result_stats(result, &st);
+        bw_info("ingest", "botnets inferred botnets=%zu campaigns=%zu sightings=%zu edges=%zu modularity=%.3f",
+                st.botnets, st.campaigns, st.sightings, st.edges, st.modularity);
+        s = write_botnets(db, &in, result, errbuf);
+        if (s == BW_OK)
+            *botnets = bw_botnet_result_count(result);
+    }
+    bw_botnet_result_free(result);
+    free(in.campaigns);
+    free(in.label_off);
+    bw_buf_free(&in.label_text);
+    free(in.sightings);
+    free(in.ips);
+    for (size_t i = 0; i < in.nasns; i++) {
+        free(in.asns[i].name);
+        free(in.asns[i].country);
+    }
+    free(in.asns);
+    return s;
 }

@@ -26,9 +26,7 @@
 #include "botwatch/intake.h"
 #include "botwatch/ip.h"
 #include "botwatch/log.h"
-#ifdef BW_INGEST_RULES
 #include "botwatch/rules.h"
-#endif
 #include "ingest_internal.h"
 
 // Defaults; ingest.h says what each bounds.
@@ -121,10 +119,8 @@ typedef struct worker {
     bw_mime_parser *parser;
     bw_mail_analyzer *analyzer;
     bw_campaign_token_cache *token_cache;   // campaigns on (optional: NULL is only slower)
-#ifdef BW_INGEST_RULES
-    bw_rules_scratch *rules_scratch;        // rules given
-#endif
-    bw_buf labels;
+    bw_rules_scratch **rules_scratch;       // one per rule set
+    bw_buf labels, label_scratch;
 } worker;
 
 void bw_ingest_config_default(bw_ingest_config *config)
@@ -347,19 +343,73 @@ static bw_status keep_record(worker *w, slot *s, const bw_mail_record *rec)
     return rc ? BW_ERR_NOMEM : BW_OK;
 }
 
+static int cmp_slice(const void *a, const void *b)
+{
+    const bw_slice *x = a, *y = b;
+    size_t n = x->n < y->n ? x->n : y->n;
+    int c = memcmp(x->p, y->p, n);
+    return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+// Several rule sets: their label lists joined by spaces become one sorted, distinct list
+// (what messages.rule_labels promises). Bounded by the labels the rule sets define.
+static int merge_labels(bw_buf *labels, bw_buf *scratch)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < labels->n; i++)
+        count += labels->p[i] != ' ' && (i == 0 || labels->p[i - 1] == ' ');
+    if (count == 0) {
+        bw_buf_clear(labels);
+        return 0;
+    }
+    bw_slice *words = malloc(count * sizeof *words);
+    if (!words)
+        return -1;
+    size_t n = 0;
+    for (size_t i = 0; i < labels->n;) {
+        while (i < labels->n && labels->p[i] == ' ')
+            i++;
+        size_t start = i;
+        while (i < labels->n && labels->p[i] != ' ')
+            i++;
+        if (i > start)
+            words[n++] = bw_slice_make(labels->p + start, i - start);
+    }
+    qsort(words, n, sizeof *words, cmp_slice);
+    bw_buf_clear(scratch);
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (i && cmp_slice(&words[i - 1], &words[i]) == 0)
+            continue;
+        if (scratch->n)
+            rc |= bw_buf_append_char(scratch, ' ');
+        rc |= bw_buf_append(scratch, words[i].p, words[i].n);
+    }
+    free(words);
+    if (rc)
+        return -1;
+    bw_buf tmp = *labels;
+    *labels = *scratch;
+    *scratch = tmp;
+    return 0;
+}
+
 // Rules and the campaign signature: the per-message work that needs the full record
 // (text, headers), done here so the ordered writer does not have to.
 static bw_status attribute(worker *w, slot *s, const bw_mail_record *rec)
 {
     const pipeline *p = w->p;
-#ifdef BW_INGEST_RULES
-    if (p->config->rules) {
+    if (p->config->rules_count) {
         bw_buf_clear(&w->labels);
-        if (bw_rules_match_labels(p->config->rules, w->rules_scratch, rec, &w->labels) != BW_OK ||
-            keep(s, bw_buf_slice(&w->labels), &s->rule_labels))
+        for (size_t i = 0; i < p->config->rules_count; i++)
+            if (bw_rules_match_labels(p->config->rules[i], w->rules_scratch[i], rec, &w->labels) != BW_OK ||
+                (i + 1 < p->config->rules_count && bw_buf_append_char(&w->labels, ' ')))
+                return BW_ERR_NOMEM;
+        if (p->config->rules_count > 1 && merge_labels(&w->labels, &w->label_scratch) != 0)
+            return BW_ERR_NOMEM;
+        if (keep(s, bw_buf_slice(&w->labels), &s->rule_labels))
             return BW_ERR_NOMEM;
     }
-#endif
     if (p->campaign_config) {
         bw_campaign_msg cm = { 0 };
         bw_campaign_msg_from_mail(rec, &cm);
@@ -820,17 +870,18 @@ bw_status bw_ingest_paths(bw_store *store, const char *const *paths, size_t path
         }
         if (p.campaign_config)
             w->token_cache = bw_campaign_token_cache_new();
-#ifdef BW_INGEST_RULES
-        if (cfg.rules && !(w->rules_scratch = bw_rules_scratch_new(cfg.rules))) {
-            st = bw_error(errbuf, BW_ERR_NOMEM, "out of memory");
-            goto done;
+        if (cfg.rules_count) {
+            w->rules_scratch = calloc(cfg.rules_count, sizeof *w->rules_scratch);
+            if (!w->rules_scratch) {
+                st = bw_error(errbuf, BW_ERR_NOMEM, "out of memory");
+                goto done;
+            }
+            for (size_t r = 0; r < cfg.rules_count; r++)
+                if (!(w->rules_scratch[r] = bw_rules_scratch_new(cfg.rules[r]))) {
+                    st = bw_error(errbuf, BW_ERR_NOMEM, "out of memory for the rules' scratch space");
+                    goto done;
+                }
         }
-#else
-        if (cfg.rules) {
-            st = bw_error(errbuf, BW_ERR_UNSUPPORTED, "this build has no attribution rules");
-            goto done;
-        }
-#endif
     }
     pthread_t reader;
     if (pthread_create(&reader, NULL, reader_main, &p) != 0) {
@@ -915,10 +966,12 @@ done:
             bw_mime_parser_free(workers[i].parser);
             bw_mail_analyzer_free(workers[i].analyzer);
             bw_campaign_token_cache_free(workers[i].token_cache);
-#ifdef BW_INGEST_RULES
-            bw_rules_scratch_free(workers[i].rules_scratch);
-#endif
+            if (workers[i].rules_scratch)
+                for (size_t r = 0; r < cfg.rules_count; r++)
+                    bw_rules_scratch_free(workers[i].rules_scratch[r]);
+            free(workers[i].rules_scratch);
             bw_buf_free(&workers[i].labels);
+            bw_buf_free(&workers[i].label_scratch);
         }
     free(workers);
     if (p.ring)

@@ -21,12 +21,14 @@
 
 #include "botwatch/hash.h"
 #include "botwatch/ingest.h"
+#include "botwatch/rules.h"
 #include "botwatch/store.h"
 #include "spamsim_gen.h"
 
 #define SPAMASSASSIN_MESSAGES 6046
 
 static char tmpdir[256];
+static bw_rules *shipped_rules;   // the shipped attribution rules, run by every test ingest
 
 static int setup(void **state)
 {
@@ -79,6 +81,11 @@ static bw_status ingest_with(bw_store *store, const char *const *paths, size_t n
     cfg.max_inflight_bytes = max_inflight_bytes;
     cfg.batch_messages = 1000;
     cfg.reset_campaigns = reset_campaigns;
+    if (!shipped_rules && bw_rules_builtin(&shipped_rules, err) != BW_OK)
+        fail_msg("shipped rules: %s", err);
+    const bw_rules *sets[] = { shipped_rules };
+    cfg.rules = sets;
+    cfg.rules_count = 1;
     return bw_ingest_paths(store, paths, n, &cfg, stats, err);
 }
 
@@ -196,6 +203,14 @@ static void test_spamassassin_and_reingest(void **state)
                      (int64_t)stats.campaigns_created);
     assert_int_equal(count_rows(store, "SELECT count(*) FROM campaign_state"), 1);
     assert_int_equal(count_rows(store, "SELECT count(*) FROM campaign_links WHERE a >= b"), 0);
+    // The shipped rules label some of the corpus's spam (forged Outlook headers and the like).
+    assert_true(stats.labelled > 100);
+    assert_int_equal(count_rows(store, "SELECT count(*) FROM messages WHERE rule_labels IS NOT NULL"),
+                     (int64_t)stats.labelled);
+    // Botnets cover every campaign (one that shares no sender is a botnet of its own).
+    assert_int_equal(count_rows(store, "SELECT count(*) FROM campaigns WHERE botnet_id IS NULL"), 0);
+    assert_int_equal(count_rows(store, "SELECT count(*) FROM botnets"), (int64_t)stats.botnets);
+    assert_int_equal(count_rows(store, "SELECT sum(messages) FROM botnets"), (int64_t)first_new);
     // The corpus has real campaigns: some hold many messages; starters have similarity 1.
     assert_true(count_rows(store, "SELECT max(messages) FROM campaigns") >= 10);
     assert_true(stats.campaigns_created < first_new * 9 / 10);
@@ -365,6 +380,9 @@ static void test_campaigns_day_after_day(void **state)
     printf("one run: %llu campaigns, %lld with >= 20 messages, %lld botnets\n", (unsigned long long)campaigns_one,
            (long long)big, (long long)count_rows(one, "SELECT count(*) FROM botnets"));
     assert_true(big >= 30 && big <= 80);
+    // 5 simulated botnets: their campaigns group into a few botnets, far fewer than campaigns.
+    int64_t botnets = count_rows(one, "SELECT count(*) FROM botnets WHERE campaigns > 1");
+    assert_true(botnets >= 3 && botnets <= 20);
 
     bw_store *two = open_store("two.db");
     ingest(two, &day1, 1, 1, &stats);
@@ -505,5 +523,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_campaigns_day_after_day, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_campaign_state, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    bw_rules_free(shipped_rules);
+    return failed;
 }

@@ -109,6 +109,10 @@ void bw_mail_analyzer_free(bw_mail_analyzer *a)
     free(a);
 }
 
+// A slice equal to a string literal, ASCII case-insensitively; the length test first
+// keeps the library call off the common mismatch (every header name is tested).
+#define SLICE_IS(s, lit) ((s).n == sizeof(lit) - 1 && bw_slice_eq_ci_cstr((s), (lit)))
+
 // ---- Received chain ----
 
 static void analyze_received(bw_mail_analyzer *a, const bw_message *msg, bw_mail_record *out)
@@ -117,7 +121,7 @@ static void analyze_received(bw_mail_analyzer *a, const bw_message *msg, bw_mail
     bool any = false;
     for (size_t i = 0; i < msg->header_count; i++) {
         const bw_header *h = &msg->headers[i];
-        if (!bw_slice_eq_ci_cstr(h->name, "received"))
+        if (!SLICE_IS(h->name, "received"))
             continue;
         any = true;
         if (count == a->hop_cap) {
@@ -157,7 +161,7 @@ enum part_role {
 
 static bool is_attachment(const bw_part *p)
 {
-    return bw_slice_eq_ci_cstr(p->disposition, "attachment");
+    return SLICE_IS(p->disposition, "attachment");
 }
 
 static bool has_visible_text(bw_slice s)
@@ -185,7 +189,7 @@ static int alternative_of(const bw_message *msg, size_t i)
 {
     int p = msg->parts[i].parent;
     while (p >= 0 && (size_t)p < msg->part_count) {
-        if (bw_slice_eq_ci_cstr(msg->parts[p].content_type, "multipart/alternative"))
+        if (SLICE_IS(msg->parts[p].content_type, "multipart/alternative"))
             return p;
         if (msg->parts[p].is_message)
             return -1;   // an embedded message has its own alternatives
@@ -210,7 +214,7 @@ static bool classify_parts(bw_mail_analyzer *a, const bw_message *msg)
         const bw_part *p = &msg->parts[i];
         if (p->is_multipart || p->is_message || is_attachment(p))
             continue;
-        if (bw_slice_eq_ci_cstr(p->content_type, "text/plain") && has_visible_text(p->text) && !looks_like_html(p->text)) {
+        if (SLICE_IS(p->content_type, "text/plain") && has_visible_text(p->text) && !looks_like_html(p->text)) {
             int alt = alternative_of(msg, i);
             if (alt >= 0)
                 a->part_role[alt] |= HAS_PLAIN;
@@ -221,8 +225,8 @@ static bool classify_parts(bw_mail_analyzer *a, const bw_message *msg)
         const bw_part *p = &msg->parts[i];
         if (p->is_multipart || p->is_message)
             continue;
-        bool plain = bw_slice_eq_ci_cstr(p->content_type, "text/plain");
-        bool html = bw_slice_eq_ci_cstr(p->content_type, "text/html");
+        bool plain = SLICE_IS(p->content_type, "text/plain");
+        bool html = SLICE_IS(p->content_type, "text/html");
         uint8_t role = ROLE_NONE;
         if (plain && !is_attachment(p) && looks_like_html(p->text))
             plain = false, html = true;   // bulk mailers send HTML as text/plain; readers render it
@@ -279,7 +283,7 @@ static bw_status analyze_body(bw_mail_analyzer *a, const bw_message *msg, bw_mai
         if (p->is_multipart || p->is_message || role == ROLE_NONE)
             continue;
         if (role == ROLE_PLAIN || role == ROLE_OTHER_TEXT
-            || (role == ROLE_ATTACHED_TEXT && bw_slice_eq_ci_cstr(p->content_type, "text/plain"))) {
+            || (role == ROLE_ATTACHED_TEXT && SLICE_IS(p->content_type, "text/plain"))) {
             if (role == ROLE_PLAIN) {
                 st = append_text(a, p->text, out);
                 used_plain = true;

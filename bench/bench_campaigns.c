@@ -428,7 +428,7 @@ int main(int argc, char **argv)
         { "max-reps", required_argument, NULL, 'R' },       { "records", no_argument, NULL, 'r' },
         { "botnet-window", required_argument, NULL, 'W' }, { "botnet-components", no_argument, NULL, 'C' },
         { "botnet-min-weight", required_argument, NULL, 'M' }, { "botnet-subnet-weight", required_argument, NULL, 'U' },
-        { "botnet-cross", required_argument, NULL, 'Y' },
+        { "botnet-cross", required_argument, NULL, 'Y' }, { "botnet-resolution", required_argument, NULL, 'Z' },
         { "botnet-scale", required_argument, NULL, 'X' },  { "botnet-min-subnets", required_argument, NULL, 'N' },  { "botnet-verbose", no_argument, NULL, 'V' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
@@ -469,6 +469,7 @@ int main(int argc, char **argv)
         case 'V': botnet_verbose = true; break;
         case 'N': bc.min_shared_subnets = (unsigned)atoi(optarg); break;
         case 'Y': botnet_cross = atof(optarg); break;
+        case 'Z': bc.resolution = atof(optarg); break;
         case 'X': {
             size_t nc = 0, ns = 0;
             if (sscanf(optarg, "%zu,%zu", &nc, &ns) != 2 || nc == 0 || ns == 0) {
@@ -485,6 +486,7 @@ int main(int argc, char **argv)
                    "                       [--botnet-window DAYS] [--botnet-components] [--botnet-min-weight W]\n"
                    "                       [--botnet-subnet-weight W] [--botnet-min-subnets N] [--botnet-verbose]\n"
                    "                       [--botnet-cross P]   (share of messages sent by a zombie of another botnet)\n"
+                   "                       [--botnet-resolution R]   (Louvain resolution)\n"
                    "                       [--botnet-scale CAMPAIGNS,SIGHTINGS]   (inference alone, synthetic)\n"
                    "--scale K multiplies messages, campaigns and days (same rate, longer stream).\n");
             return 0;

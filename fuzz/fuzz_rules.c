@@ -2,8 +2,11 @@
 // libFuzzer target for the rule-file parser (bw_rules, rules_parse.c): each input is a rule
 // file. It is compiled with the PCRE2-only engine (Hyperscan's compiler is a trusted
 // third-party component, and its compile time on hostile patterns would drown the fuzzer
-// in timeouts), and, when it compiles, matched and explained against two fixed messages so
-// the evaluator and the explain walk run over whatever expression the input built.
+// in timeouts) unless it starts with "#hs\n" and is short, which exercises botwatch's
+// Hyperscan database building and fallback too. When it compiles, it is matched and
+// explained against two fixed messages so the evaluator and the explain walk run over
+// whatever expression the input built.
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -42,7 +45,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!parser || !analyzer)
             abort();
     }
-    bw_rules_options opts = { BW_RULES_ENGINE_PCRE2, NULL, NULL };
+    // Short inputs only for Hyperscan: its compile time grows with the patterns' size.
+    bool hs = size <= 512 && size >= 4 && memcmp(data, "#hs\n", 4) == 0;
+    bw_rules_options opts = { hs ? BW_RULES_ENGINE_AUTO : BW_RULES_ENGINE_PCRE2, NULL, NULL };
     bw_rules *rules = NULL;
     if (bw_rules_compile_ex((const char *)data, size, "fuzz.rules", &opts, &rules, errbuf) != BW_OK) {
         if (strlen(errbuf) >= BW_ERRBUF_SIZE)

@@ -422,6 +422,17 @@ static void test_builtin(void **state)
         botnet += strcmp(info.family, "botnet") == 0;
     }
     assert_true(botnet >= 1);
+    // The embedded copy is the file in the tree (CMake re-embeds it when it changes).
+    size_t len;
+    const char *text = bw_rules_builtin_text(&len);
+    FILE *f = fopen(BW_SOURCE_DIR "/rules/botwatch.rules", "rb");
+    assert_non_null(f);
+    char *disk = malloc(len + 2);
+    size_t n = fread(disk, 1, len + 1, f);
+    fclose(f);
+    assert_int_equal(n, len);
+    assert_memory_equal(disk, text, len);
+    free(disk);
     print_message("shipped rules: %zu rules (%zu botnet), %zu patterns, %zu in PCRE2\n", bw_rules_count(r), botnet,
                   bw_rules_pattern_count(r), bw_rules_pcre2_pattern_count(r));
     bw_rules_free(r);

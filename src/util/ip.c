@@ -7,11 +7,54 @@
 
 #include "botwatch/ip.h"
 
+// Dotted-quad IPv4 exactly as glibc's inet_pton(AF_INET) reads it (four decimal parts of
+// 0..255 without leading zeros, the text ending at the first NUL), without the copy and
+// the library call: Received chains hold several IPs per message. Anything it refuses
+// goes on to inet_pton, so the results are inet_pton's.
+static bool parse_v4_fast(bw_slice text, uint32_t *out)
+{
+    uint32_t value = 0, part = 0;
+    unsigned parts = 0;
+    bool saw_digit = false;
+    for (size_t i = 0; i < text.n && text.p[i] != '\0'; i++) {
+        char c = text.p[i];
+        if (c >= '0' && c <= '9') {
+            if (saw_digit && part == 0)
+                return false;   // a leading zero
+            part = part * 10 + (uint32_t)(c - '0');
+            if (part > 255)
+                return false;
+            if (!saw_digit) {
+                if (++parts > 4)
+                    return false;
+                saw_digit = true;
+            }
+        } else if (c == '.' && saw_digit) {
+            if (parts == 4)
+                return false;
+            value = value << 8 | part;
+            part = 0;
+            saw_digit = false;
+        } else {
+            return false;
+        }
+    }
+    if (parts < 4 || !saw_digit)
+        return false;
+    *out = value << 8 | part;
+    return true;
+}
+
 bool bw_ip_parse(bw_slice text, bw_ip *out)
 {
     char tmp[BW_IP_STRLEN];
     if (text.n == 0 || text.n >= sizeof tmp)
         return false;
+    uint32_t v4fast;
+    if (parse_v4_fast(text, &v4fast)) {
+        bw_ip_from_v4(v4fast, out);
+        return true;
+    }
     memcpy(tmp, text.p, text.n);
     tmp[text.n] = '\0';
     struct in_addr v4;
@@ -91,22 +134,56 @@ static const char *const special_ranges[] = {
     "fc00::/7", "fe80::/10", "ff00::/8",
 };
 #define SPECIAL_COUNT (sizeof special_ranges / sizeof special_ranges[0])
-static bw_cidr special_cidrs[SPECIAL_COUNT];
-static size_t special_cidr_count;
+// IPv4 ranges (stored as v4-mapped, prefix >= 96) can only contain v4-mapped addresses,
+// so the two families are kept apart and an IPv4 address is tested with one mask per
+// range (plus any IPv6 range wide enough to hold v4-mapped space: none today).
+static bw_cidr special_v6[SPECIAL_COUNT];
+static size_t special_v6_count;
+static bw_cidr special_v6_holding_v4[SPECIAL_COUNT];
+static size_t special_v6_holding_v4_count;
+static struct {
+    uint32_t base, mask;
+} special_v4[SPECIAL_COUNT];
+static size_t special_v4_count;
 static pthread_once_t special_once = PTHREAD_ONCE_INIT;
 
 static void parse_special_ranges(void)
 {
-    for (size_t i = 0; i < SPECIAL_COUNT; i++)
-        if (bw_cidr_parse(bw_slice_cstr(special_ranges[i]), &special_cidrs[special_cidr_count]))
-            special_cidr_count++;
+    for (size_t i = 0; i < SPECIAL_COUNT; i++) {
+        bw_cidr c;
+        if (!bw_cidr_parse(bw_slice_cstr(special_ranges[i]), &c))
+            continue;
+        if (bw_ip_is_v4(&c.base) && c.prefix >= 96) {
+            unsigned bits = c.prefix - 96u;
+            uint32_t mask = bits == 0 ? 0 : 0xffffffffu << (32 - bits);
+            special_v4[special_v4_count].base = bw_ip_v4(&c.base) & mask;
+            special_v4[special_v4_count].mask = mask;
+            special_v4_count++;
+        } else {
+            special_v6[special_v6_count++] = c;
+            bw_ip mapped;
+            bw_ip_from_v4(0, &mapped);
+            if (c.prefix <= 96 && bw_cidr_contains(&c, &mapped))
+                special_v6_holding_v4[special_v6_holding_v4_count++] = c;
+        }
+    }
 }
 
 bool bw_ip_is_special(const bw_ip *ip)
 {
     pthread_once(&special_once, parse_special_ranges);
-    for (size_t i = 0; i < special_cidr_count; i++)
-        if (bw_cidr_contains(&special_cidrs[i], ip))
+    if (bw_ip_is_v4(ip)) {
+        uint32_t v4 = bw_ip_v4(ip);
+        for (size_t i = 0; i < special_v4_count; i++)
+            if ((v4 & special_v4[i].mask) == special_v4[i].base)
+                return true;
+        for (size_t i = 0; i < special_v6_holding_v4_count; i++)
+            if (bw_cidr_contains(&special_v6_holding_v4[i], ip))
+                return true;
+        return false;
+    }
+    for (size_t i = 0; i < special_v6_count; i++)
+        if (bw_cidr_contains(&special_v6[i], ip))
             return true;
     return false;
 }

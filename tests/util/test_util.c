@@ -114,6 +114,27 @@ static void test_ip_cidr(void **state)
     assert_false(bw_cidr_parse(BW_SLICE_LIT("10.0.0.0/33"), &c));
     assert_true(bw_ip_parse(BW_SLICE_LIT("66.63.168.35"), &ip));
     assert_false(bw_ip_is_special(&ip));
+    // IPv4 as inet_pton reads it: four parts of 0..255, no leading zeros, no extra dots;
+    // the text ends at a NUL.
+    static const char *const bad_v4[] = { "01.2.3.4", "1.2.3", "1.2.3.4.", "1.2.3.4.5", "1..2.3", ".1.2.3",
+                                          "256.1.1.1", "1.2.3.4 ", "1.2.3.0x1", "1.2.3.-1" };
+    for (size_t i = 0; i < sizeof bad_v4 / sizeof bad_v4[0]; i++)
+        assert_false(bw_ip_parse(bw_slice_cstr(bad_v4[i]), &ip));
+    assert_true(bw_ip_parse(BW_SLICE_LIT("0.0.0.0"), &ip) && bw_ip_v4(&ip) == 0);
+    assert_true(bw_ip_parse(BW_SLICE_LIT("255.255.255.255"), &ip) && bw_ip_v4(&ip) == 0xffffffffu);
+    assert_true(bw_ip_parse(bw_slice_make("10.0.0.1\0junk", 13), &ip) && bw_ip_v4(&ip) == 0x0A000001u);
+    assert_true(bw_ip_parse(BW_SLICE_LIT("::ffff:10.0.0.1"), &ip) && bw_ip_is_v4(&ip) && bw_ip_is_special(&ip));
+    // Special ranges at their edges, both families.
+    assert_true(bw_ip_parse(BW_SLICE_LIT("172.31.255.255"), &ip) && bw_ip_is_special(&ip));
+    assert_true(bw_ip_parse(BW_SLICE_LIT("172.32.0.0"), &ip) && !bw_ip_is_special(&ip));
+    assert_true(bw_ip_parse(BW_SLICE_LIT("100.127.255.255"), &ip) && bw_ip_is_special(&ip));
+    assert_true(bw_ip_parse(BW_SLICE_LIT("100.128.0.0"), &ip) && !bw_ip_is_special(&ip));
+    assert_true(bw_ip_parse(BW_SLICE_LIT("255.255.255.255"), &ip) && bw_ip_is_special(&ip));
+    assert_true(bw_ip_parse(BW_SLICE_LIT("fe80::1"), &ip) && bw_ip_is_special(&ip));
+    assert_true(bw_ip_parse(BW_SLICE_LIT("febf::1"), &ip) && bw_ip_is_special(&ip));
+    assert_true(bw_ip_parse(BW_SLICE_LIT("fec0::1"), &ip) && !bw_ip_is_special(&ip));
+    assert_true(bw_ip_parse(BW_SLICE_LIT("2a00:1450::1"), &ip) && !bw_ip_is_special(&ip));
+    assert_true(bw_ip_parse(BW_SLICE_LIT("::1"), &ip) && bw_ip_is_special(&ip));
 }
 
 int main(void)

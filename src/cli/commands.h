@@ -13,6 +13,7 @@ int cmd_flows(int argc, char **argv);
 int cmd_campaigns(int argc, char **argv);
 int cmd_campaign(int argc, char **argv);
 int cmd_botnets(int argc, char **argv);
+int cmd_explain(int argc, char **argv);
 int cmd_rules(int argc, char **argv);
 
 #endif

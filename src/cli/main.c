@@ -22,6 +22,7 @@ static const command commands[] = {
     { "campaigns", cmd_campaigns, "campaigns (messages of one template) ranked by volume, with their templates" },
     { "campaign", cmd_campaign, "one campaign: template, timeline, senders, domains, links, samples" },
     { "botnets", cmd_botnets, "inferred botnets, their share of the spam, and how many send 90% of it" },
+    { "explain", cmd_explain, "why a message is in its campaign and botnet, and which rules fired" },
     { "rules", cmd_rules, "check attribution rule files; test which rules match mail" },
     { NULL, NULL, NULL },
 };

@@ -64,7 +64,7 @@ typedef struct bw_botnet_config {
     size_t max_edges_per_campaign;    // heaviest edges kept per campaign (default 64)
     size_t max_campaigns;        // campaigns considered: the most messages first (1,000,000)
     size_t max_sightings;        // sightings considered: those of the larger campaigns first
-                                 //   (default 20,000,000)
+                                 //   (default 4,000,000: about 400 MB)
     size_t max_label_bytes;      // one campaign's labels string looked at (1024)
     double resolution;           // Louvain resolution (1.0)
     unsigned max_levels;         // Louvain aggregation levels (32)

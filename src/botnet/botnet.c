@@ -38,7 +38,9 @@ void bw_botnet_config_default(bw_botnet_config *c)
     c->max_campaigns_per_subnet = 256;
     c->max_edges_per_campaign = 64;
     c->max_campaigns = 1000000;
-    c->max_sightings = 20000000;
+    // About 100 bytes of working memory each: 4 M sightings is ~400 MB and ~15 s, the most
+    // an end-of-ingest step on a small shared machine should take; callers may raise it.
+    c->max_sightings = 4000000;
     c->max_label_bytes = 1024;
     c->resolution = 1.0;
     c->max_levels = 32;
@@ -97,12 +99,12 @@ typedef struct camp {
     const char *labels;
     uint32_t rank;        // position by messages desc, id asc
     uint32_t ips, subnets;
+    bool admitted;        // its sightings fit under max_sightings
 } camp;
 
 typedef struct sight {
     bw_ip ip;
     uint32_t camp;        // node index (campaigns by id)
-    uint32_t rank;        // the campaign's rank, for the max_sightings cut
     int64_t first, last;
 } sight;
 
@@ -153,6 +155,20 @@ static bool subnet_eq(const bw_ip *a, const bw_ip *b)
     return memcmp(a->b, b->b, v4a ? 15 : 8) == 0;   // /24 of the mapped address, or /64
 }
 
+// Index of the campaign with this id in camps[0..n) sorted by id, or n.
+static size_t find_campaign(const camp *camps, size_t n, uint64_t id)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (camps[mid].id < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && camps[lo].id == id ? lo : n;
+}
+
 static int cmp_camp_id(const void *x, const void *y)
 {
     const camp *a = x, *b = y;
@@ -174,14 +190,6 @@ static int cmp_sight(const void *x, const void *y)
     if (c)
         return c;
     return (a->camp > b->camp) - (a->camp < b->camp);
-}
-
-static int cmp_sight_rank(const void *x, const void *y)
-{
-    const sight *a = x, *b = y;
-    if (a->rank != b->rank)
-        return a->rank < b->rank ? -1 : 1;
-    return bw_ip_cmp(&a->ip, &b->ip);
 }
 
 static int cmp_post(const void *x, const void *y)
@@ -660,7 +668,7 @@ bw_status bw_botnet_infer(const bw_botnet_config *config, const bw_botnet_campai
         goto nomem;
     for (size_t i = 0; i < ncampaigns; i++)
         w.camps[i] = (camp){ campaigns[i].id, campaigns[i].messages, campaigns[i].first_seen,
-                             campaigns[i].last_seen, campaigns[i].labels, 0, 0, 0 };
+                             campaigns[i].last_seen, campaigns[i].labels, 0, 0, 0, false };
     qsort(w.camps, ncampaigns, sizeof *w.camps, cmp_camp_id);
     for (size_t i = 1; i < ncampaigns; i++)
         if (w.camps[i].id == w.camps[i - 1].id) {
@@ -690,37 +698,56 @@ bw_status bw_botnet_infer(const bw_botnet_config *config, const bw_botnet_campai
         mem_free(m, ro);
     }
 
-    // Sightings -> node indices.
+    // Sightings -> node indices, in two passes so that no more than max_sightings are
+    // ever copied: the first counts each campaign's sightings, then whole campaigns are
+    // admitted by rank (messages desc, id asc) while they fit; the second copies those.
     size_t ns = 0;
-    w.sights = NEW(m, nsightings ? nsightings : 1, sight);
-    if (!w.sights)
-        goto nomem;
+    {
+        uint32_t *cnt = NEWZ(m, n ? n : 1, uint32_t);
+        uint32_t *by_rank = NEW(m, n ? n : 1, uint32_t);
+        if (!cnt || !by_rank) {
+            mem_free(m, cnt);
+            mem_free(m, by_rank);
+            goto nomem;
+        }
+        for (size_t i = 0; i < nsightings; i++) {
+            size_t c = find_campaign(w.camps, n, sightings[i].campaign_id);
+            if (c < n && cnt[c] < UINT32_MAX)
+                cnt[c]++;
+        }
+        for (size_t i = 0; i < n; i++)
+            by_rank[w.camps[i].rank] = (uint32_t)i;
+        size_t admitted = 0;
+        bool full = false;
+        for (size_t r = 0; r < n; r++) {
+            camp *c = &w.camps[by_rank[r]];
+            if (!full && cnt[by_rank[r]] <= cfg->max_sightings - admitted) {
+                admitted += cnt[by_rank[r]];
+                c->admitted = true;
+            } else {
+                full = true;   // later (smaller) campaigns are not let in past a bigger one
+                c->admitted = false;
+            }
+        }
+        mem_free(m, cnt);
+        mem_free(m, by_rank);
+        w.sights = NEW(m, admitted ? admitted : 1, sight);
+        if (!w.sights)
+            goto nomem;
+    }
     for (size_t i = 0; i < nsightings; i++) {
         const bw_botnet_sighting *s = &sightings[i];
-        size_t lo = 0, hi = n;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (w.camps[mid].id < s->campaign_id)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        if (lo == n || w.camps[lo].id != s->campaign_id) {
+        size_t lo = find_campaign(w.camps, n, s->campaign_id);
+        if (lo == n) {
             // A campaign cut by max_campaigns, or none at all.
-            bool dropped = false;
-            size_t dlo = n, dhi = ncampaigns;
-            while (dlo < dhi) {
-                size_t mid = dlo + (dhi - dlo) / 2;
-                if (w.camps[mid].id < s->campaign_id)
-                    dlo = mid + 1;
-                else
-                    dhi = mid;
-            }
-            dropped = dlo < ncampaigns && w.camps[dlo].id == s->campaign_id;
-            if (dropped)
+            if (ncampaigns > n && find_campaign(w.camps + n, ncampaigns - n, s->campaign_id) < ncampaigns - n)
                 stats.sightings_dropped++;
             else
                 stats.sightings_unknown++;
+            continue;
+        }
+        if (!w.camps[lo].admitted) {
+            stats.sightings_dropped++;
             continue;
         }
         int64_t first = s->first_seen, last = s->last_seen;
@@ -729,7 +756,7 @@ bw_status bw_botnet_infer(const bw_botnet_config *config, const bw_botnet_campai
             first = last;
             last = t;
         }
-        w.sights[ns++] = (sight){ s->ip, (uint32_t)lo, w.camps[lo].rank, first, last };
+        w.sights[ns++] = (sight){ s->ip, (uint32_t)lo, first, last };
     }
     qsort(w.sights, ns, sizeof *w.sights, cmp_sight);
     {
@@ -746,12 +773,6 @@ bw_status bw_botnet_infer(const bw_botnet_config *config, const bw_botnet_campai
             }
         }
         ns = u;
-    }
-    if (ns > cfg->max_sightings) {
-        qsort(w.sights, ns, sizeof *w.sights, cmp_sight_rank);
-        stats.sightings_dropped += ns - cfg->max_sightings;
-        ns = cfg->max_sightings;
-        qsort(w.sights, ns, sizeof *w.sights, cmp_sight);
     }
     stats.sightings = ns;
 

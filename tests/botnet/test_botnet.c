@@ -336,16 +336,19 @@ static void limits(void **state)
     assert_true(st.edges <= 8);
     bw_botnet_result_free(r);
 
-    // max_sightings: those of the smaller campaigns go first.
+    // max_sightings: whole campaigns by size while they fit: 4 (22 sightings), 3, 2 (20
+    // each) make 62; campaign 1 would make 82 > 80, so it and all smaller ones are cut.
     bw_botnet_config_default(&cfg);
     cfg.max_sightings = 80;
     r = infer(&cfg, &in);
     bw_botnet_result_stats(r, &st);
-    assert_int_equal(st.sightings, 80);
-    assert_int_equal(st.sightings_dropped, in.ns - 80);
+    assert_int_equal(st.sightings, 62);
+    assert_int_equal(st.sightings_dropped, in.ns - 62);
     bw_botnet_info b;
     assert_int_equal(bw_botnet_result_get(r, 1, &b), BW_OK);
-    assert_int_equal(b.campaigns, 4);
+    assert_int_equal(b.campaigns, 3);
+    assert_int_equal(b.campaign_ids[0], 2);
+    assert_int_equal(bw_botnet_result_count(r), 6);   // 1, 5, 6, 7, 8 alone
     bw_botnet_result_free(r);
 
     // min_weight: nothing is heavy enough.

@@ -586,7 +586,7 @@ static int html_day(bw_buf *b, int64_t t)
     char d[32] = "";
     if (t != BW_STORE_NO_TIME)
         rep_format_day(t, d);
-    return bw_buf_printf(b, "<td>%s</td>", d);
+    return bw_buf_printf(b, "<td class=\"d\">%s</td>", d);
 }
 
 int rep_html_campaigns(bw_buf *b, const rep_campaigns *c)

@@ -37,7 +37,7 @@ static const char style[] =
     "th,td{text-align:left;padding:4px 8px;border-bottom:1px solid var(--line);vertical-align:top}"
     "th{color:var(--muted);font-weight:600;font-size:12px;text-transform:uppercase;letter-spacing:.03em}"
     ".n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
-    ".w{overflow-wrap:anywhere}"
+    ".w{overflow-wrap:anywhere}.d{white-space:nowrap}"
     ".grid2{display:grid;grid-template-columns:1fr 1fr;gap:18px;align-items:start}"
     ".grid2 section{margin-top:0}.row{margin-top:18px}"
     "@media (max-width:900px){.grid2{grid-template-columns:1fr}}"

@@ -9,6 +9,7 @@
 
 #include <idn2.h>
 #include <libpsl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,10 @@ void bw_url_limits_default(bw_url_limits *limits)
     limits->max_urls = 500;
     limits->max_url_bytes = 4096;
 }
+
+// Byte classes (below), filled once by the first bw_url_set_new().
+static void url_class_init(void);
+static pthread_once_t url_class_once = PTHREAD_ONCE_INIT;
 
 // A host name is at most 253 bytes (RFC 1035); decoded hosts longer are not hosts.
 #define HOST_MAX 253
@@ -73,6 +78,7 @@ bw_url_set *bw_url_set_new(const bw_url_limits *limits, char *errbuf)
         free(set);
         return NULL;
     }
+    pthread_once(&url_class_once, url_class_init);
     set->psl_owned = psl_latest(NULL);
     set->psl = set->psl_owned ? set->psl_owned : psl_builtin();
     size_t table_size = 16;
@@ -151,6 +157,32 @@ static inline int hex_value(unsigned char c)
 static bool ends_url_ascii(unsigned char c)
 {
     return c <= ' ' || c == 0x7f || c == '<' || c == '>' || c == '"' || c == '`' || c == '\'';
+}
+
+// Per-byte classes for the loops that run over every byte of every URL (a table lookup
+// instead of a chain of compares; the answers are those of the functions they stand for).
+enum {
+    UC_STOP = 1 << 0,       // ends_url_ascii()
+    UC_HIGH = 1 << 1,       // >= 0x80: may start a Unicode stop (unicode_stop())
+    UC_AUTH_END = 1 << 2,   // '/', '?', '\\' and '#' (which needs a look back): may end the authority
+    UC_IP = 1 << 3,         // digit, '.', 'x'/'X', hex letter: may be part of a legacy IPv4 host
+};
+static uint8_t url_class[256];
+
+static void url_class_init(void)
+{
+    for (unsigned c = 0; c < 256; c++) {
+        uint8_t k = 0;
+        if (c < 0x80 && ends_url_ascii((unsigned char)c))
+            k |= UC_STOP;
+        if (c >= 0x80)
+            k |= UC_HIGH;
+        if (c == '/' || c == '?' || c == '\\' || c == '#')
+            k |= UC_AUTH_END;
+        if (is_digit((unsigned char)c) || c == '.' || (c | 0x20) == 'x' || hex_value((unsigned char)c) >= 0)
+            k |= UC_IP;
+        url_class[c] = k;
+    }
 }
 
 // Length of a Unicode space or quotation mark encoded at p (UTF-8), 0 if none: NBSP,
@@ -363,7 +395,7 @@ static bool normalise_host(const char *raw, size_t raw_len, bool scheme_written,
             ascii = false;
         else
             decoded[i] = (char)lower(c);
-        if (!(is_digit(c) || c == '.' || (c | 0x20) == 'x' || (hex_value(c) >= 0)))
+        if (!(url_class[c] & UC_IP))
             ip_chars = false;
     }
     uint32_t v4;
@@ -458,9 +490,12 @@ static bw_status add_url(bw_url_set *set, const char *canonical_scheme, const ch
     *taken = false;
     // rest = authority + path..., after "scheme://".
     size_t auth_end = 0;
-    while (auth_end < rest_len && rest[auth_end] != '/' && rest[auth_end] != '?' && rest[auth_end] != '\\'
-           && !(rest[auth_end] == '#' && !(auth_end > 0 && rest[auth_end - 1] == '&')))   // "&#46;" is no fragment
+    while (auth_end < rest_len) {
+        unsigned char c = (unsigned char)rest[auth_end];
+        if ((url_class[c] & UC_AUTH_END) && (c != '#' || !(auth_end > 0 && rest[auth_end - 1] == '&')))
+            break;   // '/', '?', '\\' or a '#' that is no "&#46;"
         auth_end++;
+    }
     const char *auth = rest;
     size_t auth_len = auth_end;
     const char *at = NULL;
@@ -583,13 +618,11 @@ static size_t raw_stop(const char *p, size_t n, size_t start)
 {
     size_t i = start;
     while (i < n) {
-        unsigned char c = (unsigned char)p[i];
-        if (c < 0x80) {
-            if (ends_url_ascii(c))
-                break;
-        } else if (unicode_stop((const unsigned char *)p + i, n - i)) {
+        uint8_t k = url_class[(unsigned char)p[i]];
+        if (k & UC_STOP)
             break;
-        }
+        if ((k & UC_HIGH) && unicode_stop((const unsigned char *)p + i, n - i))
+            break;
         i++;
     }
     return i;

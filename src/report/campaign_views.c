@@ -486,7 +486,8 @@ static int explain_text(bw_buf *b, const bw_explain *e)
             rc |= rep_append_terminal(b, e->file_sha256, 64, NULL);
             rc |= bw_buf_append_char(b, ')');
         }
-        rc |= bw_buf_append_cstr(b, "; `botwatch ingest` it to give it a campaign\n");
+        rc |= bw_buf_append_cstr(b, "; `botwatch ingest` it to give it a campaign\n\nCampaign\n--------\n"
+                                    "  none (not stored)\n");
     } else {
         rc |= bw_buf_printf(b, "Message      %" PRId64 "  sha256 %.*s\n", m->id, (int)m->sha256.n, m->sha256.p);
         rc |= bw_buf_append_cstr(b, "Source       ");

@@ -94,13 +94,10 @@ static bool take_ip(bw_slice s, bw_slice *ip_text, bw_ip *addr)
 {
     const char *p = s.p;
     size_t n = s.n;
-    // The last '@', by hand: pieces are a few bytes and a libc call costs more.
-    for (size_t k = n; k > 0; k--) {
-        if (p[k - 1] == '@') {
-            p += k;
-            n -= k;
-            break;
-        }
+    const char *at = memrchr(p, '@', n);
+    if (at) {
+        n -= (size_t)(at + 1 - p);
+        p = at + 1;
     }
     if (n > 0 && p[0] == '[') {
         const char *close = memchr(p, ']', n);

@@ -6,10 +6,10 @@
 // error the parser skips to the next `rule` keyword and goes on, so `botwatch rules check`
 // reports every broken rule in one run. Grammar and facts: docs/rules.md.
 //
-// Limits (rules.h): a rule file is written by a person, so 1 MiB and 4,096 rules are far
-// above any real set (SpamAssassin's whole default ruleset is ~1 MiB) while keeping a
-// hostile file's compile time and memory bounded; 1,024-byte patterns and depth 32 keep
-// Hyperscan compile time and the evaluator's recursion small.
+// Limits (rules.h): a hand-written rule file is kilobytes, so 1 MiB and 4,096 rules leave
+// room for generated sets while keeping a hostile file's compile time and memory bounded;
+// 1,024-byte patterns and depth 32 keep Hyperscan compile time and the evaluator's
+// recursion small.
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>

@@ -149,9 +149,8 @@ static bw_status build_hs(bw_rules *r, rule_stream *s, const char *filename, cha
 
 bw_status bw_rules_build(bw_rules *r, const char *filename, const bw_rules_options *opts, char *errbuf)
 {
-    bool use_hs = false;
 #ifdef BW_HAVE_HYPERSCAN
-    use_hs = !opts || opts->engine == BW_RULES_ENGINE_AUTO;
+    bool use_hs = !opts || opts->engine == BW_RULES_ENGINE_AUTO;
     if (use_hs && hs_valid_platform() != HS_SUCCESS)
         use_hs = false;     // Hyperscan needs SSSE3; PCRE2 runs everywhere
 #else

@@ -38,7 +38,10 @@ static double now(void)
 typedef struct ctx {
     double parse_seconds, match_seconds;    // bw_mime + bw_mail; bw_rules_match_labels
     unsigned long timed;
-    bw_buf labels;
+    bw_buf labels, labels_pcre2;
+    bw_rules *rules_pcre2;              // the same rules, every pattern in PCRE2
+    bw_rules_scratch *scratch_pcre2;
+    unsigned long engine_mismatches;
     bw_rules *rules;
     bw_rules_scratch *scratch;
     bw_mime_parser *parser;
@@ -74,6 +77,14 @@ static bool run_file(ctx *c, const char *path, tally *t)
     c->parse_seconds += t1 - t0;
     c->match_seconds += now() - t1;
     c->timed++;
+    // Both engines must label every real message the same way.
+    bw_buf_clear(&c->labels_pcre2);
+    assert_int_equal(bw_rules_match_labels(c->rules_pcre2, c->scratch_pcre2, &rec, &c->labels_pcre2), BW_OK);
+    if (c->labels.n != c->labels_pcre2.n || (c->labels.n && memcmp(c->labels.p, c->labels_pcre2.p, c->labels.n))) {
+        c->engine_mismatches++;
+        print_message("engines disagree on %s: \"%s\" vs \"%s\"\n", path, c->labels.n ? c->labels.p : "",
+                      c->labels_pcre2.n ? c->labels_pcre2.p : "");
+    }
     const bw_rules_hit *hits;
     size_t nhits;
     assert_int_equal(bw_rules_explain(c->rules, c->scratch, &rec, &hits, &nhits), BW_OK);
@@ -165,6 +176,11 @@ static void test_ham_false_positives(void **state)
     assert_int_equal(bw_rules_compile_ex(builtin, builtin_len, "rules/botwatch.rules", &opts, &c.rules, errbuf), BW_OK);
     assert_true(bw_rules_count(c.rules) <= MAX_RULES);
     c.scratch = bw_rules_scratch_new(c.rules);
+    bw_rules_options pcre2_only = { BW_RULES_ENGINE_PCRE2, NULL, NULL };
+    assert_int_equal(bw_rules_compile_ex(builtin, builtin_len, "rules/botwatch.rules", &pcre2_only, &c.rules_pcre2, errbuf),
+                     BW_OK);
+    c.scratch_pcre2 = bw_rules_scratch_new(c.rules_pcre2);
+    assert_non_null(c.scratch_pcre2);
     c.parser = bw_mime_parser_new(NULL);
     c.analyzer = bw_mail_analyzer_new(NULL, errbuf);
     c.cap = 4 << 20;
@@ -194,6 +210,8 @@ static void test_ham_false_positives(void **state)
                       data ? data : "unset", shared ? shared : "unset");
         bw_rules_scratch_free(c.scratch);
         bw_rules_free(c.rules);
+        bw_rules_scratch_free(c.scratch_pcre2);
+        bw_rules_free(c.rules_pcre2);
         bw_mime_parser_free(c.parser);
         bw_mail_analyzer_free(c.analyzer);
         free(c.buf);
@@ -215,10 +233,16 @@ static void test_ham_false_positives(void **state)
                   rate);
     bw_rules_scratch_free(c.scratch);
     bw_rules_free(c.rules);
+    bw_rules_scratch_free(c.scratch_pcre2);
+    bw_rules_free(c.rules_pcre2);
     bw_mime_parser_free(c.parser);
     bw_mail_analyzer_free(c.analyzer);
     free(c.buf);
     bw_buf_free(&c.labels);
+    bw_buf_free(&c.labels_pcre2);
+    print_message("engines (Hyperscan+PCRE2 vs PCRE2 only) disagree on %lu of %lu messages\n", c.engine_mismatches,
+                  c.timed);
+    assert_int_equal(c.engine_mismatches, 0);
     assert_true(fp * 1000 <= ham);
 }
 

@@ -528,9 +528,30 @@ static int asn_add(bw_campaign_index *x, campaign *c, uint32_t asn)
     return 0;
 }
 
+// Infers the template of a campaign whose members are all in and drops their texts.
+static int finalize_template(bw_campaign_index *x, campaign *c)
+{
+    bw_buf t = BW_BUF_INIT;
+    if (bw_campaign_infer_template(c->members, c->member_count, x->cfg.template_max_tokens, &t) != BW_OK ||
+        bw_buf_reserve(&t, 1) != 0) {
+        bw_buf_free(&t);
+        return -1;   // stays dirty: inferred on demand instead
+    }
+    free(c->template_text);
+    c->template_text = t.p;
+    c->template_n = t.n;
+    c->template_dirty = false;
+    c->template_final = true;
+    for (unsigned i = 0; i < c->member_count; i++) {
+        free((char *)c->members[i].p);
+        c->members[i] = BW_SLICE_NULL;
+    }
+    return 0;
+}
+
 static int member_add(bw_campaign_index *x, campaign *c, bw_slice text)
 {
-    if (c->member_count >= x->cfg.template_members)
+    if (c->template_final || c->member_count >= x->cfg.template_members)
         return 0;
     // Keep the first template_max_tokens tokens.
     size_t tokens = 0, cut = 0;
@@ -539,12 +560,19 @@ static int member_add(bw_campaign_index *x, campaign *c, bw_slice text)
             break;
         cut++;
     }
+    // A member identical to one kept adds nothing to the alignment: keep looking for
+    // members that differ (repeated messages would otherwise fill the slots).
+    for (unsigned i = 0; i < c->member_count; i++)
+        if (c->members[i].n == cut && memcmp(c->members[i].p, text.p, cut) == 0)
+            return 0;
     size_t n;
     char *p = dup_capped(bw_slice_make(text.p, cut), cut, &n);
     if (!p)
         return -1;
     c->members[c->member_count++] = (bw_slice){ p, n };
     c->template_dirty = true;
+    if (c->member_count == x->cfg.template_members)
+        finalize_template(x, c);   // on failure the template is inferred on demand
     return 0;
 }
 

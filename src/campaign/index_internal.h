@@ -56,6 +56,9 @@ typedef struct campaign {
     char *template_text;
     size_t template_n;
     bool template_dirty;
+    // All template_members members are in: the template can no longer change, so it is
+    // inferred once and the members' texts are freed (memory, and the saved state).
+    bool template_final;
 } campaign;
 
 typedef struct rep {

@@ -38,17 +38,22 @@ void bw_campaign_minhash(const bw_hash_key *key, unsigned shingle_k, bw_slice te
 
 // Token hashes repeat across messages (a template's vocabulary), so the index keeps a
 // direct-mapped cache of short tokens and their SipHash: the slot is chosen by a cheap
-// unkeyed hash and the token bytes are compared, so a hit returns exactly the keyed hash.
-static uint64_t token_hash(const bw_hash_key *key, const char *p, size_t n, bw_campaign_token_cache *cache)
+// unkeyed hash (FNV-1a, computed by the caller while it finds the token's end) and the
+// token bytes are compared, so a hit returns exactly the keyed hash.
+static uint64_t token_hash(const bw_hash_key *key, const char *p, size_t n, uint32_t fnv,
+                           bw_campaign_token_cache *cache)
 {
     if (!cache || n > BW_CAMPAIGN_CACHE_TOKEN)
         return bw_siphash(key, p, n);
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)p[i]) * 16777619u;
-    bw_campaign_token_slot *slot = &cache->slots[h & (BW_CAMPAIGN_CACHE_SLOTS - 1)];
-    if (slot->len == n + 1 && memcmp(slot->bytes, p, n) == 0)
-        return slot->hash;
+    bw_campaign_token_slot *slot = &cache->slots[fnv & (BW_CAMPAIGN_CACHE_SLOTS - 1)];
+    if (slot->len == n + 1) {
+        // Tokens are short: a byte loop beats a call to memcmp.
+        size_t i = 0;
+        while (i < n && slot->bytes[i] == p[i])
+            i++;
+        if (i == n)
+            return slot->hash;
+    }
     slot->hash = bw_siphash(key, p, n);
     slot->len = (uint8_t)(n + 1);
     memcpy(slot->bytes, p, n);
@@ -73,11 +78,12 @@ void bw_campaign_minhash_cached(const bw_hash_key *key, unsigned shingle_k, bw_s
         while (i < text.n && text.p[i] == ' ')
             i++;
         size_t start = i;
+        uint32_t fnv = 2166136261u;
         while (i < text.n && text.p[i] != ' ')
-            i++;
+            fnv = (fnv ^ (unsigned char)text.p[i++]) * 16777619u;
         if (i == start)
             break;
-        window[tokens % MAX_SHINGLE_K] = token_hash(key, text.p + start, i - start, cache);
+        window[tokens % MAX_SHINGLE_K] = token_hash(key, text.p + start, i - start, fnv, cache);
         tokens++;
         if (tokens >= shingle_k)
             add_shingle(sig, filled, shingle_hash(window, (unsigned)((tokens - shingle_k) % MAX_SHINGLE_K), shingle_k));

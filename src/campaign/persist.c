@@ -123,7 +123,7 @@ bw_status bw_campaign_index_save(const bw_campaign_index *x, bw_buf *out)
         put_u64(&w, (uint64_t)c->last_seen);
         put_u64(&w, c->messages);
         put_u64(&w, c->rng);
-        put_u32(&w, (uint32_t)c->ips_capped | (uint32_t)c->subnets_capped << 1);
+        put_u32(&w, (uint32_t)c->ips_capped | (uint32_t)c->subnets_capped << 1 | (uint32_t)c->template_final << 2);
         put_u32(&w, c->rep_count);
         for (unsigned r = 0; r < c->rep_count; r++)
             for (unsigned b = 0; b < BW_CAMPAIGN_SIG; b++)
@@ -149,9 +149,13 @@ bw_status bw_campaign_index_save(const bw_campaign_index *x, bw_buf *out)
             put_u64(&w, (uint64_t)c->links[i].time);
             put_bytes(&w, c->links[i].domain, c->links[i].domain_n);
         }
+        // A final template is saved instead of the members it was inferred from.
         put_u32(&w, c->member_count);
-        for (unsigned i = 0; i < c->member_count; i++)
-            put_bytes(&w, c->members[i].p, c->members[i].n);
+        if (c->template_final)
+            put_bytes(&w, c->template_text, c->template_n);
+        else
+            for (unsigned i = 0; i < c->member_count; i++)
+                put_bytes(&w, c->members[i].p, c->members[i].n);
     }
     // Only entries that can still link (within link_window of the clock): older ones are
     // dropped whenever the table is rebuilt, so which of them survive is history, not state.
@@ -330,6 +334,9 @@ static void load_campaign(bw_campaign_index *x, reader *r, uint64_t prev_id)
     uint32_t flags = get_u32(r);
     c->ips_capped = flags & 1;
     c->subnets_capped = (flags >> 1) & 1;
+    bool template_final = (flags >> 2) & 1;
+    if (!r->error && flags > 7)
+        fail(r, "unknown campaign flags");
     size_t reps = get_count(r, cfg->max_reps, BW_CAMPAIGN_SIG * 4, "representative count");
     if (!r->error && reps == 0)
         fail(r, "campaign without representative");
@@ -431,6 +438,20 @@ static void load_campaign(bw_campaign_index *x, reader *r, uint64_t prev_id)
         }
     }
     size_t members = get_count(r, cfg->template_members, 4, "template member count");
+    if (template_final && !r->error) {
+        // The template of all members: template_max_tokens tokens and "<*>" slots between.
+        size_t len = 0, cap = 2 * cfg->template_max_tokens * (cfg->norm.max_token_bytes + 1);
+        char *p = get_bytes(r, cap, &len, "template");
+        if (p) {
+            c->template_text = p;
+            c->template_n = len;
+            c->template_final = true;
+            c->member_count = (unsigned)members;
+            if (members == 0)
+                fail(r, "final template without members");
+        }
+        members = 0;
+    }
     for (size_t i = 0; i < members && !r->error; i++) {
         size_t len = 0;
         // A member holds template_max_tokens tokens of at most max_token_bytes + a space.

@@ -931,6 +931,7 @@ join:
         // from. Not after a failed run: its messages keep their campaign ids, the next run
         // continues from the previous state and never reuses those ids.
         st = ingest_campaigns_finish(&campaigns, errbuf);
+        bw_info("ingest", "campaign rows and state saved seconds=%.2f", now_seconds() - finish_started);
         bw_campaign_stats cs;
         bw_campaign_index_stats(campaigns.index, &cs);
         stats->campaigns_created = cs.campaigns_created - campaigns.created_before;
@@ -952,7 +953,9 @@ join:
     }
     if (campaigns_open && cfg.botnets && st == BW_OK) {
         // Over the whole store, after the indexes are back (messages_campaign serves it).
+        double botnets_started = now_seconds();
         st = ingest_botnets(store, &stats->botnets, errbuf);
+        bw_info("ingest", "botnets inferred and stored seconds=%.2f", now_seconds() - botnets_started);
     }
     stats->seconds_finish = now_seconds() - finish_started;
     stats->cpu_reader = p.cpu_reader;

@@ -807,7 +807,7 @@ bw_status bw_store_max_campaign_id(bw_store *store, uint64_t *id, char *errbuf)
 {
     // max() over an indexed column reads one end of the index; without the index (during a
     // deferred bulk load) it is one scan at the start of a run.
-    uint64_t rows, messages;
+    uint64_t rows = 0, messages = 0;
     bw_status s = query_u64(store, "SELECT coalesce(max(id), 0) FROM campaigns", &rows, errbuf);
     if (s == BW_OK)
         s = query_u64(store, "SELECT coalesce(max(campaign_id), 0) FROM messages", &messages, errbuf);

@@ -211,6 +211,7 @@ typedef struct scheme {
 } scheme;
 
 #define SCHEME(w, c, o) { w, sizeof(w) - 1, c, o }
+// http and https first: scheme_before() returns them by index.
 static const scheme schemes[] = {
     SCHEME("http", "http", false),  SCHEME("https", "https", false), SCHEME("ftp", "ftp", false),
     SCHEME("hxxp", "http", true),   SCHEME("hxxps", "https", true),  SCHEME("h**p", "http", true),
@@ -227,6 +228,20 @@ static const scheme *scheme_before(const char *p, size_t end, size_t *start)
     // Every spelling ends in 'p' or 's': most ':'s (times, CSS, "Re:") stop here.
     if (end == 0 || ((p[end - 1] | 0x20) != 'p' && (p[end - 1] | 0x20) != 's'))
         return NULL;
+    // The common answers first: no spelling is longer than "https" (5) and none of 5 ends
+    // in 'p', so a written https or http is the longest match (and neither needs the
+    // letter-before test).
+    if (end >= 5 && lower((unsigned char)p[end - 5]) == 'h' && lower((unsigned char)p[end - 4]) == 't'
+        && lower((unsigned char)p[end - 3]) == 't' && lower((unsigned char)p[end - 2]) == 'p'
+        && lower((unsigned char)p[end - 1]) == 's') {
+        *start = end - 5;
+        return &schemes[1];
+    }
+    if (end >= 4 && lower((unsigned char)p[end - 4]) == 'h' && lower((unsigned char)p[end - 3]) == 't'
+        && lower((unsigned char)p[end - 2]) == 't' && lower((unsigned char)p[end - 1]) == 'p') {
+        *start = end - 4;
+        return &schemes[0];
+    }
     const scheme *best = NULL;
     for (size_t k = 0; k < sizeof schemes / sizeof schemes[0]; k++) {
         size_t len = schemes[k].len;

@@ -34,10 +34,10 @@ static inline bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' 
 
 // Byte classes of the tokenizer: one table lookup per byte instead of five compares
 // (every Received field of every message goes through here).
-enum { RC_SPACE = 1, RC_WORD_END = 2, RC_PAREN = 4 };
+enum { RC_SPACE = 1, RC_WORD_END = 2 };
 static const unsigned char rc_class[256] = {
     [' '] = RC_SPACE | RC_WORD_END, ['\t'] = RC_SPACE | RC_WORD_END, ['\r'] = RC_SPACE | RC_WORD_END,
-    ['\n'] = RC_SPACE | RC_WORD_END, ['('] = RC_WORD_END | RC_PAREN, [')'] = RC_PAREN,
+    ['\n'] = RC_SPACE | RC_WORD_END, ['('] = RC_WORD_END,
 };
 
 static size_t tokenize(const char *p, size_t n, token *toks)
@@ -49,17 +49,25 @@ static size_t tokenize(const char *p, size_t n, token *toks)
             continue;
         }
         if (p[i] == '(') {
+            // The next ')' and any '(' before it by memchr: comment text is skipped in
+            // vector steps. A '(' nested deeper than MAX_NESTING is taken as text.
             size_t depth = 1, j = i + 1;
             while (j < n && depth > 0) {
-                if (!(rc_class[(unsigned char)p[j]] & RC_PAREN)) {
-                    j++;
+                const char *close = memchr(p + j, ')', n - j);
+                size_t stop = close ? (size_t)(close - p) : n;
+                const char *open = memchr(p + j, '(', stop - j);
+                if (open) {
+                    if (depth < MAX_NESTING)
+                        depth++;
+                    j = (size_t)(open - p) + 1;
                     continue;
                 }
-                if (p[j] == '(' && depth < MAX_NESTING)
-                    depth++;
-                else if (p[j] == ')')
-                    depth--;
-                j++;
+                if (!close) {
+                    j = n;
+                    break;
+                }
+                depth--;
+                j = stop + 1;
             }
             size_t end = depth == 0 ? j - 1 : n;
             toks[count++] = (token){ TOK_COMMENT, p + i + 1, end - i - 1 };

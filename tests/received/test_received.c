@@ -148,6 +148,12 @@ static void test_unparseable(void **state)
     memcpy(big, "from a [1.2.3.4] by b", 21);
     assert_true(bw_received_parse(bw_slice_make(big, sizeof big - 1), &hop));
     assert_true(slice_is(hop.ip, "1.2.3.4"));
+    // Nested and unbalanced comments end where the parentheses balance (or at the end):
+    // the first comment, nesting and all, gives the IP; "by c" is outside every comment.
+    assert_true(bw_received_parse(BW_SLICE_LIT("from a (x (y) [9.9.9.9]) (b [1.2.3.4]) by c"), &hop));
+    assert_true(slice_is(hop.ip, "9.9.9.9") && slice_is(hop.by_name, "c"));
+    assert_true(bw_received_parse(BW_SLICE_LIT("from a (x [5.6.7.8] by c"), &hop));
+    assert_true(slice_is(hop.ip, "5.6.7.8") && hop.by_name.n == 0);
 }
 
 // A chain as the SpamAssassin corpus has it: local delivery, fetchmail, the MX, the bot.

@@ -191,6 +191,11 @@ static void botnet_report(const char *name, const bw_botnet_config *bc, const ui
                           const bool *has_ip, const int64_t *time, const uint32_t *truth_botnet, size_t n,
                           bool verbose)
 {
+    bw_botnet_config defaults;
+    if (!bc) {
+        bw_botnet_config_default(&defaults);
+        bc = &defaults;
+    }
     msg_sender *v = malloc(n * sizeof *v);
     for (size_t i = 0; i < n; i++)
         v[i] = (msg_sender){ campaign[i], has_ip[i] ? ip[i] : (bw_ip){ { 0 } }, time[i] };
@@ -226,10 +231,16 @@ static void botnet_report(const char *name, const bw_botnet_config *bc, const ui
     }
     double spent = cpu_seconds() - t0;
     uint64_t *pred = malloc(n * sizeof *pred);
-    for (size_t i = 0; i < n; i++)
+    size_t unattributed = 0;
+    for (size_t i = 0; i < n; i++) {
         pred[i] = bw_botnet_result_campaign(res, campaign[i]);
+        if (pred[i] == 0) {   // in no botnet (sent from < min_subnets /24s): its own cell
+            pred[i] = (1ull << 40) + campaign[i];
+            unattributed++;
+        }
+    }
     double pur, inv;
-    size_t found, truth_count;
+    size_t found, truth_count;   // found counts each unattributed campaign as a cluster
     purity(pred, truth_botnet, n, &pur, &inv, &found, &truth_count);
     bw_botnet_stats st;
     bw_botnet_result_stats(res, &st);
@@ -242,8 +253,11 @@ static void botnet_report(const char *name, const bw_botnet_config *bc, const ui
     }
     printf("%-10s botnets: purity %.4f  inverse purity %.4f  found %zu (%zu with >= 1%% of messages) vs %zu "
            "true  [%zu campaigns, %zu sightings, %zu edges, Q %.3f, %.3f s CPU, %.1f MB]\n",
-           name, pur, inv, found, big, truth_count, nc, ns, st.edges, st.modularity, spent,
+           name, pur, inv, bw_botnet_result_count(res), big, truth_count, nc, ns, st.edges, st.modularity, spent,
            (double)st.memory_bytes / 1e6);
+    printf("%-10s botnets: %zu messages (%.2f%%) in %zu campaigns sent from < %zu /24s are in no botnet\n", name,
+           unattributed, n ? 100.0 * (double)unattributed / (double)n : 0.0, st.campaigns_unattributed,
+           bc->min_subnets);
     if (verbose) {
         for (uint64_t id = 1; id <= bw_botnet_result_count(res) && id <= 12; id++) {
             bw_botnet_info bi;

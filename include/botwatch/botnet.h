@@ -65,6 +65,10 @@ typedef struct bw_botnet_config {
     size_t max_campaigns;        // campaigns considered: the most messages first (1,000,000)
     size_t max_sightings;        // sightings considered: those of the larger campaigns first
                                  //   (default 4,000,000: about 400 MB)
+    size_t min_subnets;          // a community is reported as a botnet only when its
+                                 //   campaigns were sent from at least this many /24s (or
+                                 //   /64s): distributed sending is what marks a botnet; a
+                                 //   mail server cluster or a lone zombie's one-off is not (5)
     size_t max_label_bytes;      // one campaign's labels string looked at (1024)
     double resolution;           // Louvain resolution (1.0)
     unsigned max_levels;         // Louvain aggregation levels (32)
@@ -90,7 +94,8 @@ typedef struct bw_botnet_stats {
     size_t edges_light;              // candidate edges under min_weight
     unsigned levels;                 // Louvain levels run
     double modularity;               // of the final partition (Louvain and components)
-    size_t botnets;
+    size_t botnets;                  // reported (at least min_subnets /24s)
+    size_t campaigns_unattributed;   // in communities too small to report (botnet id 0)
     size_t memory_bytes;             // peak working memory of the call, approximately
 } bw_botnet_stats;
 
@@ -121,7 +126,8 @@ void bw_botnet_result_free(bw_botnet_result *result);
 size_t bw_botnet_result_count(const bw_botnet_result *result);
 // Botnet with id (1..count); BW_ERR_NOTFOUND otherwise.
 bw_status bw_botnet_result_get(const bw_botnet_result *result, uint64_t id, bw_botnet_info *out);
-// Botnet id of a campaign (0 if it was not in the input or was dropped by max_campaigns).
+// Botnet id of a campaign (0 if it was not in the input, was dropped by max_campaigns or
+// belongs to a community sent from fewer than min_subnets /24s).
 uint64_t bw_botnet_result_campaign(const bw_botnet_result *result, uint64_t campaign_id);
 void bw_botnet_result_stats(const bw_botnet_result *result, bw_botnet_stats *out);
 

@@ -42,6 +42,9 @@ void bw_botnet_config_default(bw_botnet_config *c)
     // an end-of-ingest step on a small shared machine should take; callers may raise it.
     c->max_sightings = 4000000;
     c->max_label_bytes = 1024;
+    // Zombies sit in many networks; five /24s is more than a mail server cluster or a
+    // mailing list uses, and fewer than any botnet campaign worth the name (docs/botnets.md).
+    c->min_subnets = 5;
     c->resolution = 1.0;
     c->max_levels = 32;
     c->max_passes = 64;
@@ -524,11 +527,14 @@ static size_t split_labels(const char *s, size_t max_bytes, uint32_t botnet, uin
 typedef struct group_order {
     uint64_t messages, min_id;
     uint32_t group;
+    bool distributed;     // sent from at least min_subnets /24s: reported as a botnet
 } group_order;
 
 static int cmp_group(const void *x, const void *y)
 {
     const group_order *a = x, *b = y;
+    if (a->distributed != b->distributed)
+        return a->distributed ? -1 : 1;
     if (a->messages != b->messages)
         return a->messages > b->messages ? -1 : 1;
     return (a->min_id > b->min_id) - (a->min_id < b->min_id);
@@ -691,7 +697,7 @@ bw_status bw_botnet_infer(const bw_botnet_config *config, const bw_botnet_campai
         if (!ro)
             goto nomem;
         for (size_t i = 0; i < n; i++)
-            ro[i] = (group_order){ w.camps[i].messages, w.camps[i].id, (uint32_t)i };
+            ro[i] = (group_order){ w.camps[i].messages, w.camps[i].id, (uint32_t)i, false };
         qsort(ro, n, sizeof *ro, cmp_group);
         for (size_t i = 0; i < n; i++)
             w.camps[ro[i].group].rank = (uint32_t)i;
@@ -1020,8 +1026,10 @@ bw_status bw_botnet_infer(const bw_botnet_config *config, const bw_botnet_campai
         mem_free(m, tot);
     }
 
-    // Botnets: groups ordered by messages desc, smallest member id asc.
-    size_t nb = 0;
+    // Botnets: groups ordered by messages desc, smallest member id asc; the groups reported
+    // as botnets (distributed senders) first, so that ids 1..reported are the botnets and the
+    // rest stay internal (their campaigns map to botnet 0).
+    size_t nb = 0, reported = 0;
     w.order = NEW(m, n ? n : 1, group_order);
     w.botnet_of = NEW(m, n ? n : 1, uint32_t);
     if (!w.order || !w.botnet_of)
@@ -1034,25 +1042,64 @@ bw_status bw_botnet_infer(const bw_botnet_config *config, const bw_botnet_campai
             uint32_t r = w.comm[i];
             if (gi[r] == UINT32_MAX) {
                 gi[r] = (uint32_t)nb;
-                w.order[nb++] = (group_order){ 0, w.camps[i].id, 0 };   // nodes are in id order
+                w.order[nb++] = (group_order){ 0, w.camps[i].id, 0, false };   // nodes are in id order
             }
             w.order[gi[r]].messages += w.camps[i].messages;
             w.comm[i] = gi[r];
         }
-        for (size_t b = 0; b < nb; b++)
+        for (size_t b = 0; b < nb; b++) {
             w.order[b].group = (uint32_t)b;
+            w.order[b].distributed = cfg->min_subnets == 0;   // groups without sightings too
+        }
+        // Distinct /24s per group: the sightings (in IP order) counting-sorted by group keep
+        // IP order inside each group, so a new /24 is a change from the previous sighting.
+        // A group sent from fewer than min_subnets networks is not reported as a botnet (a
+        // mailing-list server, one user, a one-message fragment): its campaigns get no botnet.
+        size_t *cnt = NEWZ(m, nb + 1, size_t);
+        uint32_t *by_group = NEW(m, ns ? ns : 1, uint32_t);
+        if (!cnt || !by_group) {
+            mem_free(m, cnt);
+            mem_free(m, by_group);
+            goto nomem;
+        }
+        for (size_t i = 0; i < ns; i++)
+            cnt[w.comm[w.sights[i].camp] + 1]++;
+        for (size_t b = 0; b < nb; b++)
+            cnt[b + 1] += cnt[b];
+        for (size_t i = 0; i < ns; i++)
+            by_group[cnt[w.comm[w.sights[i].camp]]++] = (uint32_t)i;
+        for (size_t i = 0; i < ns;) {
+            uint32_t g = w.comm[w.sights[by_group[i]].camp];
+            uint64_t subnets = 0;
+            const bw_ip *prev = NULL;
+            for (; i < ns && w.comm[w.sights[by_group[i]].camp] == g; i++) {
+                const bw_ip *ip = &w.sights[by_group[i]].ip;
+                if (!prev || !subnet_eq(prev, ip))
+                    subnets++;
+                prev = ip;
+            }
+            w.order[g].distributed = subnets >= cfg->min_subnets;
+        }
+        mem_free(m, cnt);
+        mem_free(m, by_group);
         qsort(w.order, nb, sizeof *w.order, cmp_group);
+        while (reported < nb && w.order[reported].distributed)
+            reported++;
         for (size_t b = 0; b < nb; b++)
             gi[w.order[b].group] = (uint32_t)b;
         for (size_t i = 0; i < n; i++)
             w.botnet_of[i] = gi[w.comm[i]];
     }
-    stats.botnets = nb;
+    stats.botnets = reported;
+    stats.campaigns_unattributed = 0;
+    for (size_t i = 0; i < n; i++)
+        if (w.botnet_of[i] >= reported)
+            stats.campaigns_unattributed++;
 
     res = calloc(1, sizeof *res);
     if (!res)
         goto nomem;
-    res->count = nb;
+    res->count = reported;
     res->botnets = calloc(nb ? nb : 1, sizeof *res->botnets);
     res->campaign_ids = malloc((n ? n : 1) * sizeof *res->campaign_ids);
     res->map = malloc((ncampaigns ? ncampaigns : 1) * sizeof *res->map);
@@ -1089,7 +1136,7 @@ bw_status bw_botnet_infer(const bw_botnet_config *config, const bw_botnet_campai
     {
         size_t at = 0;
         for (size_t i = 0; i < n; i++)
-            res->map[at++] = (camp_map){ w.camps[i].id, (uint64_t)w.botnet_of[i] + 1 };
+            res->map[at++] = (camp_map){ w.camps[i].id, w.botnet_of[i] < reported ? (uint64_t)w.botnet_of[i] + 1 : 0 };
         for (size_t i = n; i < ncampaigns; i++)
             res->map[at++] = (camp_map){ w.camps[i].id, 0 };
         res->map_n = at;

@@ -305,6 +305,7 @@ static void limits(void **state)
 
     // max_campaigns: the largest kept, the others have botnet 0 and their sightings count.
     bw_botnet_config_default(&cfg);
+    cfg.min_subnets = 0;   // count every community, reported or not
     cfg.max_campaigns = 3;
     r = infer(&cfg, &in);
     bw_botnet_result_stats(r, &st);
@@ -318,6 +319,7 @@ static void limits(void **state)
 
     // max_campaigns_per_ip: every zombie is in more than one campaign -> no edges.
     bw_botnet_config_default(&cfg);
+    cfg.min_subnets = 0;   // count every community, reported or not
     cfg.max_campaigns_per_ip = 1;
     cfg.max_campaigns_per_subnet = 1;
     r = infer(&cfg, &in);
@@ -329,6 +331,7 @@ static void limits(void **state)
 
     // max_edges_per_campaign: one edge per side at most.
     bw_botnet_config_default(&cfg);
+    cfg.min_subnets = 0;   // count every community, reported or not
     cfg.max_edges_per_campaign = 1;
     r = infer(&cfg, &in);
     bw_botnet_result_stats(r, &st);
@@ -339,6 +342,7 @@ static void limits(void **state)
     // max_sightings: whole campaigns by size while they fit: 4 (22 sightings), 3, 2 (20
     // each) make 62; campaign 1 would make 82 > 80, so it and all smaller ones are cut.
     bw_botnet_config_default(&cfg);
+    cfg.min_subnets = 0;   // count every community, reported or not
     cfg.max_sightings = 80;
     r = infer(&cfg, &in);
     bw_botnet_result_stats(r, &st);
@@ -353,6 +357,7 @@ static void limits(void **state)
 
     // min_weight: nothing is heavy enough.
     bw_botnet_config_default(&cfg);
+    cfg.min_subnets = 0;   // count every community, reported or not
     cfg.min_weight = 1.0;
     r = infer(&cfg, &in);
     bw_botnet_result_stats(r, &st);
@@ -368,6 +373,7 @@ static void limits(void **state)
     assert_non_null(strstr(err, "given twice"));
     assert_null(out);
     bw_botnet_config_default(&cfg);
+    cfg.min_subnets = 0;   // count every community, reported or not
     cfg.resolution = 0;
     assert_int_equal(bw_botnet_infer(&cfg, NULL, 0, NULL, 0, &out, err), BW_ERR_INVALID);
 
@@ -395,7 +401,10 @@ static void repeats_and_ipv6(void **state)
     add_sighting(&in, 10, c, T0, T0);
     add_sighting(&in, 11, a, T0, T0);
     add_sighting(&in, 11, b, T0, T0);
-    bw_botnet_result *r = infer(NULL, &in);
+    bw_botnet_config cfg;
+    bw_botnet_config_default(&cfg);
+    cfg.min_subnets = 2;   // two /64s: reported
+    bw_botnet_result *r = infer(&cfg, &in);
     bw_botnet_stats st;
     bw_botnet_result_stats(r, &st);
     assert_int_equal(st.sightings, 5);
@@ -410,6 +419,46 @@ static void repeats_and_ipv6(void **state)
     bw_botnet_result_free(r);
 }
 
+// Only communities sent from at least min_subnets /24s are reported; the campaigns of the
+// others map to botnet 0 and do not take an id.
+static void min_subnets_reporting(void **state)
+{
+    (void)state;
+    static input in;
+    two_pools(&in);
+    // A mail server: two campaigns from the same two addresses of one /24.
+    bw_ip s1, s2;
+    assert_true(bw_ip_parse(bw_slice_cstr("192.0.2.10"), &s1));
+    assert_true(bw_ip_parse(bw_slice_cstr("192.0.2.11"), &s2));
+    add_campaign(&in, 20, 5000, T0, T0 + 60, NULL);   // the largest community by messages
+    add_campaign(&in, 21, 5000, T0, T0 + 60, NULL);
+    add_sighting(&in, 20, s1, T0, T0);
+    add_sighting(&in, 20, s2, T0, T0);
+    add_sighting(&in, 21, s1, T0, T0);
+    add_sighting(&in, 21, s2, T0, T0);
+    bw_botnet_result *r = infer(NULL, &in);
+    assert_int_equal(bw_botnet_result_count(r), 2);
+    assert_int_equal(bw_botnet_result_campaign(r, 20), 0);
+    assert_int_equal(bw_botnet_result_campaign(r, 21), 0);
+    assert_int_equal(bw_botnet_result_campaign(r, 1), 1);
+    assert_int_equal(bw_botnet_result_campaign(r, 5), 2);
+    bw_botnet_stats st;
+    bw_botnet_result_stats(r, &st);
+    assert_int_equal(st.botnets, 2);
+    assert_int_equal(st.campaigns_unattributed, 2);
+    bw_botnet_result_free(r);
+
+    // With the bar at one network the server cluster is a botnet, and the largest.
+    bw_botnet_config cfg;
+    bw_botnet_config_default(&cfg);
+    cfg.min_subnets = 1;
+    r = infer(&cfg, &in);
+    assert_int_equal(bw_botnet_result_count(r), 3);
+    assert_int_equal(bw_botnet_result_campaign(r, 20), 1);
+    assert_int_equal(bw_botnet_result_campaign(r, 21), 1);
+    bw_botnet_result_free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -419,6 +468,7 @@ int main(void)
         cmocka_unit_test(order_independence),
         cmocka_unit_test(limits),
         cmocka_unit_test(repeats_and_ipv6),
+        cmocka_unit_test(min_subnets_reporting),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

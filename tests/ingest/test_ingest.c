@@ -207,10 +207,16 @@ static void test_spamassassin_and_reingest(void **state)
     assert_true(stats.labelled > 100);
     assert_int_equal(count_rows(store, "SELECT count(*) FROM messages WHERE rule_labels IS NOT NULL"),
                      (int64_t)stats.labelled);
-    // Botnets cover every campaign (one that shares no sender is a botnet of its own).
-    assert_int_equal(count_rows(store, "SELECT count(*) FROM campaigns WHERE botnet_id IS NULL"), 0);
+    // Botnets: rows and campaign links agree (campaigns sent from too few networks are in no
+    // botnet: botnet_id NULL), ids are 1..N.
     assert_int_equal(count_rows(store, "SELECT count(*) FROM botnets"), (int64_t)stats.botnets);
-    assert_int_equal(count_rows(store, "SELECT sum(messages) FROM botnets"), (int64_t)first_new);
+    assert_int_equal(count_rows(store, "SELECT coalesce(max(id), 0) FROM botnets"), (int64_t)stats.botnets);
+    assert_int_equal(count_rows(store, "SELECT count(*) FROM campaigns c LEFT JOIN botnets b ON b.id = c.botnet_id"
+                                       " WHERE c.botnet_id IS NOT NULL AND b.id IS NULL"), 0);
+    assert_int_equal(count_rows(store, "SELECT coalesce(sum(messages), 0) FROM botnets"),
+                     count_rows(store, "SELECT coalesce(sum(messages), 0) FROM campaigns WHERE botnet_id IS NOT NULL"));
+    assert_int_equal(count_rows(store, "SELECT coalesce(sum(campaigns), 0) FROM botnets"),
+                     count_rows(store, "SELECT count(*) FROM campaigns WHERE botnet_id IS NOT NULL"));
     // The corpus has real campaigns: some hold many messages; starters have similarity 1.
     assert_true(count_rows(store, "SELECT max(messages) FROM campaigns") >= 10);
     assert_true(stats.campaigns_created < first_new * 9 / 10);
@@ -380,9 +386,11 @@ static void test_campaigns_day_after_day(void **state)
     printf("one run: %llu campaigns, %lld with >= 20 messages, %lld botnets\n", (unsigned long long)campaigns_one,
            (long long)big, (long long)count_rows(one, "SELECT count(*) FROM botnets"));
     assert_true(big >= 30 && big <= 80);
-    // 5 simulated botnets: their campaigns group into a few botnets, far fewer than campaigns.
-    int64_t botnets = count_rows(one, "SELECT count(*) FROM botnets WHERE campaigns > 1");
-    assert_true(botnets >= 3 && botnets <= 20);
+    // 5 simulated botnets: their campaigns group into a few botnets, far fewer than campaigns,
+    // holding nearly all messages.
+    int64_t botnets = count_rows(one, "SELECT count(*) FROM botnets");
+    assert_true(botnets >= 3 && botnets <= 10);
+    assert_true(count_rows(one, "SELECT sum(messages) FROM botnets") >= 5700);
 
     bw_store *two = open_store("two.db");
     ingest(two, &day1, 1, 1, &stats);
@@ -464,6 +472,28 @@ static void test_corrupt_campaign_state(void **state)
     // The state saved by that run loads again.
     ingest(store, (const char *const[]){ more }, 1, 2, &stats);
     assert_false(stats.campaign_state_reset);
+
+    // Campaigns off: the new message gets no campaign and the campaign tables and the saved
+    // state are left exactly as they were.
+    char other[400], before[BW_SHA256_HEX_LEN + 1], after[BW_SHA256_HEX_LEN + 1];
+    snprintf(other, sizeof other, "%s/c.mbox", tmpdir);
+    static const char c[] =
+        "From c@example.com Mon Jan  1 00:00:00 2001\n"
+        "Received: from helo.example ([81.2.69.163]) by trap.example; Mon, 1 Jan 2001 02:00:05 +0000\n"
+        "From: c@example.com\nTo: jane@trap.example\nSubject: cheap meds\n"
+        "Date: Mon, 1 Jan 2001 02:00:00 +0000\n\n"
+        "Dear Jane, buy cheap meds now at http://pills.example.org/w only 21 dollars, discreet shipping\n";
+    write_file(other, c, sizeof c - 1);
+    campaign_hash(store, before);
+    bw_ingest_config cfg;
+    bw_ingest_config_default(&cfg);
+    cfg.campaigns = false;
+    assert_int_equal(bw_ingest_paths(store, (const char *const[]){ other }, 1, &cfg, &stats, err), BW_OK);
+    assert_int_equal(stats.new_messages, 1);
+    assert_int_equal(stats.campaign_messages, 0);
+    assert_int_equal(count_rows(store, "SELECT count(*) FROM messages WHERE campaign_id IS NULL"), 1);
+    campaign_hash(store, after);
+    assert_string_equal(before, after);
     assert_int_equal(bw_store_close(store, err), BW_OK);
 }
 

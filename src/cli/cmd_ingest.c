@@ -10,6 +10,7 @@
 
 #include "botwatch/ingest.h"
 #include "botwatch/log.h"
+#include "botwatch/mail.h"
 #include "botwatch/networks.h"
 #include "botwatch/rules.h"
 #include "botwatch/store.h"
@@ -45,6 +46,10 @@ static void usage(FILE *out)
           "  --rules FILE    attribution rules to run instead of the shipped set; repeat for\n"
           "                  several files (labels of all of them are stored)\n"
           "  --no-rules      run no attribution rules\n"
+          "  --trusted ENTRY a relay of yours (repeatable): CIDR (192.0.2.0/24), host name or\n"
+          "                  domain (.example.net). The sender is the first hop outside them;\n"
+          "                  without any, the boundary is inferred (private addresses and\n"
+          "                  hops inside the receiving domain are trusted)\n"
           "  --no-campaigns  do not cluster messages into campaigns (nor infer botnets);\n"
           "                  the saved campaign state is left as it was\n"
           "  --reset-campaigns  if the saved campaign state cannot be loaded (damaged, or\n"
@@ -96,6 +101,8 @@ static void on_progress(void *ctx, const bw_ingest_stats *s, bool final)
 
 // At most this many --rules files: each is compiled and scanned per message.
 #define MAX_RULE_FILES 16
+// Trusted relays given with --trusted (an operator's relays are a handful of networks).
+#define MAX_TRUSTED 64
 
 static void print_rule_error(void *ctx, const char *message)
 {
@@ -161,6 +168,7 @@ int cmd_ingest(int argc, char **argv)
         { "rules", required_argument, NULL, 'r' },
         { "no-rules", no_argument, NULL, 'N' },
         { "reset-campaigns", no_argument, NULL, 'R' },
+        { "trusted", required_argument, NULL, 'T' },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
         { "help", no_argument, NULL, 'h' },
@@ -173,6 +181,8 @@ int cmd_ingest(int argc, char **argv)
     const char *rule_files[MAX_RULE_FILES];
     size_t rule_file_count = 0;
     bool no_rules = false;
+    const char *trusted[MAX_TRUSTED];
+    size_t trusted_count = 0;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "d:t:a:nqvh", options, NULL)) != -1) {
@@ -199,6 +209,13 @@ int cmd_ingest(int argc, char **argv)
             rule_files[rule_file_count++] = optarg;
             break;
         case 'N': no_rules = true; break;
+        case 'T':
+            if (trusted_count == MAX_TRUSTED) {
+                cli_error("ingest", "at most %d --trusted entries", MAX_TRUSTED);
+                return 2;
+            }
+            trusted[trusted_count++] = optarg;
+            break;
         case 'q': quiet = true; break;
         case 'v': verbose = true; break;
         case 'h': usage(stdout); return 0;
@@ -232,6 +249,19 @@ int cmd_ingest(int argc, char **argv)
         bw_log_set_level(BW_LOG_ERROR);
 
     char err[BW_ERRBUF_SIZE];
+    // A bad --trusted entry is a usage error, found before any work.
+    bw_mail_config mail_config;
+    bw_mail_config_default(&mail_config);
+    mail_config.trusted = trusted;
+    mail_config.trusted_count = trusted_count;
+    {
+        bw_mail_analyzer *probe = bw_mail_analyzer_new(&mail_config, err);
+        if (!probe) {
+            cli_error("ingest", "--trusted: %s", err);
+            return 2;
+        }
+        bw_mail_analyzer_free(probe);
+    }
     bw_asn_db *asn = NULL;
     char default_buf[1024];
     bool explicit_asn = asn_path != NULL;
@@ -297,6 +327,7 @@ int cmd_ingest(int argc, char **argv)
     bw_ingest_config_default(&cfg);
     cfg.threads = (size_t)threads;
     cfg.asn = asn;
+    cfg.mail_config = &mail_config;
     cfg.progress = on_progress;
     cfg.progress_ctx = &ps;
     cfg.progress_interval = 0.25;   // at most 4 refreshes a second

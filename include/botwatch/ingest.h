@@ -100,4 +100,10 @@ void bw_ingest_config_default(bw_ingest_config *config);
 bw_status bw_ingest_paths(bw_store *store, const char *const *paths, size_t path_count,
                           const bw_ingest_config *config, bw_ingest_stats *stats, char *errbuf);
 
+// The trap recipient of a message as ingest gives it to the campaign normaliser (whose
+// occurrences become <rcpt>): the first To: address and its display name, raw header
+// bytes, both possibly empty (intake knows no envelope recipient). Slices borrow from msg.
+// Public so that `botwatch explain` recomputes exactly the template ingest computed.
+void bw_ingest_recipient(const bw_message *msg, bw_slice *addr, bw_slice *name);
+
 #endif

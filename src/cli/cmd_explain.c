@@ -19,15 +19,13 @@
 
 #include "botwatch/arena.h"
 #include "botwatch/campaign.h"
+#include "botwatch/ingest.h"
 #include "botwatch/intake.h"
 #include "botwatch/mail.h"
 #include "botwatch/mime.h"
 #include "botwatch/report_campaigns.h"
 #include "botwatch/rules.h"
 #include "botwatch/store_campaigns.h"
-// ingest_recipient(): the trap recipient exactly as ingest gives it to the campaign
-// normaliser, so the template shown here is the one ingest computed.
-#include "../ingest/ingest_internal.h"
 #include "campaign_cli.h"
 #include "cli_util.h"
 #include "commands.h"
@@ -356,7 +354,7 @@ static void analyse(analysis *a, bw_slice bytes, const char *rules_path)
     // The template text ingest computed for this message.
     bw_campaign_msg cm;
     bw_campaign_msg_from_mail(&a->rec, &cm);
-    ingest_recipient(a->rec.message, &cm.rcpt_addr, &cm.rcpt_name);
+    bw_ingest_recipient(a->rec.message, &cm.rcpt_addr, &cm.rcpt_name);
     bw_campaign_norm_limits limits;
     bw_campaign_norm_limits_default(&limits);
     if (bw_campaign_normalize(&limits, cm.subject, cm.text, cm.rcpt_addr, cm.rcpt_name, &a->template_text, NULL,

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "botwatch/ingest.h"
 #include "botwatch/log.h"
 #include "ingest_internal.h"
 
@@ -24,7 +25,7 @@ static bw_slice strip_quotes(bw_slice s)
     return s;
 }
 
-void ingest_recipient(const bw_message *msg, bw_slice *addr, bw_slice *name)
+void bw_ingest_recipient(const bw_message *msg, bw_slice *addr, bw_slice *name)
 {
     *addr = *name = BW_SLICE_NULL;
     const bw_header *h = msg ? bw_message_header(msg, "To", 0) : NULL;

@@ -415,7 +415,7 @@ static bw_status attribute(worker *w, slot *s, const bw_mail_record *rec)
         bw_campaign_msg_from_mail(rec, &cm);
         // The trap address: the envelope recipient is not known to intake (mbox and Maildir
         // do not keep it), so the first To: address stands for it.
-        ingest_recipient(rec->message, &cm.rcpt_addr, &cm.rcpt_name);
+        bw_ingest_recipient(rec->message, &cm.rcpt_addr, &cm.rcpt_name);
         if (bw_campaign_prepare_cached(p->campaign_config, &cm, w->token_cache, &s->prep) != BW_OK)
             return BW_ERR_NOMEM;
         s->prepared = true;

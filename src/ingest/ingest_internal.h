@@ -37,9 +37,6 @@ bw_status ingest_campaigns_open(ingest_campaigns *c, bw_store *store, const bw_c
 bw_status ingest_campaigns_finish(ingest_campaigns *c, char *errbuf);
 void ingest_campaigns_close(ingest_campaigns *c);
 
-// The trap recipient of a message for the campaign normaliser: the first To: address and
-// its display name (raw header bytes; both may be empty). Slices borrow from msg.
-void ingest_recipient(const bw_message *msg, bw_slice *addr, bw_slice *name);
 
 // End of a run: botnets inferred over every campaign of the store, written with
 // campaigns.botnet_id in one transaction (outside any batch). *botnets = how many.

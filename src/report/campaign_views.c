@@ -544,7 +544,8 @@ static int explain_text(bw_buf *b, const bw_explain *e)
         rc |= bw_buf_printf(b, ": its campaign %" PRId64 " shares sender IPs or /24s with the botnet's other campaigns\n",
                             m->campaign_id);
     } else {
-        rc |= bw_buf_append_cstr(b, m && m->campaign_id ? "  none: its campaign shares no senders with others\n"
+        rc |= bw_buf_append_cstr(b, m && m->campaign_id ? "  none: its campaign and those sharing its senders were sent from too few\n"
+                                                          "  networks (< 5 /24s) to be a botnet (docs/botnets.md)\n"
                                                         : "  none\n");
     }
     rc |= bw_buf_append_cstr(b, "\nRules\n-----\n");

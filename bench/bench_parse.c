@@ -3,10 +3,13 @@
 // messages, in one run, best of 3:
 //   gmime  GMime 3: parse from memory, walk every part, decode every leaf to a null stream
 //   bw     botwatch: parse, walk the tree, read every decoded leaf byte (and its text)
-//   full   botwatch parse + bw_mail_analyze (visible text, URLs, Received chain), when the
-//          mail module is built (BW_BENCH_MAIL)
+//   full   botwatch parse + bw_mail_analyze (visible text, URLs, Received chain, sender
+//          hop, header fingerprint and the SHA-256 of the message), when the mail module
+//          is built (BW_BENCH_MAIL)
+//   sha    the SHA-256 alone (bw_sha256 of every message), for reading the full figure:
+//          GMime's side hashes nothing, and the hash is a fixed part of full's time
 // Prints msgs/s, MB/s and the ratio to GMime. Targets: bw >= 5x, full >= 3x GMime.
-// Usage: bench_parse [MBOX] [--limit N] [--only gmime|bw|full] [--rounds N]
+// Usage: bench_parse [MBOX] [--limit N] [--only gmime|bw|full|sha|none] [--rounds N]
 // (--limit and --only are for profiling: valgrind --tool=callgrind bench_parse --limit 500 --only bw)
 #include <gmime/gmime.h>
 #include <stdio.h>
@@ -14,6 +17,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "botwatch/hash.h"
 #include "botwatch/mime.h"
 #include "mime_test_util.h"
 #ifdef BW_BENCH_MAIL
@@ -101,6 +105,15 @@ static void run_full(bw_mime_parser *parser, bw_mail_analyzer *analyzer, const m
 }
 #endif
 
+static void run_sha(const mt_mbox *mbox, size_t count)
+{
+    uint8_t digest[BW_SHA256_LEN];
+    for (size_t i = 0; i < count; i++) {
+        bw_sha256(mbox->messages[i], mbox->lengths[i], digest);
+        sink += digest[0];
+    }
+}
+
 typedef struct result {
     const char *name;
     double seconds;
@@ -119,7 +132,7 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc)
             rounds = atoi(argv[++i]);
         else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            printf("usage: %s [MBOX] [--limit N] [--only gmime|bw|full] [--rounds N]\n", argv[0]);
+            printf("usage: %s [MBOX] [--limit N] [--only gmime|bw|full|sha|none] [--rounds N]\n", argv[0]);
             return 0;
         } else
             path = argv[i];
@@ -147,11 +160,11 @@ int main(int argc, char **argv)
 #ifdef BW_BENCH_MAIL
     bw_mail_analyzer *analyzer = bw_mail_analyzer_new(NULL, NULL);
 #endif
-    result results[3] = { { "gmime (parse+walk+decode)", 0 }, { "botwatch (same work)", 0 },
-                          { "botwatch full extraction", 0 } };
+    result results[4] = { { "gmime (parse+walk+decode)", 0 }, { "botwatch (same work)", 0 },
+                          { "botwatch full extraction", 0 }, { "  of which SHA-256 alone", 0 } };
     for (int r = 0; r < rounds; r++) {
-        for (int engine = 0; engine < 3; engine++) {
-            static const char *const keys[] = { "gmime", "bw", "full" };
+        for (int engine = 0; engine < 4; engine++) {
+            static const char *const keys[] = { "gmime", "bw", "full", "sha" };
             if (only && strcmp(only, keys[engine]) != 0)
                 continue;
             double t0 = now();
@@ -159,6 +172,8 @@ int main(int argc, char **argv)
                 run_gmime(&mbox, count);
             else if (engine == 1)
                 run_botwatch(parser, &mbox, count);
+            else if (engine == 3)
+                run_sha(&mbox, count);
             else {
 #ifdef BW_BENCH_MAIL
                 run_full(parser, analyzer, &mbox, count);
@@ -172,7 +187,7 @@ int main(int argc, char **argv)
         }
     }
     double gmime_rate = results[0].seconds > 0 ? (double)count / results[0].seconds : 0;
-    for (int engine = 0; engine < 3; engine++) {
+    for (int engine = 0; engine < 4; engine++) {
         if (results[engine].seconds == 0) {
             if (engine == 2 && !only)
                 printf("  %-28s not built (src/mail absent)\n", results[engine].name);
@@ -181,7 +196,9 @@ int main(int argc, char **argv)
         double rate = (double)count / results[engine].seconds;
         printf("  %-28s %10.0f msgs/s %8.1f MB/s", results[engine].name, rate,
                (double)bytes / 1e6 / results[engine].seconds);
-        if (engine > 0 && gmime_rate > 0)
+        if (engine == 3 && results[2].seconds > 0)
+            printf("   %.0f%% of full's time", 100.0 * results[3].seconds / results[2].seconds);
+        else if (engine > 0 && gmime_rate > 0)
             printf("   %.2fx GMime", rate / gmime_rate);
         printf("\n");
     }

@@ -34,6 +34,36 @@ struct bw_campaign_token_cache {
 void bw_campaign_minhash_cached(const bw_hash_key *key, unsigned shingle_k, bw_slice text,
                                 uint32_t sig[BW_CAMPAIGN_SIG], bw_campaign_token_cache *cache);
 
+// The MinHash of a token stream, fed one token at a time (the normaliser hashes each token
+// as it produces it, so no text is scanned twice): init, one token() per token in order,
+// finish. Gives exactly bw_campaign_minhash() of the tokens joined by single spaces.
+#define BW_CAMPAIGN_MAX_SHINGLE_K 8
+typedef struct bw_campaign_sketch {
+    const bw_hash_key *key;
+    bw_campaign_token_cache *cache;       // may be NULL
+    uint32_t *sig;                        // BW_CAMPAIGN_SIG bins
+    unsigned k;                           // shingle size, clamped to 1..MAX_SHINGLE_K
+    size_t tokens;
+    uint64_t filled[2];                   // bins that got a shingle
+    uint64_t window[BW_CAMPAIGN_MAX_SHINGLE_K];   // hashes of the last tokens (a ring)
+} bw_campaign_sketch;
+
+void bw_campaign_sketch_init(bw_campaign_sketch *s, const bw_hash_key *key, unsigned shingle_k,
+                             uint32_t sig[BW_CAMPAIGN_SIG], bw_campaign_token_cache *cache);
+// fnv: FNV-1a (32-bit) of the token's bytes, which picks its cache slot.
+void bw_campaign_sketch_token(bw_campaign_sketch *s, const char *p, size_t n, uint32_t fnv);
+void bw_campaign_sketch_finish(bw_campaign_sketch *s);
+
+#define BW_CAMPAIGN_FNV_INIT 2166136261u
+static inline uint32_t bw_campaign_fnv_step(uint32_t h, unsigned char c) { return (h ^ c) * 16777619u; }
+
+// Normalisation fused with the sketch: the template text (first text_max_tokens tokens
+// only) goes to out, and every token to sketch. Token count and flags are those of
+// bw_campaign_normalize() on the same input.
+bw_status bw_campaign_normalize_sketch(const bw_campaign_norm_limits *limits, bw_slice subject, bw_slice text,
+                                       bw_slice rcpt_addr, bw_slice rcpt_name, bw_buf *out, size_t text_max_tokens,
+                                       bw_campaign_sketch *sketch, size_t *token_count, unsigned *flags);
+
 // Check value of the parameters that shape a signature (key, shingle size, bins, bands).
 uint64_t bw_campaign_params_check(const bw_campaign_config *config);
 

@@ -675,6 +675,13 @@ static void evict_for_cap(bw_campaign_index *x, uint64_t keep)
 
 // ---- public ---------------------------------------------------------------------------
 
+// What a prepared message depends on: the key and shingle size (the signature) and
+// template_max_tokens (how much text it keeps).
+static uint64_t prepared_params(const bw_campaign_config *cfg)
+{
+    return bw_campaign_params_check(cfg) ^ bw_campaign_mix64(cfg->template_max_tokens + 1);
+}
+
 bw_campaign_index *bw_campaign_index_new(const bw_campaign_config *config, char *errbuf)
 {
     bw_campaign_config defaults;
@@ -705,7 +712,7 @@ bw_campaign_index *bw_campaign_index_new(const bw_campaign_config *config, char 
     if (x->cfg.link_window > window_bound)
         x->cfg.link_window = window_bound;
     x->next_id = 1;
-    x->params = bw_campaign_params_check(&x->cfg);
+    x->params = prepared_params(&x->cfg);
     x->prep = (bw_campaign_prepared)BW_CAMPAIGN_PREPARED_INIT;
     x->now = -(INT64_C(1) << 60);
     x->last_sweep = INT64_MIN;
@@ -756,11 +763,17 @@ bw_status bw_campaign_prepare_cached(const bw_campaign_config *cfg, const bw_cam
     out->norm_flags = 0;
     out->tokens = 0;
     out->params = 0;
-    if (bw_campaign_normalize(&cfg->norm, msg->subject, msg->text, msg->rcpt_addr, msg->rcpt_name,
-                              &out->text, &out->tokens, &out->norm_flags) != BW_OK)
+    // One pass: each token is hashed into the signature as the normaliser produces it; only
+    // the first template_max_tokens tokens are kept as text (all that template inference
+    // reads, see member_add).
+    bw_campaign_sketch sketch;
+    bw_campaign_sketch_init(&sketch, &cfg->key, cfg->shingle_k, out->sig, cache);
+    if (bw_campaign_normalize_sketch(&cfg->norm, msg->subject, msg->text, msg->rcpt_addr, msg->rcpt_name,
+                                     &out->text, cfg->template_max_tokens, &sketch, &out->tokens,
+                                     &out->norm_flags) != BW_OK)
         return BW_ERR_NOMEM;
-    bw_campaign_minhash_cached(&cfg->key, cfg->shingle_k, bw_buf_slice(&out->text), out->sig, cache);
-    out->params = bw_campaign_params_check(cfg);
+    bw_campaign_sketch_finish(&sketch);
+    out->params = prepared_params(cfg);
     return BW_OK;
 }
 

@@ -99,7 +99,7 @@ struct bw_campaign_index {
     dom_entry *doms;
     size_t dom_cap, dom_count;
     bw_campaign_prepared prep;   // bw_campaign_index_add's own prepared message
-    uint64_t params;             // bw_campaign_params_check(&cfg)
+    uint64_t params;             // what prepared messages must match (prepared_params)
     bw_campaign_token_cache *token_cache;
     bw_campaign_stats stats;
     bw_campaign_top *view_subjects, *view_domains;

@@ -11,7 +11,7 @@
 
 // Enough token hashes for a shingle window without allocating: tokens are hashed as the
 // text is walked and only the last k are needed.
-#define MAX_SHINGLE_K 8
+#define MAX_SHINGLE_K BW_CAMPAIGN_MAX_SHINGLE_K
 
 static void add_shingle(uint32_t sig[BW_CAMPAIGN_SIG], uint64_t *filled, uint64_t h)
 {
@@ -60,52 +60,72 @@ static uint64_t token_hash(const bw_hash_key *key, const char *p, size_t n, uint
     return slot->hash;
 }
 
-void bw_campaign_minhash_cached(const bw_hash_key *key, unsigned shingle_k, bw_slice text,
-                                uint32_t sig[BW_CAMPAIGN_SIG], bw_campaign_token_cache *cache)
+void bw_campaign_sketch_init(bw_campaign_sketch *s, const bw_hash_key *key, unsigned shingle_k,
+                             uint32_t sig[BW_CAMPAIGN_SIG], bw_campaign_token_cache *cache)
 {
     _Static_assert(BW_CAMPAIGN_SIG == 128, "bin selection uses the top 7 bits");
     if (shingle_k < 1)
         shingle_k = 1;
     if (shingle_k > MAX_SHINGLE_K)
         shingle_k = MAX_SHINGLE_K;
+    s->key = key;
+    s->cache = cache;
+    s->sig = sig;
+    s->k = shingle_k;
+    s->tokens = 0;
+    s->filled[0] = s->filled[1] = 0;
     for (unsigned i = 0; i < BW_CAMPAIGN_SIG; i++)
         sig[i] = UINT32_MAX;
-    uint64_t filled[2] = { 0, 0 };
-    uint64_t window[MAX_SHINGLE_K];
-    size_t tokens = 0;
+}
+
+void bw_campaign_sketch_token(bw_campaign_sketch *s, const char *p, size_t n, uint32_t fnv)
+{
+    s->window[s->tokens % MAX_SHINGLE_K] = token_hash(s->key, p, n, fnv, s->cache);
+    s->tokens++;
+    if (s->tokens >= s->k)
+        add_shingle(s->sig, s->filled, shingle_hash(s->window, (unsigned)((s->tokens - s->k) % MAX_SHINGLE_K), s->k));
+}
+
+void bw_campaign_sketch_finish(bw_campaign_sketch *s)
+{
+    if (s->tokens == 0)
+        return;
+    if (s->tokens < s->k)
+        add_shingle(s->sig, s->filled, shingle_hash(s->window, 0, (unsigned)s->tokens));
+    // Optimal densification: an empty bin copies the bin a keyed probe sequence of its own
+    // lands on first; both messages of a pair use the same sequence, so a copied bin
+    // agrees exactly when the source bin does.
+    for (unsigned bin = 0; bin < BW_CAMPAIGN_SIG; bin++) {
+        if (s->filled[bin >> 6] & (1ULL << (bin & 63)))
+            continue;
+        for (uint64_t attempt = 1;; attempt++) {
+            unsigned src = (unsigned)(bw_campaign_mix64(s->key->k1 ^ ((uint64_t)bin << 32) ^ attempt) >> 57);
+            if (s->filled[src >> 6] & (1ULL << (src & 63))) {
+                s->sig[bin] = s->sig[src];
+                break;
+            }
+        }
+    }
+}
+
+void bw_campaign_minhash_cached(const bw_hash_key *key, unsigned shingle_k, bw_slice text,
+                                uint32_t sig[BW_CAMPAIGN_SIG], bw_campaign_token_cache *cache)
+{
+    bw_campaign_sketch s;
+    bw_campaign_sketch_init(&s, key, shingle_k, sig, cache);
     size_t i = 0;
     while (i < text.n) {
         while (i < text.n && text.p[i] == ' ')
             i++;
         size_t start = i;
-        uint32_t fnv = 2166136261u;
+        uint32_t fnv = BW_CAMPAIGN_FNV_INIT;
         while (i < text.n && text.p[i] != ' ')
-            fnv = (fnv ^ (unsigned char)text.p[i++]) * 16777619u;
+            fnv = bw_campaign_fnv_step(fnv, (unsigned char)text.p[i++]);
         if (i == start)
             break;
-        window[tokens % MAX_SHINGLE_K] = token_hash(key, text.p + start, i - start, fnv, cache);
-        tokens++;
-        if (tokens >= shingle_k)
-            add_shingle(sig, filled, shingle_hash(window, (unsigned)((tokens - shingle_k) % MAX_SHINGLE_K), shingle_k));
+        bw_campaign_sketch_token(&s, text.p + start, i - start, fnv);
     }
-    if (tokens == 0)
-        return;
-    if (tokens < shingle_k)
-        add_shingle(sig, filled, shingle_hash(window, 0, (unsigned)tokens));
-    // Optimal densification: an empty bin copies the bin a keyed probe sequence of its own
-    // lands on first; both messages of a pair use the same sequence, so a copied bin
-    // agrees exactly when the source bin does.
-    for (unsigned bin = 0; bin < BW_CAMPAIGN_SIG; bin++) {
-        if (filled[bin >> 6] & (1ULL << (bin & 63)))
-            continue;
-        for (uint64_t attempt = 1;; attempt++) {
-            unsigned src = (unsigned)(bw_campaign_mix64(key->k1 ^ ((uint64_t)bin << 32) ^ attempt) >> 57);
-            if (filled[src >> 6] & (1ULL << (src & 63))) {
-                sig[bin] = sig[src];
-                break;
-            }
-        }
-    }
+    bw_campaign_sketch_finish(&s);
 }
 
 double bw_campaign_sig_similarity(const uint32_t a[BW_CAMPAIGN_SIG], const uint32_t b[BW_CAMPAIGN_SIG])

@@ -153,6 +153,8 @@ static inline unsigned char lower(unsigned char c) { return (c >= 'A' && c <= 'Z
 typedef struct norm_state {
     const bw_campaign_norm_limits *limits;
     bw_buf *out;
+    size_t text_max;        // tokens written to out (the rest are only sketched)
+    bw_campaign_sketch *sketch;   // NULL: text only
     size_t tokens;
     unsigned flags;
     bool full;              // max_tokens reached: ignore the rest
@@ -164,7 +166,9 @@ typedef struct norm_state {
     size_t rcpt_word_count;
 } norm_state;
 
-static void emit(norm_state *st, const char *tok, size_t n)
+// Writes one token (while the text has room) and hashes it into the sketch; fnv is the
+// FNV-1a of its bytes (the word scanner computes it as it copies them).
+static void emit_fnv(norm_state *st, const char *tok, size_t n, uint32_t fnv)
 {
     if (st->full || st->nomem || n == 0)
         return;
@@ -173,17 +177,30 @@ static void emit(norm_state *st, const char *tok, size_t n)
         st->flags |= BW_NORM_TOKEN_LIMIT;
         return;
     }
-    bw_buf *out = st->out;
-    if (out->n + n + 2 > out->cap && bw_buf_reserve(out, n + 1) != 0) {
-        st->nomem = true;
-        return;
+    if (st->tokens < st->text_max) {
+        bw_buf *out = st->out;
+        if (out->n + n + 2 > out->cap && bw_buf_reserve(out, n + 1) != 0) {
+            st->nomem = true;
+            return;
+        }
+        if (st->tokens > 0)
+            out->p[out->n++] = ' ';
+        memcpy(out->p + out->n, tok, n);
+        out->n += n;
+        out->p[out->n] = '\0';
     }
-    if (st->tokens > 0)
-        out->p[out->n++] = ' ';
-    memcpy(out->p + out->n, tok, n);
-    out->n += n;
-    out->p[out->n] = '\0';
+    if (st->sketch)
+        bw_campaign_sketch_token(st->sketch, tok, n, fnv);
     st->tokens++;
+}
+
+static void emit(norm_state *st, const char *tok, size_t n)
+{
+    uint32_t fnv = BW_CAMPAIGN_FNV_INIT;
+    if (st->sketch)
+        for (size_t i = 0; i < n; i++)
+            fnv = bw_campaign_fnv_step(fnv, (unsigned char)tok[i]);
+    emit_fnv(st, tok, n, fnv);
 }
 
 #define EMIT_LIT(st, s) emit((st), (s), sizeof(s) - 1)
@@ -321,6 +338,7 @@ typedef struct word {
     size_t n;
     size_t chars;
     size_t digits, letters, hexes;
+    uint32_t fnv;           // FNV-1a of buf
     bool non_ascii;
 } word;
 
@@ -337,8 +355,9 @@ static void word_flush(norm_state *st, word *w)
     else if (st->rcpt_word_count && is_rcpt_word(st, w->buf, w->n))
         EMIT_LIT(st, "<rcpt>");
     else
-        emit(st, w->buf, w->n);
+        emit_fnv(st, w->buf, w->n, w->fnv);
     w->n = w->chars = w->digits = w->letters = w->hexes = 0;
+    w->fnv = BW_CAMPAIGN_FNV_INIT;
     w->non_ascii = false;
 }
 
@@ -353,6 +372,8 @@ static void word_add(norm_state *st, word *w, uint32_t cp)
         return;             // the word keeps its first cap bytes
     }
     memcpy(w->buf + w->n, enc, len);
+    for (size_t i = 0; i < len; i++)
+        w->fnv = bw_campaign_fnv_step(w->fnv, (unsigned char)enc[i]);
     w->n += len;
     w->chars++;
     if (cp >= '0' && cp <= '9')
@@ -369,25 +390,27 @@ static void word_add(norm_state *st, word *w, uint32_t cp)
 
 // Words of one whitespace-delimited chunk. Digits joined by . , : / - stay one number
 // ("1,299.95", "555-0123"); apostrophes inside words vanish ("don't" -> "dont").
-// Byte classes for the ASCII fast path of split_words.
-enum { C_WORD = 1, C_DIGIT = 2, C_HEX = 4 };
-static const uint8_t ASCII_CLASS[128] = {
+// Byte classes for the ASCII fast path of split_words (bytes >= 0x80 are 0: decoded).
+enum { C_WORD = 1, C_DIGIT = 2, C_HEX = 4, C_UPPER = 8 };
+static const uint8_t ASCII_CLASS[256] = {
     ['0'] = 7, ['1'] = 7, ['2'] = 7, ['3'] = 7, ['4'] = 7, ['5'] = 7, ['6'] = 7, ['7'] = 7, ['8'] = 7, ['9'] = 7,
-    ['a'] = 5, ['b'] = 5, ['c'] = 5, ['d'] = 5, ['e'] = 5, ['f'] = 5, ['A'] = 5, ['B'] = 5, ['C'] = 5, ['D'] = 5,
-    ['E'] = 5, ['F'] = 5, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+    ['a'] = 5, ['b'] = 5, ['c'] = 5, ['d'] = 5, ['e'] = 5, ['f'] = 5, ['A'] = 13, ['B'] = 13, ['C'] = 13, ['D'] = 13,
+    ['E'] = 13, ['F'] = 13, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
     ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
-    ['y'] = 1, ['z'] = 1, ['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1, ['M'] = 1, ['N'] = 1,
-    ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1, ['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
-    ['Y'] = 1, ['Z'] = 1,
+    ['y'] = 1, ['z'] = 1, ['G'] = 9, ['H'] = 9, ['I'] = 9, ['J'] = 9, ['K'] = 9, ['L'] = 9, ['M'] = 9, ['N'] = 9,
+    ['O'] = 9, ['P'] = 9, ['Q'] = 9, ['R'] = 9, ['S'] = 9, ['T'] = 9, ['U'] = 9, ['V'] = 9, ['W'] = 9, ['X'] = 9,
+    ['Y'] = 9, ['Z'] = 9,
 };
 
 // Words of one whitespace-delimited chunk. Digits joined by . , : / - stay one number
-// ("1,299.95", "555-0123"); apostrophes inside words vanish ("don't" -> "dont"). ASCII
-// bytes take a table-driven path; other bytes are decoded, classified and folded.
+// ("1,299.95", "555-0123"); apostrophes inside words vanish ("don't" -> "dont"). A run of
+// ASCII letters and digits is copied folded in one tight loop (counts, FNV and all);
+// other bytes are decoded, classified and folded.
 static void split_words(norm_state *st, const unsigned char *p, size_t n)
 {
     word w;
     w.n = w.chars = w.digits = w.letters = w.hexes = 0;
+    w.fnv = BW_CAMPAIGN_FNV_INIT;
     w.non_ascii = false;
     size_t cap = st->limits->max_token_bytes < sizeof w.buf ? st->limits->max_token_bytes : sizeof w.buf;
     size_t i = 0;
@@ -396,24 +419,40 @@ static void split_words(norm_state *st, const unsigned char *p, size_t n)
         if (c < 0x80) {
             uint8_t cls = ASCII_CLASS[c];
             if (cls & C_WORD) {
-                if (w.n < cap) {
-                    w.buf[w.n++] = (char)lower(c);
-                    w.chars++;
-                    if (cls & C_DIGIT)
-                        w.digits++;
-                    else
-                        w.letters++;
-                    if (cls & C_HEX)
-                        w.hexes++;
-                } else {
-                    st->flags |= BW_NORM_LONG_TOKEN;
+                size_t room = cap > w.n ? cap - w.n : 0;
+                size_t stop = n - i < room ? n : i + room;
+                size_t j = i, digits = 0, hexes = 0;
+                uint32_t fnv = w.fnv;
+                char *dst = w.buf + w.n;
+                while (j < stop && ((cls = ASCII_CLASS[p[j]]) & C_WORD)) {
+                    unsigned char l = (unsigned char)(p[j] | ((cls & C_UPPER) << 2));
+                    *dst++ = (char)l;
+                    fnv = bw_campaign_fnv_step(fnv, l);
+                    digits += (cls >> 1) & 1;
+                    hexes += (cls >> 2) & 1;
+                    j++;
                 }
-            } else if (!(w.chars > 0 && i + 1 < n &&
-                         (((c == '.' || c == ',' || c == ':' || c == '/' || c == '-') && w.letters == 0 &&
-                           is_digit(p[i + 1])) ||
-                          (c == '\'' && is_alpha(p[i + 1]))))) {
-                word_flush(st, &w);
+                size_t stored = j - i;
+                w.n += stored;
+                w.chars += stored;
+                w.digits += digits;
+                w.letters += stored - digits;
+                w.hexes += hexes;
+                w.fnv = fnv;
+                if (j < n && (ASCII_CLASS[p[j]] & C_WORD)) {
+                    // No room left: the word keeps its first cap bytes.
+                    st->flags |= BW_NORM_LONG_TOKEN;
+                    while (j < n && (ASCII_CLASS[p[j]] & C_WORD))
+                        j++;
+                }
+                i = j;
+                continue;
             }
+            if (!(w.chars > 0 && i + 1 < n &&
+                  (((c == '.' || c == ',' || c == ':' || c == '/' || c == '-') && w.letters == 0 &&
+                    is_digit(p[i + 1])) ||
+                   (c == '\'' && is_alpha(p[i + 1])))))
+                word_flush(st, &w);
             i++;
             continue;
         }
@@ -432,8 +471,15 @@ static void split_words(norm_state *st, const unsigned char *p, size_t n)
 
 // Bytes that make a chunk worth the URL, address or base64 checks; a plain word (most
 // chunks) goes straight to split_words.
-enum { S_AT = 1, S_COLON = 2, S_DOT = 4, S_B64 = 8 };
+// S_SPACE marks the separators (is_space).
+enum { S_AT = 1, S_COLON = 2, S_DOT = 4, S_B64 = 8, S_SPACE = 16 };
 static const uint8_t CHUNK_SPECIAL[256] = {
+    [0] = S_SPACE, [1] = S_SPACE, [2] = S_SPACE, [3] = S_SPACE, [4] = S_SPACE, [5] = S_SPACE, [6] = S_SPACE,
+    [7] = S_SPACE, [8] = S_SPACE, [9] = S_SPACE, [10] = S_SPACE, [11] = S_SPACE, [12] = S_SPACE,
+    [13] = S_SPACE, [14] = S_SPACE, [15] = S_SPACE, [16] = S_SPACE, [17] = S_SPACE, [18] = S_SPACE,
+    [19] = S_SPACE, [20] = S_SPACE, [21] = S_SPACE, [22] = S_SPACE, [23] = S_SPACE, [24] = S_SPACE,
+    [25] = S_SPACE, [26] = S_SPACE, [27] = S_SPACE, [28] = S_SPACE, [29] = S_SPACE, [30] = S_SPACE,
+    [31] = S_SPACE, [32] = S_SPACE, [127] = S_SPACE,
     ['@'] = S_AT, [':'] = S_COLON, ['.'] = S_DOT, ['+'] = S_B64, ['/'] = S_B64, ['='] = S_B64,
 };
 
@@ -442,12 +488,17 @@ static void normalize_part(norm_state *st, bw_slice s)
     const unsigned char *p = (const unsigned char *)s.p;
     size_t i = 0;
     while (i < s.n && !st->full && !st->nomem) {
-        while (i < s.n && is_space(p[i]))
+        while (i < s.n && (CHUNK_SPECIAL[p[i]] & S_SPACE))
             i++;
         size_t start = i;
         unsigned seen = 0;
-        while (i < s.n && !is_space(p[i]))
-            seen |= CHUNK_SPECIAL[p[i++]];
+        while (i < s.n) {
+            unsigned t = CHUNK_SPECIAL[p[i]];
+            if (t & S_SPACE)
+                break;
+            seen |= t;
+            i++;
+        }
         if (i == start)
             break;
         size_t len = i - start;
@@ -476,6 +527,14 @@ bw_status bw_campaign_normalize(const bw_campaign_norm_limits *limits, bw_slice 
                                 bw_slice rcpt_addr, bw_slice rcpt_name, bw_buf *out,
                                 size_t *token_count, unsigned *flags)
 {
+    return bw_campaign_normalize_sketch(limits, subject, text, rcpt_addr, rcpt_name, out, SIZE_MAX, NULL,
+                                        token_count, flags);
+}
+
+bw_status bw_campaign_normalize_sketch(const bw_campaign_norm_limits *limits, bw_slice subject, bw_slice text,
+                                       bw_slice rcpt_addr, bw_slice rcpt_name, bw_buf *out, size_t text_max_tokens,
+                                       bw_campaign_sketch *sketch, size_t *token_count, unsigned *flags)
+{
     bw_campaign_norm_limits defaults;
     if (!limits) {
         bw_campaign_norm_limits_default(&defaults);
@@ -485,6 +544,8 @@ bw_status bw_campaign_normalize(const bw_campaign_norm_limits *limits, bw_slice 
     memset(&st, 0, sizeof st);
     st.limits = limits;
     st.out = out;
+    st.text_max = text_max_tokens;
+    st.sketch = sketch;
     st.rcpt_addr = rcpt_addr;
     add_rcpt_words(&st, rcpt_name);
     const char *at = rcpt_addr.n ? memchr(rcpt_addr.p, '@', rcpt_addr.n) : NULL;

@@ -338,20 +338,20 @@ static bw_status build_fingerprint(bw_mail_analyzer *a, const bw_message *msg, b
     size_t total = 0;
     for (size_t i = 0; i < msg->header_count; i++)
         total += msg->headers[i].name.n + 1;   // name and ',' (the last one is the NUL)
-    if (total > 0 && bw_buf_reserve(&a->fingerprint, total) < 0)
-        return BW_ERR_NOMEM;
-    char *dst = a->fingerprint.p + a->fingerprint.n;
-    for (size_t i = 0; i < msg->header_count; i++) {
-        bw_slice name = msg->headers[i].name;
-        if (i > 0)
-            *dst++ = ',';
-        for (size_t k = 0; k < name.n; k++) {
-            char c = name.p[k];
-            dst[k] = (char)(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
+    if (total > 0) {   // (no header: the buffer may never have been allocated)
+        if (bw_buf_reserve(&a->fingerprint, total) < 0)
+            return BW_ERR_NOMEM;
+        char *dst = a->fingerprint.p + a->fingerprint.n;
+        for (size_t i = 0; i < msg->header_count; i++) {
+            bw_slice name = msg->headers[i].name;
+            if (i > 0)
+                *dst++ = ',';
+            for (size_t k = 0; k < name.n; k++) {
+                char c = name.p[k];
+                dst[k] = (char)(c >= 'A' && c <= 'Z' ? c | 0x20 : c);
+            }
+            dst += name.n;
         }
-        dst += name.n;
-    }
-    if (total > 0) {
         a->fingerprint.n = (size_t)(dst - a->fingerprint.p);
         a->fingerprint.p[a->fingerprint.n] = '\0';
     }

@@ -190,6 +190,16 @@ static void test_empty_message(void **state)
     assert_non_null(strstr(json.p, "\"date\":null"));
     assert_non_null(strstr(json.p, "\"sender_ip\":null"));
     bw_buf_free(&json);
+    // The header-order fingerprint with no header at all, then with some, then none again.
+    assert_int_equal(r.header_fingerprint.n, 0);
+    static const char two[] = "From: a@example.org\nTO: b@example.org\n\nbody\n";
+    assert_int_equal(bw_mime_parse(parser, two, sizeof two - 1, &msg), BW_OK);
+    assert_int_equal(bw_mail_analyze(a, msg, &r), BW_OK);
+    assert_int_equal(r.header_fingerprint.n, 7);
+    assert_memory_equal(r.header_fingerprint.p, "from,to", 7);
+    assert_int_equal(bw_mime_parse(parser, "", 0, &msg), BW_OK);
+    assert_int_equal(bw_mail_analyze(a, msg, &r), BW_OK);
+    assert_int_equal(r.header_fingerprint.n, 0);
     bw_mail_analyzer_free(a);
     bw_mime_parser_free(parser);
 }

@@ -873,7 +873,8 @@ static bw_status finish(bw_html_renderer *r, bw_html_doc *out)
             size_t len = end - start;
             if (len > r->limits.max_link_text_bytes)
                 len = utf8_safe_cut(r->text.p + start, r->limits.max_link_text_bytes);
-            l->text = bw_slice_make(r->text.p + start, len);
+            // No text at all: the buffer was never allocated (NULL + 0 is undefined).
+            l->text = r->text.p ? bw_slice_make(r->text.p + start, len) : BW_SLICE_LIT("");
         }
     }
     out->text = bw_buf_slice(&r->text);

@@ -15,19 +15,7 @@
 #include "botwatch/arena.h"
 #include "botwatch/ip.h"
 #include "botwatch/store_campaigns.h"
-
-static bw_slice col_slice(sqlite3_stmt *st, int col)
-{
-    const unsigned char *p = sqlite3_column_text(st, col);
-    if (!p)
-        return BW_SLICE_NULL;
-    return bw_slice_make(p, (size_t)sqlite3_column_bytes(st, col));
-}
-
-static int64_t col_time(sqlite3_stmt *st, int col)
-{
-    return sqlite3_column_type(st, col) == SQLITE_NULL ? BW_STORE_NO_TIME : sqlite3_column_int64(st, col);
-}
+#include "store_internal.h"
 
 static double col_similarity(sqlite3_stmt *st, int col)
 {
@@ -57,36 +45,12 @@ bw_status bw_store_file_schema_version(const char *path, int *version, char *err
     return s;
 }
 
-// head + " AND m.seen_at >= :since AND m.seen_at < :until" (the bounds present) + tail,
-// prepared with the range bound: the same clause read.c puts on every ranged query.
+// bw_store_prepare_ranged (read.c) with the statement as the result: NULL on failure.
 static sqlite3_stmt *prepare_ranged(bw_store *store, const char *head, const bw_store_range *range,
                                     const char *tail, char *errbuf)
 {
-    bw_buf sql = BW_BUF_INIT;
-    int rc = bw_buf_append_cstr(&sql, head);
-    if (range && range->has_since)
-        rc |= bw_buf_append_cstr(&sql, " AND m.seen_at >= :since");
-    if (range && range->has_until)
-        rc |= bw_buf_append_cstr(&sql, " AND m.seen_at < :until");
-    rc |= bw_buf_append_cstr(&sql, tail);
-    if (rc) {
-        bw_buf_free(&sql);
-        bw_error(errbuf, BW_ERR_NOMEM, "out of memory building a query");
-        return NULL;
-    }
-    sqlite3 *db = bw_store_sqlite(store);
     sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql.p, (int)sql.n, &st, NULL) != SQLITE_OK) {
-        bw_error(errbuf, BW_ERR_DB, "query: %s", sqlite3_errmsg(db));
-        bw_buf_free(&sql);
-        return NULL;
-    }
-    bw_buf_free(&sql);
-    int i;
-    if (range && range->has_since && (i = sqlite3_bind_parameter_index(st, ":since")) > 0)
-        sqlite3_bind_int64(st, i, range->since);
-    if (range && range->has_until && (i = sqlite3_bind_parameter_index(st, ":until")) > 0)
-        sqlite3_bind_int64(st, i, range->until);
+    bw_store_prepare_ranged(store, head, range, tail, &st, errbuf);
     return st;
 }
 
@@ -231,31 +195,31 @@ static bw_status campaign_fill(bw_store *store, campaign_queries *q, bw_store_ca
     int rc = sqlite3_step(q->row);
     c->stored_first_seen = c->stored_last_seen = BW_STORE_NO_TIME;
     if (rc == SQLITE_ROW) {
-        c->template_text = col_slice(q->row, 0);
+        c->template_text = bw_store_col_slice(q->row, 0);
         c->botnet_id = sqlite3_column_int64(q->row, 1);
-        c->botnet_label = col_slice(q->row, 2);
+        c->botnet_label = bw_store_col_slice(q->row, 2);
         c->stored_messages = (uint64_t)sqlite3_column_int64(q->row, 3);
-        c->stored_first_seen = col_time(q->row, 4);
-        c->stored_last_seen = col_time(q->row, 5);
+        c->stored_first_seen = bw_store_col_time(q->row, 4);
+        c->stored_last_seen = bw_store_col_time(q->row, 5);
         c->in_memory = sqlite3_column_int64(q->row, 6) != 0;
     } else if (rc != SQLITE_DONE) {
         return db_error(store, errbuf, "campaign");
     }
     if ((rc = sqlite3_step(q->subject)) == SQLITE_ROW) {
-        c->top_subject = col_slice(q->subject, 0);
+        c->top_subject = bw_store_col_slice(q->subject, 0);
         c->top_subject_messages = (uint64_t)sqlite3_column_int64(q->subject, 1);
     } else if (rc != SQLITE_DONE) {
         return db_error(store, errbuf, "campaign subjects");
     }
     if ((rc = sqlite3_step(q->domain)) == SQLITE_ROW) {
-        c->top_domain = col_slice(q->domain, 0);
+        c->top_domain = bw_store_col_slice(q->domain, 0);
         c->top_domain_messages = (uint64_t)sqlite3_column_int64(q->domain, 1);
     } else if (rc != SQLITE_DONE) {
         return db_error(store, errbuf, "campaign domains");
     }
     q->subnets.n = 0;
     while ((rc = sqlite3_step(q->ips)) == SQLITE_ROW)
-        if (subnet_add(&q->subnets, col_slice(q->ips, 0)) != 0)
+        if (subnet_add(&q->subnets, bw_store_col_slice(q->ips, 0)) != 0)
             return bw_error(errbuf, BW_ERR_NOMEM, "campaign networks: out of memory");
     if (rc != SQLITE_DONE)
         return db_error(store, errbuf, "campaign networks");
@@ -272,8 +236,8 @@ static void campaign_from_aggregate(sqlite3_stmt *st, bw_store_campaign *c)
     memset(c, 0, sizeof *c);
     c->id = sqlite3_column_int64(st, 0);
     c->messages = (uint64_t)sqlite3_column_int64(st, 1);
-    c->first_seen = col_time(st, 2);
-    c->last_seen = col_time(st, 3);
+    c->first_seen = bw_store_col_time(st, 2);
+    c->last_seen = bw_store_col_time(st, 3);
     c->sender_ips = (uint64_t)sqlite3_column_int64(st, 4);
     c->asns = (uint64_t)sqlite3_column_int64(st, 5);
 }
@@ -353,8 +317,9 @@ static bw_status collect_counts(bw_store *store, sqlite3_stmt *st, bw_arena *are
     while (list->n < max && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         bw_store_count item = { .number = sqlite3_column_int64(st, 1),
                                 .count = (uint64_t)sqlite3_column_int64(st, 4) };
-        if (!arena_slice(arena, col_slice(st, 0), &item.key) || !arena_slice(arena, col_slice(st, 2), &item.label)
-            || !arena_slice(arena, col_slice(st, 3), &item.extra) || !count_push(list, &item))
+        if (!arena_slice(arena, bw_store_col_slice(st, 0), &item.key) ||
+            !arena_slice(arena, bw_store_col_slice(st, 2), &item.label) ||
+            !arena_slice(arena, bw_store_col_slice(st, 3), &item.extra) || !count_push(list, &item))
             return bw_error(errbuf, BW_ERR_NOMEM, "%s: out of memory", what);
     }
     if (list->n < max && rc != SQLITE_DONE)
@@ -407,12 +372,12 @@ static bw_status detail_samples(bw_store *store, detail_impl *d, int64_t id, siz
         while (d->pub.sample_count < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
             bw_store_message_brief *b = &d->samples[d->pub.sample_count];
             b->id = sqlite3_column_int64(st, 0);
-            b->seen_at = col_time(st, 2);
+            b->seen_at = bw_store_col_time(st, 2);
             b->sender_asn = (uint32_t)sqlite3_column_int64(st, 5);
             b->similarity = col_similarity(st, 6);
-            if (!arena_slice(d->arena, col_slice(st, 1), &b->sha256)
-                || !arena_slice(d->arena, col_slice(st, 3), &b->subject)
-                || !arena_slice(d->arena, col_slice(st, 4), &b->sender_ip)) {
+            if (!arena_slice(d->arena, bw_store_col_slice(st, 1), &b->sha256)
+                || !arena_slice(d->arena, bw_store_col_slice(st, 3), &b->subject)
+                || !arena_slice(d->arena, bw_store_col_slice(st, 4), &b->sender_ip)) {
                 sqlite3_finalize(st);
                 return bw_error(errbuf, BW_ERR_NOMEM, "campaign samples: out of memory");
             }
@@ -442,8 +407,8 @@ static bw_status detail_links(bw_store *store, detail_impl *d, int64_t id, size_
     while (s == BW_OK && d->pub.link_count < limit && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         bw_store_campaign_link *l = &d->links[d->pub.link_count];
         l->other_id = sqlite3_column_int64(st, 0);
-        l->time = col_time(st, 2);
-        if (!arena_slice(d->arena, col_slice(st, 1), &l->domain))
+        l->time = bw_store_col_time(st, 2);
+        if (!arena_slice(d->arena, bw_store_col_slice(st, 1), &l->domain))
             s = bw_error(errbuf, BW_ERR_NOMEM, "campaign links: out of memory");
         else
             d->pub.link_count++;
@@ -719,17 +684,17 @@ bw_status bw_store_list_botnets(bw_store *store, const bw_store_range *range, si
     while (s == BW_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         bw_store_botnet b = {
             .id = sqlite3_column_int64(st, 0),
-            .label = col_slice(st, 1),
+            .label = bw_store_col_slice(st, 1),
             .messages = (uint64_t)sqlite3_column_int64(st, 2),
             .campaigns = (uint64_t)sqlite3_column_int64(st, 3),
-            .first_seen = col_time(st, 4),
-            .last_seen = col_time(st, 5),
+            .first_seen = bw_store_col_time(st, 4),
+            .last_seen = bw_store_col_time(st, 5),
             .stored_messages = (uint64_t)sqlite3_column_int64(st, 6),
             .stored_campaigns = (uint64_t)sqlite3_column_int64(st, 7),
             .sender_ips = (uint64_t)sqlite3_column_int64(st, 8),
             .subnets24 = (uint64_t)sqlite3_column_int64(st, 9),
-            .stored_first_seen = col_time(st, 10),
-            .stored_last_seen = col_time(st, 11),
+            .stored_first_seen = bw_store_col_time(st, 10),
+            .stored_last_seen = bw_store_col_time(st, 11),
         };
         bw_arena_reset(arena);
         sqlite3_stmt *subs[2] = { asns, countries };
@@ -799,22 +764,22 @@ static void attribution_from_row(sqlite3_stmt *st, bw_store_message_attribution 
 {
     memset(m, 0, sizeof *m);
     m->id = sqlite3_column_int64(st, 0);
-    m->sha256 = col_slice(st, 1);
-    m->source_path = col_slice(st, 2);
+    m->sha256 = bw_store_col_slice(st, 1);
+    m->source_path = bw_store_col_slice(st, 2);
     m->source_offset = (uint64_t)sqlite3_column_int64(st, 3);
     m->size = (uint64_t)sqlite3_column_int64(st, 4);
-    m->seen_at = col_time(st, 5);
-    m->subject = col_slice(st, 6);
-    m->sender_ip = col_slice(st, 7);
+    m->seen_at = bw_store_col_time(st, 5);
+    m->subject = bw_store_col_slice(st, 6);
+    m->sender_ip = bw_store_col_slice(st, 7);
     m->sender_asn = (uint32_t)sqlite3_column_int64(st, 8);
-    m->sender_as_name = col_slice(st, 9);
+    m->sender_as_name = bw_store_col_slice(st, 9);
     m->parsed = sqlite3_column_int(st, 10) != 0;
     m->campaign_id = sqlite3_column_int64(st, 11);
     m->similarity = col_similarity(st, 12);
-    m->rule_labels = col_slice(st, 13);
-    m->campaign_template = col_slice(st, 14);
+    m->rule_labels = bw_store_col_slice(st, 13);
+    m->campaign_template = bw_store_col_slice(st, 14);
     m->botnet_id = sqlite3_column_int64(st, 15);
-    m->botnet_label = col_slice(st, 16);
+    m->botnet_label = bw_store_col_slice(st, 16);
     m->started_campaign = m->campaign_id != 0 && sqlite3_column_int64(st, 17) == m->id;
     m->campaign_messages = m->campaign_id ? (uint64_t)sqlite3_column_int64(st, 18) : 0;
 }
@@ -954,7 +919,7 @@ int bw_store_attrib_get(bw_store_attrib_reader *r, int64_t msg_id, int64_t *camp
         return -1;
     }
     *campaign_id = sqlite3_column_int64(r->st, 0);
-    *rule_labels = col_slice(r->st, 1);
+    *rule_labels = bw_store_col_slice(r->st, 1);
     *botnet_id = sqlite3_column_int64(r->st, 2);
     return 1;
 }

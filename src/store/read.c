@@ -9,8 +9,9 @@
 #include <string.h>
 
 #include "botwatch/store.h"
+#include "store_internal.h"
 
-static bw_slice col_slice(sqlite3_stmt *st, int col)
+bw_slice bw_store_col_slice(sqlite3_stmt *st, int col)
 {
     const unsigned char *p = sqlite3_column_text(st, col);
     if (!p)
@@ -18,7 +19,7 @@ static bw_slice col_slice(sqlite3_stmt *st, int col)
     return bw_slice_make(p, (size_t)sqlite3_column_bytes(st, col));
 }
 
-static int64_t col_time(sqlite3_stmt *st, int col)
+int64_t bw_store_col_time(sqlite3_stmt *st, int col)
 {
     return sqlite3_column_type(st, col) == SQLITE_NULL ? BW_STORE_NO_TIME : sqlite3_column_int64(st, col);
 }
@@ -61,10 +62,9 @@ static sqlite3_stmt *prepare(bw_store *store, const bw_buf *sql, char *errbuf)
     return st;
 }
 
-// Builds head + the range condition on m.seen_at + tail, prepares it and binds the range:
-// the one path every time-ranged query takes. On failure *st is NULL and errbuf says why.
-static bw_status prepare_ranged(bw_store *store, const char *head, const bw_store_range *range,
-                                const char *tail, sqlite3_stmt **st, char *errbuf)
+// The one path every time-ranged query takes (store_internal.h).
+bw_status bw_store_prepare_ranged(bw_store *store, const char *head, const bw_store_range *range,
+                                  const char *tail, sqlite3_stmt **st, char *errbuf)
 {
     *st = NULL;
     bw_buf sql = BW_BUF_INIT;
@@ -91,7 +91,7 @@ struct bw_store_iter {
 bw_store_iter *bw_store_iter_messages(bw_store *store, const bw_store_range *range, char *errbuf)
 {
     sqlite3_stmt *st;
-    if (prepare_ranged(store,
+    if (bw_store_prepare_ranged(store,
         "SELECT m.id, lower(hex(m.sha256)), m.ingested_at, m.date, m.received_at, m.seen_at, s.path,"
         " m.source_offset, m.size, m.sender_ip, m.helo, m.sender_asn, a.name, m.envelope_from,"
         " m.envelope_to, m.subject, m.from_addr, m.message_id, m.header_fingerprint, m.anomalies,"
@@ -125,30 +125,30 @@ int bw_store_iter_next(bw_store_iter *it, bw_store_row *row, char *errbuf)
     sqlite3_stmt *st = it->st;
     memset(row, 0, sizeof *row);
     row->id = sqlite3_column_int64(st, 0);
-    row->sha256 = col_slice(st, 1);
+    row->sha256 = bw_store_col_slice(st, 1);
     row->ingested_at = sqlite3_column_int64(st, 2);
-    row->date = col_time(st, 3);
-    row->received_at = col_time(st, 4);
-    row->seen_at = col_time(st, 5);
-    row->source_path = col_slice(st, 6);
+    row->date = bw_store_col_time(st, 3);
+    row->received_at = bw_store_col_time(st, 4);
+    row->seen_at = bw_store_col_time(st, 5);
+    row->source_path = bw_store_col_slice(st, 6);
     row->source_offset = (uint64_t)sqlite3_column_int64(st, 7);
     row->size = (uint64_t)sqlite3_column_int64(st, 8);
-    row->sender_ip = col_slice(st, 9);
-    row->helo = col_slice(st, 10);
+    row->sender_ip = bw_store_col_slice(st, 9);
+    row->helo = bw_store_col_slice(st, 10);
     row->sender_asn = (uint32_t)sqlite3_column_int64(st, 11);
-    row->sender_as_name = col_slice(st, 12);
-    row->envelope_from = col_slice(st, 13);
-    row->envelope_to = col_slice(st, 14);
-    row->subject = col_slice(st, 15);
-    row->from_addr = col_slice(st, 16);
-    row->message_id = col_slice(st, 17);
-    row->header_fingerprint = col_slice(st, 18);
+    row->sender_as_name = bw_store_col_slice(st, 12);
+    row->envelope_from = bw_store_col_slice(st, 13);
+    row->envelope_to = bw_store_col_slice(st, 14);
+    row->subject = bw_store_col_slice(st, 15);
+    row->from_addr = bw_store_col_slice(st, 16);
+    row->message_id = bw_store_col_slice(st, 17);
+    row->header_fingerprint = bw_store_col_slice(st, 18);
     row->anomalies = (uint64_t)sqlite3_column_int64(st, 19);
     row->parsed = sqlite3_column_type(st, 20) != SQLITE_NULL;
     row->part_count = (uint32_t)sqlite3_column_int64(st, 20);
     row->url_count = (uint32_t)sqlite3_column_int64(st, 21);
     row->text_bytes = (uint64_t)sqlite3_column_int64(st, 22);
-    row->url_domains = col_slice(st, 23);
+    row->url_domains = bw_store_col_slice(st, 23);
     return 1;
 }
 
@@ -172,10 +172,10 @@ static bw_status run_counts(bw_store *store, sqlite3_stmt *st, size_t limit,
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         bw_store_count item = {
-            .key = col_slice(st, 0),
+            .key = bw_store_col_slice(st, 0),
             .number = sqlite3_column_int64(st, 1),
-            .label = col_slice(st, 2),
-            .extra = col_slice(st, 3),
+            .label = bw_store_col_slice(st, 2),
+            .extra = bw_store_col_slice(st, 3),
             .count = (uint64_t)sqlite3_column_int64(st, 4),
         };
         if (fn(ctx, &item) != 0)
@@ -192,7 +192,7 @@ static bw_status build_and_run(bw_store *store, const char *head, const char *ta
                                bw_store_count_fn fn, void *ctx, char *errbuf)
 {
     sqlite3_stmt *st;
-    bw_status s = prepare_ranged(store, head, range, tail, &st, errbuf);
+    bw_status s = bw_store_prepare_ranged(store, head, range, tail, &st, errbuf);
     return s != BW_OK ? s : run_counts(store, st, limit, fn, ctx, errbuf);
 }
 
@@ -265,7 +265,7 @@ bw_status bw_store_anomaly_counts(bw_store *store, const bw_store_range *range,
         return bw_error(errbuf, BW_ERR_NOMEM, "out of memory building a query");
     }
     sqlite3_stmt *st;
-    bw_status s = prepare_ranged(store, head.p, range, "", &st, errbuf);
+    bw_status s = bw_store_prepare_ranged(store, head.p, range, "", &st, errbuf);
     bw_buf_free(&head);
     if (s != BW_OK)
         return s;
@@ -303,9 +303,9 @@ bw_status bw_store_list_errors(bw_store *store, size_t limit, bw_store_error_fn 
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         bw_store_error_row row = {
-            .source_path = col_slice(st, 0),
+            .source_path = bw_store_col_slice(st, 0),
             .offset = (uint64_t)sqlite3_column_int64(st, 1),
-            .reason = col_slice(st, 2),
+            .reason = bw_store_col_slice(st, 2),
             .at = sqlite3_column_int64(st, 3),
         };
         if (fn(ctx, &row) != 0)
@@ -329,8 +329,8 @@ bw_status bw_store_list_sources(bw_store *store, bw_store_source_fn fn, void *ct
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         bw_store_source_row row = {
             .id = sqlite3_column_int64(st, 0),
-            .path = col_slice(st, 1),
-            .format = col_slice(st, 2),
+            .path = bw_store_col_slice(st, 1),
+            .format = bw_store_col_slice(st, 2),
             .first_ingest = sqlite3_column_int64(st, 3),
             .last_ingest = sqlite3_column_int64(st, 4),
             .counts = {
@@ -356,7 +356,7 @@ bw_status bw_store_get_totals(bw_store *store, const bw_store_range *range, bw_s
     memset(out, 0, sizeof *out);
     out->first_seen = out->last_seen = BW_STORE_NO_TIME;
     sqlite3_stmt *st;
-    bw_status s = prepare_ranged(store,
+    bw_status s = bw_store_prepare_ranged(store,
         "SELECT count(*), total(m.part_count IS NULL), total(m.sender_ip IS NOT NULL),"
         " total(m.sender_asn IS NOT NULL), total(m.url_count > 0), total(m.url_count), total(m.size),"
         " min(m.seen_at), max(m.seen_at),"
@@ -373,8 +373,8 @@ bw_status bw_store_get_totals(bw_store *store, const bw_store_range *range, bw_s
         out->with_urls = (uint64_t)sqlite3_column_double(st, 4);
         out->urls = (uint64_t)sqlite3_column_double(st, 5);
         out->bytes = (uint64_t)sqlite3_column_double(st, 6);
-        out->first_seen = col_time(st, 7);
-        out->last_seen = col_time(st, 8);
+        out->first_seen = bw_store_col_time(st, 7);
+        out->last_seen = bw_store_col_time(st, 8);
         out->sources = (uint64_t)sqlite3_column_int64(st, 9);
         out->duplicates = (uint64_t)sqlite3_column_double(st, 10);
         out->errors = (uint64_t)sqlite3_column_int64(st, 11);

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "botwatch/error.h"
+#include "botwatch/store.h"
 
 typedef struct bw_store_migration {
     int version;                 // the user_version after this step
@@ -28,5 +29,15 @@ bw_status bw_store_user_version(sqlite3 *db, int *version, char *errbuf);
 // Applies steps[version..target) to db; refuses a database newer than step_count.
 bw_status bw_store_migrate(sqlite3 *db, const bw_store_migration *steps, size_t step_count,
                            int target, char *errbuf);
+
+// Shared by the read side (read.c, campaigns_read.c), defined in read.c. A NULL text column
+// reads as BW_SLICE_NULL and a NULL time as BW_STORE_NO_TIME.
+bw_slice bw_store_col_slice(sqlite3_stmt *st, int col);
+int64_t bw_store_col_time(sqlite3_stmt *st, int col);
+// Builds head + " AND m.seen_at >= :since AND m.seen_at < :until" (the bounds present) + tail,
+// prepares it and binds the range: the one clause every time-ranged query carries, so the
+// report, the campaign views and export agree. On failure *st is NULL and errbuf says why.
+bw_status bw_store_prepare_ranged(bw_store *store, const char *head, const bw_store_range *range,
+                                  const char *tail, sqlite3_stmt **st, char *errbuf);
 
 #endif

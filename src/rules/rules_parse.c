@@ -493,6 +493,23 @@ static uint32_t add_pattern(parser *p, uint32_t stream)
     return (uint32_t)r->pattern_count++;
 }
 
+// The regex after `~` or `!~` (the operator is current, checked by the caller) as a
+// NODE_REGEX over stream; header(...) and the named streams share it.
+static uint32_t regex_node(parser *p, uint32_t stream, bool negate, size_t start)
+{
+    next(p, true);
+    uint32_t id = new_node(p, NODE_REGEX, start);
+    if (id == UINT32_MAX)
+        return UINT32_MAX;
+    uint32_t pat = add_pattern(p, stream);
+    if (pat == UINT32_MAX)
+        return UINT32_MAX;
+    p->rules->nodes[id].pattern = pat;
+    p->rules->nodes[id].negate = negate;
+    next(p, false);
+    return id;
+}
+
 static const struct { const char *name; stream_kind kind; } STREAMS[] = {
     { "message_id", STREAM_MESSAGE_ID }, { "mailer", STREAM_MAILER }, { "subject", STREAM_SUBJECT },
     { "from", STREAM_FROM }, { "boundary", STREAM_BOUNDARY }, { "helo", STREAM_HELO },
@@ -658,16 +675,9 @@ static uint32_t parse_fact(parser *p)
             ERR_TOK(p, "expected ~ or !~ after header(...)");
             return UINT32_MAX;
         }
-        next(p, true);
-        id = new_node(p, NODE_REGEX, start);
+        id = regex_node(p, stream, negate, start);
         if (id == UINT32_MAX)
             return UINT32_MAX;
-        uint32_t pat = add_pattern(p, stream);
-        if (pat == UINT32_MAX)
-            return UINT32_MAX;
-        p->rules->nodes[id].pattern = pat;
-        p->rules->nodes[id].negate = negate;
-        next(p, false);
     } else {
         bool found = false;
         for (size_t i = 0; i < sizeof STREAMS / sizeof STREAMS[0] && !found; i++) {
@@ -682,16 +692,9 @@ static uint32_t parse_fact(parser *p)
             uint32_t stream = find_stream(p, STREAMS[i].kind, NULL);
             if (stream == UINT32_MAX)
                 return UINT32_MAX;
-            next(p, true);
-            id = new_node(p, NODE_REGEX, start);
+            id = regex_node(p, stream, negate, start);
             if (id == UINT32_MAX)
                 return UINT32_MAX;
-            uint32_t pat = add_pattern(p, stream);
-            if (pat == UINT32_MAX)
-                return UINT32_MAX;
-            p->rules->nodes[id].pattern = pat;
-            p->rules->nodes[id].negate = negate;
-            next(p, false);
         }
         for (size_t i = 0; i < sizeof NUMS / sizeof NUMS[0] && !found; i++) {
             if (strcmp(word, NUMS[i].name))

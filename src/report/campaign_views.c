@@ -348,24 +348,15 @@ static int campaign_json(bw_buf *b, const bw_store_campaign_detail *d, const bw_
     return rc | bw_buf_append_cstr(b, d->sample_count ? "\n  ]\n}\n" : "]\n}\n");
 }
 
-static int csv_time(bw_buf *b, int64_t t)
-{
-    if (t == BW_STORE_NO_TIME)
-        return 0;
-    char text[32];
-    rep_format_iso(t, text);
-    return bw_buf_append_cstr(b, text);
-}
-
 static int campaign_csv(bw_buf *b, const bw_store_campaign_detail *d)
 {
     const bw_store_campaign *c = &d->campaign;
     int rc = bw_buf_append_cstr(b, "section,key,value" EOL);
     rc |= bw_buf_printf(b, "campaign,id,%" PRId64 EOL "campaign,messages,%" PRIu64 EOL "campaign,first_message,%" PRId64
                            EOL "campaign,first_seen,", c->id, c->messages, d->first_message_id);
-    rc |= csv_time(b, c->first_seen);
+    rc |= rep_csv_time(b, c->first_seen);
     rc |= bw_buf_append_cstr(b, EOL "campaign,last_seen,");
-    rc |= csv_time(b, c->last_seen);
+    rc |= rep_csv_time(b, c->last_seen);
     rc |= bw_buf_printf(b, EOL "campaign,sender_ips,%" PRIu64 EOL "campaign,subnets24,%" PRIu64 EOL
                            "campaign,asns,%" PRIu64 EOL "campaign,botnet,", c->sender_ips, c->subnets24, c->asns);
     if (c->botnet_id)
@@ -417,7 +408,7 @@ static int campaign_csv(bw_buf *b, const bw_store_campaign_detail *d)
         rc |= bw_buf_printf(b, "links,%" PRId64 ",", d->links[i].other_id);
         rc |= rep_append_csv(b, d->links[i].domain);
         rc |= bw_buf_append_char(b, ',');
-        rc |= csv_time(b, d->links[i].time);
+        rc |= rep_csv_time(b, d->links[i].time);
         rc |= bw_buf_append_cstr(b, EOL);
     }
     rc |= bw_buf_append_cstr(b, EOL "section,id,sha256,seen_at,similarity,sender_ip,asn,subject" EOL);
@@ -426,7 +417,7 @@ static int campaign_csv(bw_buf *b, const bw_store_campaign_detail *d)
         rc |= bw_buf_printf(b, "samples,%" PRId64 ",", m->id);
         rc |= rep_append_csv(b, m->sha256);
         rc |= bw_buf_append_char(b, ',');
-        rc |= csv_time(b, m->seen_at);
+        rc |= rep_csv_time(b, m->seen_at);
         rc |= bw_buf_append_char(b, ',');
         if (m->similarity >= 0)
             rc |= bw_buf_printf(b, "%.4f", m->similarity);

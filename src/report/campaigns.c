@@ -172,6 +172,16 @@ int rep_json_time(bw_buf *b, int64_t t)
     return bw_buf_printf(b, "\"%s\"", text);
 }
 
+// CSV leaves an unknown time empty.
+int rep_csv_time(bw_buf *b, int64_t t)
+{
+    if (t == BW_STORE_NO_TIME)
+        return 0;
+    char text[32];
+    rep_format_iso(t, text);
+    return bw_buf_append_cstr(b, text);
+}
+
 int rep_json_share(bw_buf *b, uint64_t part, uint64_t whole)
 {
     uint64_t ten_thousandths = whole ? (part * 20000 / whole + 1) / 2 : 0;
@@ -465,15 +475,6 @@ int rep_json_campaigns(bw_buf *b, const rep_campaigns *c, const char *indent, bo
 
 #define EOL "\r\n"
 
-static int csv_time(bw_buf *b, int64_t t)
-{
-    if (t == BW_STORE_NO_TIME)
-        return 0;
-    char text[32];
-    rep_format_iso(t, text);
-    return bw_buf_append_cstr(b, text);
-}
-
 static int csv_list(bw_buf *b, const rep_list *list, int kind, bw_buf *scratch)
 {
     bw_buf_clear(scratch);
@@ -518,9 +519,9 @@ int rep_csv_campaigns(bw_buf *b, const rep_campaigns *c, bool campaigns, bool bo
             rc |= bw_buf_printf(b, "top_campaigns,%zu,%" PRId64 ",%" PRIu64 ",", i + 1, r->id, r->messages);
             rc |= rep_json_share(b, r->messages, whole);
             rc |= bw_buf_append_char(b, ',');
-            rc |= csv_time(b, r->first_seen);
+            rc |= rep_csv_time(b, r->first_seen);
             rc |= bw_buf_append_char(b, ',');
-            rc |= csv_time(b, r->last_seen);
+            rc |= rep_csv_time(b, r->last_seen);
             rc |= bw_buf_printf(b, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",", r->sender_ips, r->subnets24, r->asns);
             if (r->botnet_id)
                 rc |= bw_buf_printf(b, "%" PRId64, r->botnet_id);
@@ -551,9 +552,9 @@ int rep_csv_campaigns(bw_buf *b, const rep_campaigns *c, bool campaigns, bool bo
             rc |= bw_buf_append_char(b, ',');
             rc |= rep_json_share(b, cumulative, whole);
             rc |= bw_buf_printf(b, ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",", r->campaigns, r->sender_ips, r->subnets24);
-            rc |= csv_time(b, r->first_seen);
+            rc |= rep_csv_time(b, r->first_seen);
             rc |= bw_buf_append_char(b, ',');
-            rc |= csv_time(b, r->last_seen);
+            rc |= rep_csv_time(b, r->last_seen);
             rc |= bw_buf_append_char(b, ',');
             rc |= csv_list(b, &r->asns, 0, &scratch);
             rc |= bw_buf_append_char(b, ',');

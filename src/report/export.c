@@ -29,24 +29,6 @@ static const char csv_header[] =
 // Flush threshold: large enough that fwrite is called rarely, small enough to be constant.
 enum { FLUSH_BYTES = 64 * 1024 };
 
-static int csv_time(bw_buf *b, int64_t t)
-{
-    if (t == BW_STORE_NO_TIME)
-        return 0;
-    char text[32];
-    rep_format_iso(t, text);
-    return bw_buf_append_cstr(b, text);
-}
-
-static int json_time(bw_buf *b, int64_t t)
-{
-    if (t == BW_STORE_NO_TIME)
-        return bw_buf_append_cstr(b, "null");
-    char text[32];
-    rep_format_iso(t, text);
-    return bw_buf_printf(b, "\"%s\"", text);
-}
-
 static int json_text(bw_buf *b, bw_slice s)
 {
     return s.n ? rep_append_json(b, s) : bw_buf_append_cstr(b, "null");
@@ -121,11 +103,11 @@ static int csv_row(bw_buf *b, const bw_store_row *row, const attribution *at, bw
     rc |= bw_buf_append_char(b, ',');
     rc |= rep_append_csv(b, row->message_id);
     rc |= bw_buf_append_char(b, ',');
-    rc |= csv_time(b, row->date);
+    rc |= rep_csv_time(b, row->date);
     rc |= bw_buf_append_char(b, ',');
-    rc |= csv_time(b, row->received_at);
+    rc |= rep_csv_time(b, row->received_at);
     rc |= bw_buf_append_char(b, ',');
-    rc |= csv_time(b, row->seen_at);
+    rc |= rep_csv_time(b, row->seen_at);
     rc |= bw_buf_append_char(b, ',');
     rc |= rep_append_csv(b, row->sender_ip);
     rc |= bw_buf_append_char(b, ',');
@@ -165,11 +147,11 @@ static int jsonl_row(bw_buf *b, const bw_store_row *row, const attribution *at, 
     rc |= bw_buf_append_cstr(b, ", \"message_id\": ");
     rc |= json_text(b, row->message_id);
     rc |= bw_buf_append_cstr(b, ", \"date\": ");
-    rc |= json_time(b, row->date);
+    rc |= rep_json_time(b, row->date);
     rc |= bw_buf_append_cstr(b, ", \"received_at\": ");
-    rc |= json_time(b, row->received_at);
+    rc |= rep_json_time(b, row->received_at);
     rc |= bw_buf_append_cstr(b, ", \"seen_at\": ");
-    rc |= json_time(b, row->seen_at);
+    rc |= rep_json_time(b, row->seen_at);
     rc |= bw_buf_append_cstr(b, ", \"sender_ip\": ");
     rc |= json_text(b, row->sender_ip);
     rc |= bw_buf_append_cstr(b, ", \"helo\": ");

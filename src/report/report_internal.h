@@ -169,6 +169,7 @@ int rep_html_campaigns(bw_buf *b, const rep_campaigns *c);
 int rep_text_range(bw_buf *b, const bw_store_range *range);
 // JSON/CSV scalars shared by the writers.
 int rep_json_time(bw_buf *b, int64_t t);
+int rep_csv_time(bw_buf *b, int64_t t);
 int rep_json_share(bw_buf *b, uint64_t part, uint64_t whole);
 
 // The name of anomaly bit `bit` through the options' namer, or "anomaly_<bit>" in tmp.

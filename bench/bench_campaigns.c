@@ -31,6 +31,7 @@
 #include "botwatch/campaign.h"
 #include "botwatch/mail.h"
 #include "botwatch/mime.h"
+#include "spamsim_campaign.h"
 #include "spamsim_gen.h"
 #include "tlsh_shim.h"
 
@@ -413,9 +414,7 @@ typedef struct input {
 
 static bool make_input(input *in, const spamsim_msg *m, bw_campaign_msg *cm)
 {
-    *cm = (bw_campaign_msg){ .id = m->index, .time = m->time, .subject = m->subject, .text = m->text,
-                             .urls = m->urls, .url_count = m->url_count, .sender_ip = bw_slice_cstr(m->sender_ip),
-                             .asn = m->asn, .rcpt_addr = m->rcpt_addr, .rcpt_name = m->rcpt_name };
+    *cm = spamsim_campaign_msg(m);
     if (!in->parse)
         return true;
     const bw_message *msg;

@@ -16,18 +16,10 @@
 
 #include "botwatch/botnet.h"
 #include "botwatch/campaign.h"
+#include "spamsim_campaign.h"
 #include "spamsim_gen.h"
 
 static const bw_hash_key KEY = { 0x1111222233334444ULL, 0x5555666677778888ULL };
-
-static const char *data_dir(const char *env, const char *sub, char *out, size_t n)
-{
-    const char *base = getenv(env);
-    if (!base || !*base)
-        return NULL;
-    snprintf(out, n, "%s/%s", base, sub);
-    return out;
-}
 
 typedef struct msg {
     uint64_t campaign;
@@ -83,7 +75,6 @@ static double purity(cell *v, size_t n)
 static void test_spamsim_botnets(void **state)
 {
     (void)state;
-    char sa[4096], csdmc[4096], asn[4096];
     spamsim_config cfg;
     spamsim_config_default(&cfg);
     cfg.seed = 11;
@@ -91,11 +82,9 @@ static void test_spamsim_botnets(void **state)
     cfg.campaigns = 60;
     cfg.botnets = 6;
     cfg.days = 10;
-    cfg.sa_dir = data_dir("BW_DATA", "npm-spam-assassin/package/data", sa, sizeof sa);
-    cfg.csdmc_dir = data_dir("BW_SHARED_DATA", "mail/csdmc2010", csdmc, sizeof csdmc);
-    cfg.asn_csv = data_dir("BW_DATA", "npm-asn/package/asn-ipv4.csv", asn, sizeof asn);
-    char errbuf[256] = "BW_DATA not set";
-    spamsim *sim = cfg.sa_dir && cfg.asn_csv ? spamsim_new(&cfg, errbuf) : NULL;
+    spamsim_data_paths paths;
+    char errbuf[256];
+    spamsim *sim = spamsim_from_env(&cfg, &paths, errbuf);
     if (!sim) {
         print_message("skipping: spamsim data unavailable: %s\n", errbuf);
         skip();
@@ -111,9 +100,7 @@ static void test_spamsim_botnets(void **state)
     spamsim_msg m;
     for (size_t i = 0; i < n; i++) {
         assert_int_equal(spamsim_render(sim, i, &m), 0);
-        bw_campaign_msg cm = { .id = i, .time = m.time, .subject = m.subject, .text = m.text, .urls = m.urls,
-                               .url_count = m.url_count, .sender_ip = bw_slice_cstr(m.sender_ip), .asn = m.asn,
-                               .rcpt_addr = m.rcpt_addr, .rcpt_name = m.rcpt_name };
+        bw_campaign_msg cm = spamsim_campaign_msg(&m);
         bw_campaign_assignment a;
         assert_int_equal(bw_campaign_index_add(x, &cm, &a), BW_OK);
         msgs[i] = (msg){ a.campaign_id, m.botnet, { { 0 } }, m.time };

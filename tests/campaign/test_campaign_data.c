@@ -16,18 +16,10 @@
 #include "botwatch/campaign.h"
 #include "botwatch/mail.h"
 #include "botwatch/mime.h"
+#include "spamsim_campaign.h"
 #include "spamsim_gen.h"
 
 static const bw_hash_key KEY = { 0x1111222233334444ULL, 0x5555666677778888ULL };
-
-static const char *data_dir(const char *env, const char *sub, char *out, size_t n)
-{
-    const char *base = getenv(env);
-    if (!base || !*base)
-        return NULL;
-    snprintf(out, n, "%s/%s", base, sub);
-    return out;
-}
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -90,7 +82,6 @@ static double bcubed_f1(const uint64_t *pred, const uint32_t *truth, size_t n, d
 static void test_spamsim_stream(void **state)
 {
     (void)state;
-    char sa[4096], csdmc[4096], asn[4096];
     spamsim_config cfg;
     spamsim_config_default(&cfg);
     cfg.seed = 7;
@@ -98,11 +89,9 @@ static void test_spamsim_stream(void **state)
     cfg.campaigns = 50;
     cfg.botnets = 6;
     cfg.days = 7;
-    cfg.sa_dir = data_dir("BW_DATA", "npm-spam-assassin/package/data", sa, sizeof sa);
-    cfg.csdmc_dir = data_dir("BW_SHARED_DATA", "mail/csdmc2010", csdmc, sizeof csdmc);
-    cfg.asn_csv = data_dir("BW_DATA", "npm-asn/package/asn-ipv4.csv", asn, sizeof asn);
-    char errbuf[256] = "BW_DATA not set";
-    spamsim *sim = cfg.sa_dir && cfg.asn_csv ? spamsim_new(&cfg, errbuf) : NULL;
+    spamsim_data_paths paths;
+    char errbuf[256];
+    spamsim *sim = spamsim_from_env(&cfg, &paths, errbuf);
     if (!sim) {
         print_message("skipping: spamsim data unavailable: %s\n", errbuf);
         skip();
@@ -124,9 +113,7 @@ static void test_spamsim_stream(void **state)
     spamsim_msg m;
     for (size_t i = 0; i < n; i++) {
         assert_int_equal(spamsim_render(sim, i, &m), 0);
-        bw_campaign_msg cm = { .id = i, .time = m.time, .subject = m.subject, .text = m.text, .urls = m.urls,
-                               .url_count = m.url_count, .sender_ip = bw_slice_cstr(m.sender_ip), .asn = m.asn,
-                               .rcpt_addr = m.rcpt_addr, .rcpt_name = m.rcpt_name };
+        bw_campaign_msg cm = spamsim_campaign_msg(&m);
         bw_campaign_assignment a, b;
         assert_int_equal(bw_campaign_index_add(x, &cm, &a), BW_OK);
         assert_int_equal(bw_campaign_prepare_cached(&cc, &cm, cache, &prep), BW_OK);
@@ -184,7 +171,7 @@ static void test_spamassassin_groups(void **state)
 {
     (void)state;
     char dir[4096];
-    if (!data_dir("BW_DATA", "npm-spam-assassin/package/data", dir, sizeof dir)) {
+    if (!spamsim_data_dir("BW_DATA", "npm-spam-assassin/package/data", dir, sizeof dir)) {
         print_message("skipping: BW_DATA not set\n");
         skip();
     }

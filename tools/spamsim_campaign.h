@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: MIT
+// Glue between spamsim (spamsim_gen.h) and the campaign index, shared by the spamsim-driven
+// tests (tests/botnet, tests/campaign) and bench/campaigns: the data directories from the
+// environment, and one rendered message as the index's input. Header-only so each target
+// that already compiles spamsim_gen.c needs nothing more.
+#ifndef BOTWATCH_SPAMSIM_CAMPAIGN_H
+#define BOTWATCH_SPAMSIM_CAMPAIGN_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "botwatch/campaign.h"
+#include "spamsim_gen.h"
+
+// "$env/sub" in out, or NULL when env is unset or empty.
+static inline const char *spamsim_data_dir(const char *env, const char *sub, char *out, size_t n)
+{
+    const char *base = getenv(env);
+    if (!base || !*base)
+        return NULL;
+    snprintf(out, n, "%s/%s", base, sub);
+    return out;
+}
+
+// Where spamsim reads its sources; the config points into it, so it must outlive the
+// spamsim_new() call.
+typedef struct spamsim_data_paths {
+    char sa[4096], csdmc[4096], asn[4096];
+} spamsim_data_paths;
+
+// Points cfg at the corpora under BW_DATA / BW_SHARED_DATA and makes the stream, or returns
+// NULL with the reason in errbuf (at least 256 bytes): tests skip on NULL.
+static inline spamsim *spamsim_from_env(spamsim_config *cfg, spamsim_data_paths *paths, char *errbuf)
+{
+    cfg->sa_dir = spamsim_data_dir("BW_DATA", "npm-spam-assassin/package/data", paths->sa, sizeof paths->sa);
+    cfg->csdmc_dir = spamsim_data_dir("BW_SHARED_DATA", "mail/csdmc2010", paths->csdmc, sizeof paths->csdmc);
+    cfg->asn_csv = spamsim_data_dir("BW_DATA", "npm-asn/package/asn-ipv4.csv", paths->asn, sizeof paths->asn);
+    if (!cfg->sa_dir || !cfg->asn_csv) {
+        snprintf(errbuf, 256, "BW_DATA not set");
+        return NULL;
+    }
+    return spamsim_new(cfg, errbuf);
+}
+
+// Message m as the campaign index's input, from spamsim's own records (no parsing); the
+// slices borrow from m.
+static inline bw_campaign_msg spamsim_campaign_msg(const spamsim_msg *m)
+{
+    return (bw_campaign_msg){ .id = m->index, .time = m->time, .subject = m->subject, .text = m->text,
+                              .urls = m->urls, .url_count = m->url_count,
+                              .sender_ip = bw_slice_cstr(m->sender_ip), .asn = m->asn,
+                              .rcpt_addr = m->rcpt_addr, .rcpt_name = m->rcpt_name };
+}
+
+#endif

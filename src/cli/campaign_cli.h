@@ -34,4 +34,9 @@ bw_store *cli_open_campaign_store(const char *subcommand, const char *db_path);
 typedef bw_status (*cli_view_fn)(bw_store *store, const cli_view_options *o, FILE *out, void *ctx, char *errbuf);
 int cli_run_view(const char *subcommand, const cli_view_options *o, cli_view_fn view, void *ctx);
 
+// A ranged listing with no positional arguments (`campaigns`, `botnets`): parses the
+// options, refuses an argument with "unexpected argument '...' (hint)", runs view.
+int cli_run_list_view(const char *subcommand, int argc, char **argv, void (*usage)(FILE *), cli_view_fn view,
+                      const char *hint);
+
 #endif

@@ -48,14 +48,5 @@ static bw_status botnets_view(bw_store *store, const cli_view_options *o, FILE *
 
 int cmd_botnets(int argc, char **argv)
 {
-    cli_view_options o;
-    int first;
-    int rc = cli_view_parse("botnets", argc, argv, true, false, usage, &o, &first);
-    if (rc >= 0)
-        return rc;
-    if (first < argc) {
-        cli_error("botnets", "unexpected argument '%s' (the store is given with --db)", argv[first]);
-        return 2;
-    }
-    return cli_run_view("botnets", &o, botnets_view, NULL);
+    return cli_run_list_view("botnets", argc, argv, usage, botnets_view, "the store is given with --db");
 }

@@ -148,6 +148,21 @@ int cli_run_view(const char *subcommand, const cli_view_options *o, cli_view_fn 
     return status;
 }
 
+int cli_run_list_view(const char *subcommand, int argc, char **argv, void (*usage)(FILE *), cli_view_fn view,
+                      const char *hint)
+{
+    cli_view_options o;
+    int first;
+    int rc = cli_view_parse(subcommand, argc, argv, true, false, usage, &o, &first);
+    if (rc >= 0)
+        return rc;
+    if (first < argc) {
+        cli_error(subcommand, "unexpected argument '%s' (%s)", argv[first], hint);
+        return 2;
+    }
+    return cli_run_view(subcommand, &o, view, NULL);
+}
+
 static void campaigns_usage(FILE *out)
 {
     fputs("usage: botwatch campaigns [--db FILE] [--since TIME] [--until TIME] [--top N]\n"
@@ -186,16 +201,8 @@ static bw_status campaigns_view(bw_store *store, const cli_view_options *o, FILE
 
 int cmd_campaigns(int argc, char **argv)
 {
-    cli_view_options o;
-    int first;
-    int rc = cli_view_parse("campaigns", argc, argv, true, false, campaigns_usage, &o, &first);
-    if (rc >= 0)
-        return rc;
-    if (first < argc) {
-        cli_error("campaigns", "unexpected argument '%s' (one campaign: botwatch campaign ID)", argv[first]);
-        return 2;
-    }
-    return cli_run_view("campaigns", &o, campaigns_view, NULL);
+    return cli_run_list_view("campaigns", argc, argv, campaigns_usage, campaigns_view,
+                             "one campaign: botwatch campaign ID");
 }
 
 static void campaign_usage(FILE *out)

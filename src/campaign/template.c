@@ -58,10 +58,11 @@ bw_status bw_campaign_infer_template(const bw_slice *members, size_t count, size
     tok *tmpl = malloc(sizeof *tmpl * max_tokens * 2);
     tok *next = malloc(sizeof *next * max_tokens * 2);
     tok *member = malloc(sizeof *member * max_tokens);
+    uint64_t *bh = malloc(sizeof *bh * max_tokens);
     uint16_t *dp = NULL;
     size_t dp_cap = 0;
-    if (!tmpl || !next || !member) {
-        free(tmpl), free(next), free(member);
+    if (!tmpl || !next || !member || !bh) {
+        free(tmpl), free(next), free(member), free(bh);
         return BW_ERR_NOMEM;
     }
     bw_status status = BW_OK;
@@ -86,20 +87,29 @@ bw_status bw_campaign_infer_template(const bw_slice *members, size_t count, size
                 dp = grown;
                 dp_cap = cells;
             }
-            // dp[i][j] = LCS length of a[i..] and b[j..]
-            for (size_t i = an + 1; i-- > 0;)
-                for (size_t j = bn + 1; j-- > 0;) {
+            // dp[i][j] = LCS length of a[i..] and b[j..]. The member's token hashes are
+            // copied to one dense array, so a cell compares two words and only a hash
+            // match (a real match, nearly always) looks at the tokens themselves.
+            for (size_t j = 0; j < bn; j++)
+                bh[j] = b[j].h;
+            for (size_t j = 0; j <= bn; j++)
+                dp[an * stride + j] = 0;
+            for (size_t i = an; i-- > 0;) {
+                uint16_t *row = dp + i * stride, *below = dp + (i + 1) * stride;
+                const tok *ai = &a[i];
+                uint64_t ah = ai->h;
+                row[bn] = 0;
+                for (size_t j = bn; j-- > 0;) {
                     uint16_t v;
-                    if (i == an || j == bn)
-                        v = 0;
-                    else if (same(&a[i], &b[j]))
-                        v = (uint16_t)(dp[(i + 1) * stride + j + 1] + 1);
+                    if (bh[j] == ah && same(ai, &b[j]))
+                        v = (uint16_t)(below[j + 1] + 1);
                     else {
-                        uint16_t down = dp[(i + 1) * stride + j], right = dp[i * stride + j + 1];
+                        uint16_t down = below[j], right = row[j + 1];
                         v = down > right ? down : right;
                     }
-                    dp[i * stride + j] = v;
+                    row[j] = v;
                 }
+            }
             size_t i = 0, j = 0;
             bool gap = false;
             while (i < an || j < bn) {
@@ -127,6 +137,6 @@ bw_status bw_campaign_infer_template(const bw_slice *members, size_t count, size
     for (size_t i = 0; i < tn && status == BW_OK; i++)
         if ((i > 0 && bw_buf_append_char(out, ' ') != 0) || bw_buf_append(out, tmpl[i].p, tmpl[i].n) != 0)
             status = BW_ERR_NOMEM;
-    free(tmpl), free(next), free(member), free(dp);
+    free(tmpl), free(next), free(member), free(bh), free(dp);
     return status;
 }

@@ -168,23 +168,6 @@ static void purity(const uint64_t *pred, const uint32_t *truth, size_t n, double
     *true_clusters = counts[1];
 }
 
-typedef struct msg_sender {
-    uint64_t campaign;
-    bw_ip ip;
-    int64_t time;
-} msg_sender;
-
-static int cmp_sender(const void *a, const void *b)
-{
-    const msg_sender *x = a, *y = b;
-    if (x->campaign != y->campaign)
-        return x->campaign < y->campaign ? -1 : 1;
-    int c = bw_ip_cmp(&x->ip, &y->ip);
-    if (c)
-        return c;
-    return (x->time > y->time) - (x->time < y->time);
-}
-
 // Builds campaigns and sightings from per-message (campaign, sender IP, time), as the store
 // query does (GROUP BY campaign_id, sender_ip), infers botnets, and scores them against the
 // true botnets. Messages without a parsable sender IP count in their campaign only.
@@ -197,31 +180,15 @@ static void botnet_report(const char *name, const bw_botnet_config *bc, const ui
         bw_botnet_config_default(&defaults);
         bc = &defaults;
     }
-    msg_sender *v = malloc(n * sizeof *v);
+    spamsim_sender *v = malloc(n * sizeof *v);
     for (size_t i = 0; i < n; i++)
-        v[i] = (msg_sender){ campaign[i], has_ip[i] ? ip[i] : (bw_ip){ { 0 } }, time[i] };
-    qsort(v, n, sizeof *v, cmp_sender);
+        v[i] = (spamsim_sender){ .campaign = campaign[i], .ip = has_ip[i] ? ip[i] : (bw_ip){ { 0 } }, .time = time[i] };
+    qsort(v, n, sizeof *v, spamsim_sender_cmp);
     bw_botnet_campaign *camps = malloc(n * sizeof *camps);
     bw_botnet_sighting *sights = malloc(n * sizeof *sights);
-    static const bw_ip none = { { 0 } };
     size_t nc = 0, ns = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (nc == 0 || camps[nc - 1].id != v[i].campaign)
-            camps[nc++] = (bw_botnet_campaign){ v[i].campaign, 0, v[i].time, v[i].time, NULL };
-        bw_botnet_campaign *c = &camps[nc - 1];
-        c->messages++;
-        if (v[i].time < c->first_seen)
-            c->first_seen = v[i].time;
-        if (v[i].time > c->last_seen)
-            c->last_seen = v[i].time;
-        if (bw_ip_cmp(&v[i].ip, &none) == 0)
-            continue;
-        if (ns == 0 || sights[ns - 1].campaign_id != v[i].campaign || bw_ip_cmp(&sights[ns - 1].ip, &v[i].ip) != 0)
-            sights[ns++] = (bw_botnet_sighting){ v[i].campaign, v[i].ip, v[i].time, v[i].time, 0 };
-        bw_botnet_sighting *s = &sights[ns - 1];
-        s->messages++;
-        s->last_seen = v[i].time;   // sorted by time inside (campaign, ip)
-    }
+    for (size_t i = 0; i < n; i++)
+        spamsim_botnet_add(camps, &nc, sights, &ns, &v[i]);
     free(v);
     bw_botnet_result *res = NULL;
     char errbuf[BW_ERRBUF_SIZE];

@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "botwatch/botnet.h"
 #include "botwatch/campaign.h"
+#include "botwatch/ip.h"
 #include "spamsim_gen.h"
 
 // "$env/sub" in out, or NULL when env is unset or empty.
@@ -50,6 +52,51 @@ static inline bw_campaign_msg spamsim_campaign_msg(const spamsim_msg *m)
                               .urls = m->urls, .url_count = m->url_count,
                               .sender_ip = bw_slice_cstr(m->sender_ip), .asn = m->asn,
                               .rcpt_addr = m->rcpt_addr, .rcpt_name = m->rcpt_name };
+}
+
+// One clustered message's sender. Sorted with spamsim_sender_cmp (campaign, IP, time) the
+// senders give bw_botnet_infer() its campaigns and sightings as the store query does
+// (GROUP BY campaign_id, sender_ip).
+typedef struct spamsim_sender {
+    uint64_t campaign;
+    uint32_t botnet;   // spamsim's truth
+    bw_ip ip;          // all zero: no parsable sender IP
+    int64_t time;
+} spamsim_sender;
+
+static inline int spamsim_sender_cmp(const void *a, const void *b)
+{
+    const spamsim_sender *x = a, *y = b;
+    if (x->campaign != y->campaign)
+        return x->campaign < y->campaign ? -1 : 1;
+    int c = bw_ip_cmp(&x->ip, &y->ip);
+    if (c)
+        return c;
+    return (x->time > y->time) - (x->time < y->time);
+}
+
+// Adds the next sorted sender to camps[*nc] / sights[*ns] (each with room for one entry a
+// sender); a sender without an IP counts in its campaign only. Returns its campaign.
+static inline bw_botnet_campaign *spamsim_botnet_add(bw_botnet_campaign *camps, size_t *nc,
+                                                     bw_botnet_sighting *sights, size_t *ns,
+                                                     const spamsim_sender *v)
+{
+    static const bw_ip none = { { 0 } };
+    if (*nc == 0 || camps[*nc - 1].id != v->campaign)
+        camps[(*nc)++] = (bw_botnet_campaign){ v->campaign, 0, v->time, v->time, NULL };
+    bw_botnet_campaign *c = &camps[*nc - 1];
+    c->messages++;
+    if (v->time < c->first_seen)
+        c->first_seen = v->time;
+    if (v->time > c->last_seen)
+        c->last_seen = v->time;
+    if (bw_ip_cmp(&v->ip, &none) == 0)
+        return c;
+    if (*ns == 0 || sights[*ns - 1].campaign_id != v->campaign || bw_ip_cmp(&sights[*ns - 1].ip, &v->ip) != 0)
+        sights[(*ns)++] = (bw_botnet_sighting){ v->campaign, v->ip, v->time, v->time, 0 };
+    sights[*ns - 1].messages++;
+    sights[*ns - 1].last_seen = v->time;   // sorted by time inside (campaign, ip)
+    return c;
 }
 
 #endif

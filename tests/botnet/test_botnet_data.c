@@ -21,24 +21,6 @@
 
 static const bw_hash_key KEY = { 0x1111222233334444ULL, 0x5555666677778888ULL };
 
-typedef struct msg {
-    uint64_t campaign;
-    uint32_t botnet;
-    bw_ip ip;
-    int64_t time;
-} msg;
-
-static int cmp_msg(const void *a, const void *b)
-{
-    const msg *x = a, *y = b;
-    if (x->campaign != y->campaign)
-        return x->campaign < y->campaign ? -1 : 1;
-    int c = bw_ip_cmp(&x->ip, &y->ip);
-    if (c)
-        return c;
-    return (x->time > y->time) - (x->time < y->time);
-}
-
 typedef struct cell {
     uint64_t a, b;
 } cell;
@@ -95,7 +77,7 @@ static void test_spamsim_botnets(void **state)
     bw_campaign_index *x = bw_campaign_index_new(&cc, NULL);
     assert_non_null(x);
     size_t n = spamsim_count(sim);
-    msg *msgs = malloc(n * sizeof *msgs);
+    spamsim_sender *msgs = malloc(n * sizeof *msgs);
     assert_non_null(msgs);
     spamsim_msg m;
     for (size_t i = 0; i < n; i++) {
@@ -103,39 +85,28 @@ static void test_spamsim_botnets(void **state)
         bw_campaign_msg cm = spamsim_campaign_msg(&m);
         bw_campaign_assignment a;
         assert_int_equal(bw_campaign_index_add(x, &cm, &a), BW_OK);
-        msgs[i] = (msg){ a.campaign_id, m.botnet, { { 0 } }, m.time };
+        msgs[i] = (spamsim_sender){ a.campaign_id, m.botnet, { { 0 } }, m.time };
         assert_true(bw_ip_parse(bw_slice_cstr(m.sender_ip), &msgs[i].ip));
     }
     bw_campaign_index_free(x);
 
     // Campaigns and sightings, as ingest reads them from the store. Each campaign is
     // labelled with the family of the botnet most of its messages came from.
-    qsort(msgs, n, sizeof *msgs, cmp_msg);
+    qsort(msgs, n, sizeof *msgs, spamsim_sender_cmp);
     bw_botnet_campaign *camps = calloc(n, sizeof *camps);
     bw_botnet_sighting *sights = calloc(n, sizeof *sights);
     size_t nc = 0, ns = 0;
     unsigned votes[64];
     for (size_t i = 0; i < n; i++) {
-        if (nc == 0 || camps[nc - 1].id != msgs[i].campaign) {
-            camps[nc++] = (bw_botnet_campaign){ msgs[i].campaign, 0, msgs[i].time, msgs[i].time, NULL };
+        if (nc == 0 || camps[nc - 1].id != msgs[i].campaign)
             memset(votes, 0, sizeof votes);
-        }
-        bw_botnet_campaign *c = &camps[nc - 1];
-        c->messages++;
-        if (msgs[i].time < c->first_seen)
-            c->first_seen = msgs[i].time;
-        if (msgs[i].time > c->last_seen)
-            c->last_seen = msgs[i].time;
+        bw_botnet_campaign *c = spamsim_botnet_add(camps, &nc, sights, &ns, &msgs[i]);
         votes[msgs[i].botnet % 64]++;
         unsigned best = 0;
         for (unsigned b = 1; b < 64; b++)
             if (votes[b] > votes[best])
                 best = b;
         c->labels = spamsim_botnet_name(sim, best);
-        if (ns == 0 || sights[ns - 1].campaign_id != msgs[i].campaign || bw_ip_cmp(&sights[ns - 1].ip, &msgs[i].ip))
-            sights[ns++] = (bw_botnet_sighting){ msgs[i].campaign, msgs[i].ip, msgs[i].time, msgs[i].time, 0 };
-        sights[ns - 1].messages++;
-        sights[ns - 1].last_seen = msgs[i].time;
     }
 
     bw_botnet_result *r = NULL, *rev = NULL;

@@ -58,39 +58,18 @@ static long peak_rss_kb(void)
     return ru.ru_maxrss;
 }
 
-typedef struct pair {
-    uint64_t pred;
-    uint32_t truth;
-} pair;
-
-static int cmp_pred(const void *a, const void *b)
-{
-    const pair *x = a, *y = b;
-    if (x->pred != y->pred)
-        return x->pred < y->pred ? -1 : 1;
-    return (x->truth > y->truth) - (x->truth < y->truth);
-}
-
-static int cmp_truth(const void *a, const void *b)
-{
-    const pair *x = a, *y = b;
-    if (x->truth != y->truth)
-        return x->truth < y->truth ? -1 : 1;
-    return (x->pred > y->pred) - (x->pred < y->pred);
-}
-
 // B-cubed (Bagga & Baldwin 1998; Amigo et al. 2009): per message, the share of its
 // predicted cluster that truly belongs with it (precision) and the share of its true
 // cluster that was put with it (recall), averaged over messages.
 static void bcubed(const uint64_t *pred, const uint32_t *truth, size_t n, double *p, double *r, size_t *clusters)
 {
-    pair *v = malloc(n * sizeof *v);
+    spamsim_pair *v = malloc(n * sizeof *v);
     for (size_t i = 0; i < n; i++)
-        v[i] = (pair){ pred[i], truth[i] };
+        v[i] = (spamsim_pair){ pred[i], truth[i] };
     double ps = 0, rs = 0;
     size_t nclusters = 0;
     for (int pass = 0; pass < 2; pass++) {
-        qsort(v, n, sizeof *v, pass == 0 ? cmp_pred : cmp_truth);
+        qsort(v, n, sizeof *v, pass == 0 ? spamsim_cmp_pred : spamsim_cmp_truth);
         for (size_t i = 0; i < n;) {
             size_t j = i;
             while (j < n && (pass == 0 ? v[j].pred == v[i].pred : v[j].truth == v[i].truth))
@@ -131,42 +110,6 @@ static void report(const char *name, const uint64_t *pred, const uint32_t *truth
 }
 
 // ---- botnets ---------------------------------------------------------------------------
-
-// Purity (each predicted cluster counted by its largest true class) and inverse purity (each
-// true class by its largest predicted cluster), message-weighted (Amigo et al. 2009).
-static void purity(const uint64_t *pred, const uint32_t *truth, size_t n, double *pur, double *inv,
-                   size_t *pred_clusters, size_t *true_clusters)
-{
-    pair *v = malloc((n ? n : 1) * sizeof *v);
-    for (size_t i = 0; i < n; i++)
-        v[i] = (pair){ pred[i], truth[i] };
-    double sums[2] = { 0, 0 };
-    size_t counts[2] = { 0, 0 };
-    for (int pass = 0; pass < 2; pass++) {
-        qsort(v, n, sizeof *v, pass == 0 ? cmp_pred : cmp_truth);
-        for (size_t i = 0; i < n;) {
-            size_t j = i, best = 0;
-            while (j < n && (pass == 0 ? v[j].pred == v[i].pred : v[j].truth == v[i].truth))
-                j++;
-            for (size_t k = i; k < j;) {
-                size_t l = k;
-                while (l < j && v[l].pred == v[k].pred && v[l].truth == v[k].truth)
-                    l++;
-                if (l - k > best)
-                    best = l - k;
-                k = l;
-            }
-            sums[pass] += (double)best;
-            counts[pass]++;
-            i = j;
-        }
-    }
-    free(v);
-    *pur = n ? sums[0] / (double)n : 0;
-    *inv = n ? sums[1] / (double)n : 0;
-    *pred_clusters = counts[0];
-    *true_clusters = counts[1];
-}
 
 // Builds campaigns and sightings from per-message (campaign, sender IP, time), as the store
 // query does (GROUP BY campaign_id, sender_ip), infers botnets, and scores them against the
@@ -209,7 +152,7 @@ static void botnet_report(const char *name, const bw_botnet_config *bc, const ui
     }
     double pur, inv;
     size_t found, truth_count;   // found counts each unattributed campaign as a cluster
-    purity(pred, truth_botnet, n, &pur, &inv, &found, &truth_count);
+    spamsim_purity(pred, truth_botnet, n, &pur, &inv, &found, &truth_count);
     bw_botnet_stats st;
     bw_botnet_result_stats(res, &st);
     // Botnets holding at least 1% of the messages: what an analyst would look at.

@@ -99,4 +99,62 @@ static inline bw_botnet_campaign *spamsim_botnet_add(bw_botnet_campaign *camps, 
     return c;
 }
 
+// A message's predicted and true cluster, for scoring a clustering against spamsim's truth.
+typedef struct spamsim_pair {
+    uint64_t pred;
+    uint32_t truth;
+} spamsim_pair;
+
+static inline int spamsim_cmp_pred(const void *a, const void *b)
+{
+    const spamsim_pair *x = a, *y = b;
+    if (x->pred != y->pred)
+        return x->pred < y->pred ? -1 : 1;
+    return (x->truth > y->truth) - (x->truth < y->truth);
+}
+
+static inline int spamsim_cmp_truth(const void *a, const void *b)
+{
+    const spamsim_pair *x = a, *y = b;
+    if (x->truth != y->truth)
+        return x->truth < y->truth ? -1 : 1;
+    return (x->pred > y->pred) - (x->pred < y->pred);
+}
+
+// Purity (each predicted cluster counted by its largest true class) and inverse purity (each
+// true class by its largest predicted cluster), message-weighted (Amigo et al. 2009).
+static inline void spamsim_purity(const uint64_t *pred, const uint32_t *truth, size_t n, double *pur, double *inv,
+                                  size_t *pred_clusters, size_t *true_clusters)
+{
+    spamsim_pair *v = malloc((n ? n : 1) * sizeof *v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = (spamsim_pair){ pred[i], truth[i] };
+    double sums[2] = { 0, 0 };
+    size_t counts[2] = { 0, 0 };
+    for (int pass = 0; pass < 2; pass++) {
+        qsort(v, n, sizeof *v, pass == 0 ? spamsim_cmp_pred : spamsim_cmp_truth);
+        for (size_t i = 0; i < n;) {
+            size_t j = i, best = 0;
+            while (j < n && (pass == 0 ? v[j].pred == v[i].pred : v[j].truth == v[i].truth))
+                j++;
+            for (size_t k = i; k < j;) {
+                size_t l = k;
+                while (l < j && v[l].pred == v[k].pred && v[l].truth == v[k].truth)
+                    l++;
+                if (l - k > best)
+                    best = l - k;
+                k = l;
+            }
+            sums[pass] += (double)best;
+            counts[pass]++;
+            i = j;
+        }
+    }
+    free(v);
+    *pur = n ? sums[0] / (double)n : 0;
+    *inv = n ? sums[1] / (double)n : 0;
+    *pred_clusters = counts[0];
+    *true_clusters = counts[1];
+}
+
 #endif

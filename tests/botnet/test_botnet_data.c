@@ -21,39 +21,6 @@
 
 static const bw_hash_key KEY = { 0x1111222233334444ULL, 0x5555666677778888ULL };
 
-typedef struct cell {
-    uint64_t a, b;
-} cell;
-
-static int cmp_cell(const void *x, const void *y)
-{
-    const cell *p = x, *q = y;
-    if (p->a != q->a)
-        return p->a < q->a ? -1 : 1;
-    return (p->b > q->b) - (p->b < q->b);
-}
-
-// Share of the n items that fall in the largest b-class of their a-cluster.
-static double purity(cell *v, size_t n)
-{
-    qsort(v, n, sizeof *v, cmp_cell);
-    size_t sum = 0;
-    for (size_t i = 0; i < n;) {
-        size_t j = i, best = 0;
-        while (j < n && v[j].a == v[i].a) {
-            size_t k = j;
-            while (k < n && v[k].a == v[j].a && v[k].b == v[j].b)
-                k++;
-            if (k - j > best)
-                best = k - j;
-            j = k;
-        }
-        sum += best;
-        i = j;
-    }
-    return (double)sum / (double)n;
-}
-
 static void test_spamsim_botnets(void **state)
 {
     (void)state;
@@ -128,7 +95,8 @@ static void test_spamsim_botnets(void **state)
         assert_int_equal(bw_botnet_result_campaign(r, camps[i].id), bw_botnet_result_campaign(rev, camps[i].id));
     bw_botnet_result_free(rev);
 
-    cell *pv = malloc(n * sizeof *pv), *iv = malloc(n * sizeof *iv);
+    uint64_t *pred = malloc(n * sizeof *pred);
+    uint32_t *truth = malloc(n * sizeof *truth);
     size_t unattributed = 0;
     for (size_t i = 0; i < n; i++) {
         uint64_t b = bw_botnet_result_campaign(r, msgs[i].campaign);
@@ -136,10 +104,12 @@ static void test_spamsim_botnets(void **state)
             unattributed++;
             b = (1ull << 40) + msgs[i].campaign;
         }
-        pv[i] = (cell){ b, msgs[i].botnet };
-        iv[i] = (cell){ msgs[i].botnet, b };
+        pred[i] = b;
+        truth[i] = msgs[i].botnet;
     }
-    double pur = purity(pv, n), inv = purity(iv, n);
+    double pur, inv;
+    size_t pred_clusters, true_clusters;
+    spamsim_purity(pred, truth, n, &pur, &inv, &pred_clusters, &true_clusters);
     size_t big = 0;
     for (uint64_t id = 1; id <= bw_botnet_result_count(r); id++) {
         bw_botnet_info bi;
@@ -170,8 +140,8 @@ static void test_spamsim_botnets(void **state)
     // (before min_subnets, every one-message fragment was a botnet of its own).
     assert_true(bw_botnet_result_count(r) <= big + 2);
     assert_true(unattributed * 100 < n);   // fragments too small to report: under 1%
-    free(pv);
-    free(iv);
+    free(pred);
+    free(truth);
     bw_botnet_result_free(r);
     free(camps);
     free(sights);

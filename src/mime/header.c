@@ -456,15 +456,26 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
+// Three letters, lower-cased, as one integer: month and weekday names compare as numbers.
+static inline uint32_t key3(const char *p)
+{
+    return (uint32_t)ascii_lower((unsigned char)p[0]) << 16 | (uint32_t)ascii_lower((unsigned char)p[1]) << 8 |
+           ascii_lower((unsigned char)p[2]);
+}
+#define KEY3(a, b, c) ((uint32_t)(a) << 16 | (uint32_t)(b) << 8 | (uint32_t)(c))
+
 static int month_index(const char *p, size_t n)
 {
-    static const char months[] = "janfebmaraprmayjunjulaugsepoctnovdec";
+    static const uint32_t months[12] = {
+        KEY3('j', 'a', 'n'), KEY3('f', 'e', 'b'), KEY3('m', 'a', 'r'), KEY3('a', 'p', 'r'),
+        KEY3('m', 'a', 'y'), KEY3('j', 'u', 'n'), KEY3('j', 'u', 'l'), KEY3('a', 'u', 'g'),
+        KEY3('s', 'e', 'p'), KEY3('o', 'c', 't'), KEY3('n', 'o', 'v'), KEY3('d', 'e', 'c'),
+    };
     if (n < 3)
         return -1;
-    char m[3] = { (char)ascii_lower((unsigned char)p[0]), (char)ascii_lower((unsigned char)p[1]),
-                  (char)ascii_lower((unsigned char)p[2]) };
+    uint32_t m = key3(p);
     for (int k = 0; k < 12; k++)
-        if (memcmp(months + 3 * k, m, 3) == 0)
+        if (months[k] == m)
             return k + 1;
     return -1;
 }
@@ -499,13 +510,15 @@ static bool zone_offset(const char *p, size_t n, int *minutes)
 
 static bool is_weekday(const char *p, size_t n)
 {
-    static const char days[] = "montuewedthufrisatsun";
+    static const uint32_t days[7] = {
+        KEY3('m', 'o', 'n'), KEY3('t', 'u', 'e'), KEY3('w', 'e', 'd'), KEY3('t', 'h', 'u'),
+        KEY3('f', 'r', 'i'), KEY3('s', 'a', 't'), KEY3('s', 'u', 'n'),
+    };
     if (n < 3)
         return false;
-    char d[3] = { (char)ascii_lower((unsigned char)p[0]), (char)ascii_lower((unsigned char)p[1]),
-                  (char)ascii_lower((unsigned char)p[2]) };
+    uint32_t d = key3(p);
     for (int k = 0; k < 7; k++)
-        if (memcmp(days + 3 * k, d, 3) == 0)
+        if (days[k] == d)
             return true;
     return false;
 }
@@ -537,8 +550,96 @@ static const char *token_chr(const char *p, char c, size_t n)
     return NULL;
 }
 
+static bool date_fields_to_time(int year, int month, int day, int hour, int minute, int second, int zone,
+                                time_t *out)
+{
+    if (day < 1 || day > 31 || month < 1 || year < 1900 || year > 9999 || hour < 0 || hour > 23 ||
+        minute < 0 || minute > 59 || second > 60)
+        return false;
+    int64_t days = days_from_civil(year, (unsigned)month, (unsigned)day);
+    int64_t t = days * 86400 + hour * 3600 + minute * 60 + second - (int64_t)zone * 60;
+    *out = (time_t)t;
+    return true;
+}
+
+// Byte classes of the fast date path: 1 = a separator (blank, CR, LF, comma), 2 = a digit.
+static const unsigned char date_class[256] = {
+    ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, [' '] = 1, [','] = 1,
+    ['0'] = 2, ['1'] = 2, ['2'] = 2, ['3'] = 2, ['4'] = 2, ['5'] = 2, ['6'] = 2, ['7'] = 2, ['8'] = 2, ['9'] = 2,
+};
+static inline bool is_digit(char c) { return date_class[(unsigned char)c] & 2; }
+static inline bool date_sep(char c) { return date_class[(unsigned char)c] & 1; }
+static inline int two_digits(const char *p) { return (p[0] - '0') * 10 + (p[1] - '0'); }
+
+// The shape nearly every Date and Received date has, "[Tue, ]1 Jul 2003 10:52:37 +0200",
+// read in one pass. Returns 1 with *out set, 0 for an invalid date, -1 when the text has
+// another shape (or anything the general parser could read differently): the caller then
+// runs the general parser, so both paths give the same answer.
+static int parse_date_fast(const char *s, size_t n, time_t *out)
+{
+    size_t i = 0;
+    while (i < n && date_sep(s[i]))
+        i++;
+    if (n - i >= 4 && is_weekday(s + i, 3) && date_sep(s[i + 3])) {
+        i += 3;
+        while (i < n && date_sep(s[i]))
+            i++;
+    }
+    // D[D] Mon YYYY HH:MM:SS +ZZZZ: at least 1+1+3+1+4+1+8+1+5 bytes from here
+    if (n - i < 25 || !is_digit(s[i]))
+        return -1;
+    int day = s[i++] - '0';
+    if (is_digit(s[i]))
+        day = day * 10 + (s[i++] - '0');
+    if (!date_sep(s[i]))
+        return -1;
+    while (i < n && date_sep(s[i]))
+        i++;
+    if (n - i < 22 || !date_sep(s[i + 3]))
+        return -1;
+    int month = month_index(s + i, 3);
+    if (month < 0)
+        return -1;
+    i += 3;
+    while (i < n && date_sep(s[i]))
+        i++;
+    if (n - i < 18 || !is_digit(s[i]) || s[i] == '0' || !is_digit(s[i + 1]) || !is_digit(s[i + 2]) ||
+        !is_digit(s[i + 3]) || !date_sep(s[i + 4]))
+        return -1;
+    int year = two_digits(s + i) * 100 + two_digits(s + i + 2);
+    i += 4;
+    while (i < n && date_sep(s[i]))
+        i++;
+    const char *t = s + i;
+    if (n - i < 14 || !is_digit(t[0]) || !is_digit(t[1]) || t[2] != ':' || !is_digit(t[3]) || !is_digit(t[4]) ||
+        t[5] != ':' || !is_digit(t[6]) || !is_digit(t[7]) || !date_sep(t[8]))
+        return -1;
+    int hour = two_digits(t), minute = two_digits(t + 3), second = two_digits(t + 6);
+    i += 8;
+    while (i < n && date_sep(s[i]))
+        i++;
+    const char *z = s + i;
+    if (n - i < 5 || (z[0] != '+' && z[0] != '-') || !all_digits(z + 1, 4))
+        return -1;
+    i += 5;
+    // What follows must end the zone token and hold nothing that could set another zone
+    // (the general parser takes a later "+hhmm" or "-hhmm"); comments and names are fine.
+    if (i < n && !date_sep(s[i]) && s[i] != '(')
+        return -1;
+    for (size_t k = i; k < n; k++)
+        if (s[k] == '+' || s[k] == '-')
+            return -1;
+    int zone = (two_digits(z + 1) * 60 + two_digits(z + 3)) * (z[0] == '-' ? -1 : 1);
+    return date_fields_to_time(year, month, day, hour, minute, second, zone, out) ? 1 : 0;
+}
+
 bool bw_mime_parse_date(bw_slice value, time_t *out)
 {
+    if (value.p) {
+        int fast = parse_date_fast(value.p, value.n, out);
+        if (fast >= 0)
+            return fast == 1;
+    }
     const char *s = value.p;
     size_t n = value.n, i = 0;
     int day = -1, month = -1, year = -1, hour = -1, minute = -1, second = 0, zone = 0;
@@ -631,11 +732,5 @@ bool bw_mime_parse_date(bw_slice value, time_t *out)
             return false;
         }
     }
-    if (day < 1 || day > 31 || month < 1 || year < 1900 || year > 9999 || hour < 0 || hour > 23 ||
-        minute < 0 || minute > 59 || second > 60)
-        return false;
-    int64_t days = days_from_civil(year, (unsigned)month, (unsigned)day);
-    int64_t t = days * 86400 + hour * 3600 + minute * 60 + second - (int64_t)zone * 60;
-    *out = (time_t)t;
-    return true;
+    return date_fields_to_time(year, month, day, hour, minute, second, zone, out);
 }

@@ -534,6 +534,13 @@ static const date_case date_cases[] = {
     { "2002/09/14 Sat 02:29:32 GMT", 1031970572 },
     { "Sat, 8 Jun 2002 1:5:13 +-0500", 1023516313 },
     { "Fri, 02 Aug 2002 23:37:59 0530", 1028311679 },
+    // The one-pass path for the common shape, and what it leaves to the general parser:
+    { "\tMon,\r\n 01 Jan 2001 00:00:60 +0000", 978307260 },    // leap second, folded
+    { "Mon, 1 Jan 2001 01:00:00 +0100(CET)", 978307200 },       // comment glued to the zone
+    { "Mon, 1 Jan 2001 02:00:00 +0200 -0100", 978318000 },      // a later zone wins
+    { "Mon, 1 Jan 2001 00:00:00 -0000 (GMT-00:00)", 978307200 },
+    { "Mon, 1 Jan 2001 24:00:00 +0000", -1 },
+    { "Mon, 0 Jan 2001 00:00:00 +0000", -1 },
     { "", -1 },
     { "yesterday", -1 },
     { "Mon, 32 Jan 2001 00:00:00 +0000", -1 },

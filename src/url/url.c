@@ -37,6 +37,10 @@ static pthread_once_t url_class_once = PTHREAD_ONCE_INIT;
 #define HOST_MAX 253
 // Direct-mapped host -> domain cache entries (16 KiB).
 #define DOMAIN_CACHE_SIZE 1024
+// Up to this many distinct URLs a message's URLs are deduplicated by comparing them with
+// each kept one (most lengths differ): cheaper than hashing each candidate. Beyond, the
+// kept URLs are hashed into the table once and every further candidate is hashed.
+#define LINEAR_MAX 16
 // Arena cap: every kept URL is stored ~3 times (url, host, domain), plus slack.
 #define ARENA_SLACK (64 * 1024)
 
@@ -47,8 +51,9 @@ struct bw_url_set {
     bw_arena *arena;
     bw_url *items;
     size_t count;
-    uint64_t *hashes;        // per item, for the table
+    uint64_t *hashes;        // per item, for the table (once it is live)
     uint32_t *table;         // open addressing: item index + 1, 0 = empty
+    bool table_live;         // set when count reached LINEAR_MAX; until then a linear compare
     size_t table_mask;
     bw_hash_key key;
     unsigned flags;
@@ -116,7 +121,7 @@ void bw_url_set_free(bw_url_set *set)
 
 void bw_url_set_reset(bw_url_set *set)
 {
-    for (size_t i = 0; i < set->count; i++) {
+    for (size_t i = 0; set->table_live && i < set->count; i++) {
         // Clear only the slots in use: cheaper than the whole table for typical mail.
         size_t slot = set->hashes[i] & set->table_mask;
         while (set->table[slot]) {
@@ -125,6 +130,7 @@ void bw_url_set_reset(bw_url_set *set)
         }
     }
     set->count = 0;
+    set->table_live = false;
     set->flags = 0;
     bw_arena_reset(set->arena);
 }
@@ -571,17 +577,40 @@ static bw_status add_url(bw_url_set *set, const char *canonical_scheme, const ch
     if (o == scheme_len + 3 + userinfo_len + host.len + (host.is_v6 ? 2 : 0))
         u[o++] = '/';   // "http://host" and "http://host/" are one URL
 
-    uint64_t h = bw_siphash(&set->key, u, o);
-    size_t slot = h & set->table_mask;
-    while (set->table[slot]) {
-        bw_url *seen = &set->items[set->table[slot] - 1];
-        if (set->hashes[set->table[slot] - 1] == h && seen->url.n == o && !memcmp(seen->url.p, u, o)) {
-            seen->from_html |= from.from_html;
-            seen->hidden &= from.hidden;
-            seen->obfuscated |= obfuscated;
-            return BW_OK;
+    uint64_t h = 0;
+    size_t slot = 0;
+    bw_url *dup = NULL;
+    if (set->count < LINEAR_MAX) {
+        for (size_t k = 0; k < set->count && !dup; k++)
+            if (set->items[k].url.n == o && !memcmp(set->items[k].url.p, u, o))
+                dup = &set->items[k];
+    } else {
+        if (!set->table_live) {   // the kept URLs go into the table once
+            for (size_t k = 0; k < set->count; k++) {
+                set->hashes[k] = bw_siphash(&set->key, set->items[k].url.p, set->items[k].url.n);
+                size_t s = set->hashes[k] & set->table_mask;
+                while (set->table[s])
+                    s = (s + 1) & set->table_mask;
+                set->table[s] = (uint32_t)(k + 1);
+            }
+            set->table_live = true;
         }
-        slot = (slot + 1) & set->table_mask;
+        h = bw_siphash(&set->key, u, o);
+        slot = h & set->table_mask;
+        while (set->table[slot]) {
+            bw_url *cand = &set->items[set->table[slot] - 1];
+            if (set->hashes[set->table[slot] - 1] == h && cand->url.n == o && !memcmp(cand->url.p, u, o)) {
+                dup = cand;
+                break;
+            }
+            slot = (slot + 1) & set->table_mask;
+        }
+    }
+    if (dup) {
+        dup->from_html |= from.from_html;
+        dup->hidden &= from.hidden;
+        dup->obfuscated |= obfuscated;
+        return BW_OK;
     }
     if (set->count >= set->limits.max_urls) {
         set->flags |= BW_URL_COUNT_LIMIT;
@@ -622,8 +651,10 @@ static bw_status add_url(bw_url_set *set, const char *canonical_scheme, const ch
     item->from_html = from.from_html;
     item->hidden = from.hidden;
     item->obfuscated = obfuscated;
-    set->hashes[set->count] = h;
-    set->table[slot] = (uint32_t)(set->count + 1);
+    if (set->table_live) {
+        set->hashes[set->count] = h;
+        set->table[slot] = (uint32_t)(set->count + 1);
+    }
     set->count++;
     return BW_OK;
 }

@@ -32,9 +32,13 @@ bool bw_slice_eq_ci_cstr(bw_slice a, const char *s)
 {
     if (!s)
         return bw_slice_eq_ci(a, bw_slice_cstr(s));
-    for (size_t i = 0; i < a.n; i++)
-        if (s[i] == '\0' || lower((unsigned char)a.p[i]) != lower((unsigned char)s[i]))
+    // Callers test names that mostly match, and mostly in the same case: equal bytes skip
+    // the case folding.
+    for (size_t i = 0; i < a.n; i++) {
+        char c = s[i];
+        if (c == '\0' || (a.p[i] != c && lower((unsigned char)a.p[i]) != lower((unsigned char)c)))
             return false;
+    }
     return s[a.n] == '\0';
 }
 

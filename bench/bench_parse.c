@@ -167,7 +167,7 @@ int main(int argc, char **argv)
             static const char *const keys[] = { "gmime", "bw", "full", "sha" };
             if (only && strcmp(only, keys[engine]) != 0)
                 continue;
-            double t0 = now();
+            double t0 = now(), t;
             if (engine == 0)
                 run_gmime(&mbox, count);
             else if (engine == 1)
@@ -176,12 +176,23 @@ int main(int argc, char **argv)
                 run_sha(&mbox, count);
             else {
 #ifdef BW_BENCH_MAIL
+                // A fresh analyzer each round (made before the clock starts): its caches
+                // that outlive a message (the URL module's host -> domain cache) then help
+                // only within the round, as on a stream that does not repeat itself.
+                t = now();
+                bw_mail_analyzer_free(analyzer);
+                analyzer = bw_mail_analyzer_new(NULL, NULL);
+                if (!analyzer) {
+                    fprintf(stderr, "bench_parse: cannot create the mail analyzer\n");
+                    return 1;
+                }
+                t0 += now() - t;
                 run_full(parser, analyzer, &mbox, count);
 #else
                 continue;
 #endif
             }
-            double t = now() - t0;
+            t = now() - t0;
             if (results[engine].seconds == 0 || t < results[engine].seconds)
                 results[engine].seconds = t;
         }

@@ -145,7 +145,6 @@ static bool is_word_cp(uint32_t cp)
     return true;
 }
 
-static inline bool is_space(unsigned char c) { return c <= 0x20 || c == 0x7F; }
 static inline bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 static inline bool is_alpha(unsigned char c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
 static inline bool is_alnum(unsigned char c) { return is_digit(c) || is_alpha(c); }
@@ -473,7 +472,7 @@ static void split_words(norm_state *st, const unsigned char *p, size_t n)
 
 // Bytes that make a chunk worth the URL, address or base64 checks; a plain word (most
 // chunks) goes straight to split_words.
-// S_SPACE marks the separators (is_space).
+// S_SPACE marks the separators: bytes <= 0x20 and 0x7F.
 enum { S_AT = 1, S_COLON = 2, S_DOT = 4, S_B64 = 8, S_SPACE = 16 };
 static const uint8_t CHUNK_SPECIAL[256] = {
     [0] = S_SPACE, [1] = S_SPACE, [2] = S_SPACE, [3] = S_SPACE, [4] = S_SPACE, [5] = S_SPACE, [6] = S_SPACE,

@@ -108,7 +108,7 @@ static void test_spamassassin_groups(void **state)
     for (size_t i = 0; i < count; i++) {
         group *g = &groups[i];
         assert_true(g->n >= 2);
-        int64_t ids[MAX_MEMBERS];
+        int64_t ids[MAX_MEMBERS] = { 0 };
         for (size_t k = 0; k < g->n; k++) {
             ids[k] = campaign_of(db, g->sha[k], g->file[k]);
             if (ids[k] == 0)

@@ -2,7 +2,9 @@
 // libFuzzer target for the MIME parser (src/mime). The first byte picks how the rest is
 // fed (one chunk, or chunks of 1..127 bytes, so splits land everywhere) and whether tight
 // limits are used (so every limit path is reached); the target then walks the whole tree
-// and reads every byte the parser exposes, so a dangling slice is an ASan report.
+// and reads every byte the parser exposes, so a dangling slice is an ASan report. The same
+// bytes are then parsed in place (bw_mime_parse, no copy) by a second parser, and the two
+// views must agree.
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -85,6 +87,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         time_t t;
         if (date && bw_mime_parse_date(date->value, &t))
             sink += (unsigned)t;
+        // In place must see exactly what the fed copy saw (the feed path keeps at most
+        // max_message_bytes, the in-place path looks at no more than that).
+        bw_mime_parser *direct = bw_mime_parser_new(&limits);
+        const bw_message *d;
+        if (direct && bw_mime_parse(direct, data, size, &d) == BW_OK) {
+            if (d->raw.n != m->raw.n || d->part_count != m->part_count || d->header_count != m->header_count ||
+                d->anomalies != m->anomalies || d->total_bytes != m->total_bytes ||
+                d->subject.n != m->subject.n || (d->subject.n && memcmp(d->subject.p, m->subject.p, d->subject.n)))
+                __builtin_trap();
+            for (size_t i = 0; i < d->part_count; i++)
+                if (d->parts[i].decoded.n != m->parts[i].decoded.n || d->parts[i].text.n != m->parts[i].text.n ||
+                    d->parts[i].body_offset != m->parts[i].body_offset)
+                    __builtin_trap();
+        }
+        bw_mime_parser_free(direct);
     }
     // The standalone header decoder, on the raw input as one header value.
     bw_buf out = BW_BUF_INIT;

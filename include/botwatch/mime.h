@@ -139,7 +139,8 @@ bw_status bw_mime_parser_finish(bw_mime_parser *parser, const bw_message **out);
 // Forgets the current message so the parser can take the next; keeps its memory.
 void bw_mime_parser_reset(bw_mime_parser *parser);
 
-// Convenience: reset + feed + finish of one buffer.
+// Reset + feed + finish of one whole buffer, without copying it: the returned message
+// points into `data`, which must stay unchanged until the parser is reset, reused or freed.
 bw_status bw_mime_parse(bw_mime_parser *parser, const void *data, size_t n, const bw_message **out);
 
 // The i-th (0-based) top-level field named `name` (case-insensitive), or NULL.

@@ -99,9 +99,11 @@ struct bw_mime_parser {
     bool stop;                   // part limit or allocation failure: unwind, add nothing
     uint64_t anomalies;          // message-level flags
     bw_message msg;
-    // The message being parsed.
+    // The message being parsed: the bytes fed (raw), or the caller's buffer when
+    // bw_mime_parse was given the whole message (in_place, no copy).
     const char *buf;
     size_t len;
+    bool in_place;
 };
 
 bw_mime_parser *bw_mime_parser_new(const bw_mime_limits *limits)
@@ -151,7 +153,7 @@ void bw_mime_parser_reset(bw_mime_parser *p)
     bw_buf_clear(&p->field_scratch);
     bw_arena_reset(p->arena);
     p->total_bytes = 0;
-    p->nomem = p->finished = p->stop = false;
+    p->nomem = p->finished = p->stop = p->in_place = false;
     p->header_count = p->part_count = p->stack_n = p->decoded_total = 0;
     p->anomalies = 0;
     memset(&p->msg, 0, sizeof p->msg);
@@ -958,8 +960,10 @@ bw_status bw_mime_parser_finish(bw_mime_parser *p, const bw_message **out)
         return BW_OK;
     }
     p->finished = true;
-    p->buf = p->raw.p ? p->raw.p : "";
-    p->len = p->raw.n;
+    if (!p->in_place) {
+        p->buf = p->raw.p ? p->raw.p : "";
+        p->len = p->raw.n;
+    }
     p->anomalies = 0;
     if (p->total_bytes > p->len)
         p->anomalies |= BW_ANOM_TRUNCATED;
@@ -995,9 +999,13 @@ bw_status bw_mime_parser_finish(bw_mime_parser *p, const bw_message **out)
 bw_status bw_mime_parse(bw_mime_parser *p, const void *data, size_t n, const bw_message **out)
 {
     bw_mime_parser_reset(p);
-    bw_status st = bw_mime_parser_feed(p, data, n);
-    if (st != BW_OK)
-        return st;
+    // The whole message is at hand: parse it where it lies instead of copying it into
+    // p->raw as feed must (a copy of every byte, ~2% of the full extraction's time).
+    // The limit still applies: bytes past max_message_bytes are not looked at.
+    p->in_place = true;
+    p->buf = n ? (const char *)data : "";
+    p->len = n < p->limits.max_message_bytes ? n : p->limits.max_message_bytes;
+    p->total_bytes = n;
     return bw_mime_parser_finish(p, out);
 }
 

@@ -78,6 +78,64 @@ static void test_text_table(void **state)
     bw_html_renderer_free(r);
 }
 
+// Text without tags renders as its words (NUL dropped, &amp; decoded) joined by one space.
+// Random texts put whitespace, control bytes, NULs, '&' and UTF-8 at every offset of the
+// 8-byte steps the text scanner takes, checked against that rule written out plainly.
+static void test_text_runs_random(void **state)
+{
+    (void)state;
+    static const char *const pieces[] = { "a", "word", "longerwords", "\xc3\xa9", " ", "  ", "\t", "\n", "\r\n",
+                                          "&amp;", "\x01", "\x1f", "\x7f", "x\x02y", "\xe2\x80\x94", "!" };
+    bw_html_renderer *r = bw_html_renderer_new(NULL);
+    assert_non_null(r);
+    uint64_t seed = 0x9e3779b97f4a7c15ULL;
+    char html[512], want[512];
+    for (int round = 0; round < 20000; round++) {
+        size_t n = 0;
+        int count = 1 + (int)(seed % 24);
+        for (int k = 0; k < count; k++) {
+            seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+            const char *piece = pieces[(seed >> 33) % (sizeof pieces / sizeof pieces[0])];
+            size_t len = strlen(piece);
+            if ((seed >> 20) % 11 == 0) {   // a NUL now and then (strlen cannot carry it)
+                html[n++] = '\0';
+                continue;
+            }
+            memcpy(html + n, piece, len);
+            n += len;
+        }
+        // The rule: split on HTML whitespace, decode, drop NULs, join non-empty words by ' '.
+        size_t w = 0, i = 0;
+        while (i < n) {
+            while (i < n && strchr(" \t\n\r\f\v", html[i]) && html[i])
+                i++;
+            size_t start = w;
+            if (w > 0 && i < n)
+                want[w++] = ' ';
+            size_t word_start = w;
+            while (i < n && !(html[i] && strchr(" \t\n\r\f\v", html[i]))) {
+                if (i + 5 <= n && !strncmp(html + i, "&amp;", 5)) {
+                    want[w++] = '&';
+                    i += 5;
+                } else if (html[i] == '\0') {
+                    i++;
+                } else {
+                    want[w++] = html[i++];
+                }
+            }
+            if (w == word_start)
+                w = start;   // nothing visible: no separator either
+        }
+        bw_html_doc doc;
+        assert_int_equal(bw_html_render(r, bw_slice_make(html, n), &doc), BW_OK);
+        if (doc.text.n != w || memcmp(doc.text.p, want, w)) {
+            fprintf(stderr, "round %d: got [%.*s] want [%.*s]\n", round, (int)doc.text.n, doc.text.p, (int)w, want);
+            fail();
+        }
+    }
+    bw_html_renderer_free(r);
+}
+
 static void test_links(void **state)
 {
     (void)state;
@@ -218,6 +276,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text_table),
+        cmocka_unit_test(test_text_runs_random),
         cmocka_unit_test(test_links),
         cmocka_unit_test(test_entity_api),
         cmocka_unit_test(test_limits),

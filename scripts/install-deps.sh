@@ -9,7 +9,7 @@ PKGS=(
   # build
   build-essential cmake pkg-config clang libclang-rt-14-dev
   # libbotwatch
-  libsqlite3-dev libarchive-dev libidn2-dev libpsl-dev libmaxminddb-dev
+  libsqlite3-dev libarchive-dev libidn2-dev libpsl-dev publicsuffix libmaxminddb-dev
   libpcap-dev zlib1g-dev libevent-dev libpcre2-dev libssl-dev
   # tests, fuzzing, oracles and peers for benchmarks
   libcmocka-dev libgmime-3.0-dev libfuzzy-dev libtlsh-dev

@@ -19,6 +19,7 @@
 #include "botwatch/hash.h"
 #include "botwatch/html.h"
 #include "botwatch/ip.h"
+#include "psl_internal.h"
 
 // 500 distinct URLs is more than any real newsletter carries; link-farm spam goes beyond
 // and the rest tells us nothing new. 4 KiB per URL keeps long tracking URLs whole (browsers
@@ -48,6 +49,7 @@ struct bw_url_set {
     bw_url_limits limits;
     const psl_ctx_t *psl;
     psl_ctx_t *psl_owned;
+    const bw_psl *fast_psl;   // the same list as hash lookups (psl.c); NULL: libpsl only
     bw_arena *arena;
     bw_url *items;
     size_t count;
@@ -86,6 +88,7 @@ bw_url_set *bw_url_set_new(const bw_url_limits *limits, char *errbuf)
     pthread_once(&url_class_once, url_class_init);
     set->psl_owned = psl_latest(NULL);
     set->psl = set->psl_owned ? set->psl_owned : psl_builtin();
+    set->fast_psl = bw_psl_shared();
     size_t table_size = 16;
     while (table_size < set->limits.max_urls * 2)
         table_size *= 2;
@@ -642,9 +645,14 @@ static bw_status add_url(bw_url_set *set, const char *canonical_scheme, const ch
         } else if (cached->host_hash == host_hash && cached->host_len == host.len) {
             item->domain = bw_slice_make(host_copy + (host.len - cached->domain_len), cached->domain_len);
         } else {
-            const char *reg = psl_registrable_domain(set->psl, host_copy);
-            if (reg)
-                item->domain = bw_slice_make(reg, host.len - (size_t)(reg - host_copy));
+            long reg_at = bw_psl_registrable(set->fast_psl, host_copy, host.len);
+            if (reg_at >= 0) {
+                item->domain = bw_slice_make(host_copy + reg_at, host.len - (size_t)reg_at);
+            } else if (reg_at == BW_PSL_ASK_LIBPSL) {
+                const char *reg = psl_registrable_domain(set->psl, host_copy);
+                if (reg)
+                    item->domain = bw_slice_make(reg, host.len - (size_t)(reg - host_copy));
+            }
             *cached = (struct domain_cache_entry){ host_hash, (uint16_t)host.len, (uint16_t)item->domain.n };
         }
     }

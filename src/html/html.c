@@ -401,6 +401,20 @@ static void emit(bw_html_renderer *r, const char *p, size_t n)
 {
     if (r->text_full || n == 0)
         return;
+    // Fast path: bw_html_render reserved room for the whole input, which the text (whitespace
+    // collapsed, references shortened) nearly never outgrows, so most runs are one memcpy.
+    size_t gap = r->pending_space && r->text.n > 0;
+    size_t end = r->text.n + gap + n;
+    if (end < r->text.cap && end <= r->limits.max_text_bytes) {
+        char *out = r->text.p + r->text.n;
+        if (gap)
+            *out++ = r->pending_space == 2 ? '\n' : ' ';
+        memcpy(out, p, n);
+        r->text.n = end;
+        r->text.p[end] = '\0';
+        r->pending_space = 0;
+        return;
+    }
     if (r->pending_space && r->text.n > 0) {
         char sep = r->pending_space == 2 ? '\n' : ' ';
         if (r->text.n + 1 > r->limits.max_text_bytes) {
@@ -901,12 +915,18 @@ bw_status bw_html_render(bw_html_renderer *r, bw_slice html, bw_html_doc *out)
     r->text_full = false;
     r->nomem = false;
     r->open_anchor = SIZE_MAX;
+    size_t room = html.n < r->limits.max_text_bytes ? html.n : r->limits.max_text_bytes;
+    if (bw_buf_reserve(&r->text, room + 2) < 0)
+        return BW_ERR_NOMEM;
     // Links are kept as offsets while parsing (the buffers may move as they grow) and
     // turned into slices in finish().
     const char *p = html.p;
     size_t n = html.n, i = 0;
     while (i < n && !r->nomem) {
-        const char *lt = memchr(p + i, '<', n - i);
+        // Tags often follow each other ("><", ">\n<"): look at two bytes before a memchr call.
+        const char *lt = p[i] == '<' ? p + i
+                         : (i + 1 < n && p[i + 1] == '<') ? p + i + 1
+                                                          : memchr(p + i, '<', n - i);
         size_t text_end = lt ? (size_t)(lt - p) : n;
         if (text_end > i) {
             if (r->in_head) {

@@ -65,6 +65,9 @@ typedef enum node_kind {
 typedef struct rule_node {
     node_kind kind;
     uint32_t a, b;          // children (AND/OR: a and b; NOT: a)
+    uint32_t cost;          // rough work to evaluate it (rules_match.c, node_cost)
+    uint32_t ops, op_count; // AND/OR heading a chain of its kind: its operands in
+                            //   bw_rules.chain_ops[ops..], cheapest first; 0 = evaluate a, b
     uint32_t pattern;       // NODE_REGEX
     bool negate;            // NODE_REGEX written with !~
     num_kind num;
@@ -89,9 +92,21 @@ typedef struct rule_pattern {
 #define PAT_DOTALL    2u
 #define PAT_MULTILINE 4u
 
+// The bytes an anchored pattern (^..., no multi-line flag) must start with, as one byte
+// set per position: a value that fits none of its stream's prefixes cannot match any of
+// the stream's Hyperscan patterns and is not scanned (rules_match.c, anchored_prefix).
+#define RULE_PREFIX_MAX 16
+typedef struct rule_prefix {
+    uint8_t len;
+    uint64_t sets[RULE_PREFIX_MAX][4];
+} rule_prefix;
+
 typedef struct rule_stream {
     stream_kind kind;
     char *header;           // STREAM_HEADER: the header name
+    size_t header_len;
+    rule_prefix *prefixes;  // one per Hyperscan pattern, when every one of them has a prefix
+    size_t prefix_count;    // 0: every value is scanned
     uint32_t *hs_patterns;  // pattern indices scanned by Hyperscan (hs id = position)
     size_t hs_count;
     uint32_t *pcre_patterns;
@@ -121,6 +136,8 @@ struct bw_rules {
     char **labels;          // sorted distinct labels
     size_t label_count;
     size_t pcre_count;
+    uint32_t *chain_ops;    // operands of and/or chains (rule_node.ops)
+    size_t chain_op_count, chain_op_cap;
     pcre2_match_context *mctx;
 };
 

@@ -25,6 +25,9 @@ struct bw_rules_scratch {
 #endif
     pcre2_match_data *md;
     uint8_t *matched;           // per pattern
+    uint8_t *scanned;           // per stream: scanned for this message (streams are scanned
+                                //   when a rule first reads them)
+    const bw_mail_record *rec;  // the message being matched
     bw_slice *match_value;      // per pattern: the value it matched first
     uint8_t *label_hit;         // per label
     bw_slice *values;           // one stream's values
@@ -34,6 +37,7 @@ struct bw_rules_scratch {
     bw_rules_fact *facts;
     size_t fact_count, fact_cap;
     bool nomem;
+    bool scan_failed;           // a lazy stream scan failed (no memory)
 };
 
 // ---- compile
@@ -70,11 +74,13 @@ void bw_rules_free(bw_rules *r)
         free(r->streams[i].header);
         free(r->streams[i].hs_patterns);
         free(r->streams[i].pcre_patterns);
+        free(r->streams[i].prefixes);
 #ifdef BW_HAVE_HYPERSCAN
         hs_free_database(r->streams[i].db);
 #endif
     }
     free(r->streams);
+    free(r->chain_ops);
     free(r->labels);    // the strings belong to the rules
     pcre2_match_context_free(r->mctx);
     free(r);
@@ -147,6 +153,287 @@ static bw_status build_hs(bw_rules *r, rule_stream *s, const char *filename, cha
 }
 #endif
 
+// ---- anchored prefixes
+//
+// Most values of a stream like header(Received) cannot match its patterns from their
+// first bytes on (/^from \d{1,3}\./ against "from mail.example.com"), yet a Hyperscan
+// call costs several hundred instructions whatever it finds. For a pattern anchored at the
+// start, the byte sets of its first atoms are read here, conservatively: anything not
+// understood ends the prefix, and a pattern that might not be anchored (an alternative at
+// the top level, inline options, comments, \Q quoting, the multi-line flag) has none.
+// A byte set is always a superset of what the engines accept at that position, so a value
+// outside it cannot match: skipping it changes no result.
+
+static void set_add(uint64_t *set, unsigned char c, bool caseless)
+{
+    set[c >> 6] |= UINT64_C(1) << (c & 63);
+    if (caseless && isalpha(c) && c < 0x80) {
+        unsigned char o = (unsigned char)(islower(c) ? toupper(c) : tolower(c));
+        set[o >> 6] |= UINT64_C(1) << (o & 63);
+    }
+}
+
+static void set_add_range(uint64_t *set, unsigned char lo, unsigned char hi, bool caseless)
+{
+    for (unsigned c = lo; c <= hi; c++)
+        set_add(set, (unsigned char)c, caseless);
+}
+
+// False when the pattern may have an alternative at depth 0, or a construct whose effect
+// on anchoring this scan does not follow.
+static bool surely_anchored(const char *p)
+{
+    int depth = 0;
+    for (size_t i = 0; p[i]; i++) {
+        char c = p[i];
+        if (c == '\\') {
+            if (p[i + 1] == 'Q' || p[i + 1] == '\0')
+                return false;
+            i++;
+        } else if (c == '[') {
+            i++;
+            if (p[i] == '^')
+                i++;
+            if (p[i] == ']')
+                i++;
+            while (p[i] && p[i] != ']') {
+                if (p[i] == '\\' && p[i + 1])
+                    i++;
+                else if (p[i] == '[' && (p[i + 1] == ':' || p[i + 1] == '.' || p[i + 1] == '='))
+                    return false;
+                i++;
+            }
+            if (!p[i])
+                return false;
+        } else if (c == '(') {
+            if (p[i + 1] == '*' || (p[i + 1] == '?' && p[i + 2] != ':'))
+                return false;   // verbs, options, comments, lookarounds, named groups
+            depth++;
+        } else if (c == ')') {
+            depth--;
+        } else if (c == '|' && depth == 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+// One atom at p[*i] into set; false if it is not one this reader knows.
+static bool read_atom(const char *p, size_t *i, uint64_t *set, bool caseless)
+{
+    unsigned char c = (unsigned char)p[*i];
+    memset(set, 0, 4 * sizeof *set);
+    if (c == '.') {
+        memset(set, 0xff, 4 * sizeof *set);
+        (*i)++;
+        return true;
+    }
+    if (c == '\\') {
+        unsigned char e = (unsigned char)p[*i + 1];
+        if (e == 'd') {
+            set_add_range(set, '0', '9', false);
+        } else if (e == 's') {
+            static const char ws[] = " \t\n\v\f\r";
+            for (size_t k = 0; ws[k]; k++)
+                set_add(set, (unsigned char)ws[k], false);
+        } else if (e && e < 0x80 && !isalnum(e)) {
+            set_add(set, e, caseless);      // an escaped punctuation character is itself
+        } else {
+            return false;
+        }
+        *i += 2;
+        return true;
+    }
+    if (c == '[') {
+        size_t k = *i + 1;
+        if (p[k] == '^' || p[k] == ']')
+            return false;
+        while (p[k] && p[k] != ']') {
+            unsigned char lo = (unsigned char)p[k];
+            if (lo == '\\') {
+                unsigned char e = (unsigned char)p[k + 1];
+                if (e == 'd')
+                    set_add_range(set, '0', '9', false);
+                else if (e && e < 0x80 && !isalnum(e))
+                    set_add(set, e, caseless);
+                else
+                    return false;
+                k += 2;
+                continue;
+            }
+            if (lo == '[' || lo >= 0x80)
+                return false;
+            if (p[k + 1] == '-' && p[k + 2] && p[k + 2] != ']') {
+                unsigned char hi = (unsigned char)p[k + 2];
+                if (hi == '\\' || hi == '[' || hi >= 0x80 || hi < lo)
+                    return false;
+                set_add_range(set, lo, hi, caseless);
+                k += 3;
+                continue;
+            }
+            set_add(set, lo, caseless);
+            k++;
+        }
+        if (p[k] != ']')
+            return false;
+        *i = k + 1;
+        return true;
+    }
+    if (c == '\0' || c >= 0x80 || strchr("^$|?*+(){}]", c))
+        return false;
+    set_add(set, c, caseless);
+    (*i)++;
+    return true;
+}
+
+// The prefix of pattern pat: 0 when it has none.
+static size_t anchored_prefix(const rule_pattern *pat, rule_prefix *out)
+{
+    const char *p = pat->text;
+    memset(out, 0, sizeof *out);
+    if (p[0] != '^' || (pat->flags & PAT_MULTILINE) || !surely_anchored(p))
+        return 0;
+    bool caseless = (pat->flags & PAT_CASELESS) != 0;
+    size_t i = 1, n = 0;
+    while (n < RULE_PREFIX_MAX) {
+        uint64_t set[4];
+        if (!read_atom(p, &i, set, caseless))
+            break;
+        char q = p[i];
+        bool stop = q == '?' || q == '*' || q == '+' || q == '{';
+        // A quantified atom counts only if it must occur (+, {n,...} with n >= 1); the
+        // prefix ends with it either way.
+        bool required = !stop || q == '+' || (q == '{' && p[i + 1] >= '1' && p[i + 1] <= '9');
+        if (required)
+            memcpy(out->sets[n++], set, sizeof set);
+        if (stop)
+            break;
+    }
+    out->len = (uint8_t)n;
+    return n;
+}
+
+static bool prefix_admits(const rule_stream *st, bw_slice v)
+{
+    for (size_t k = 0; k < st->prefix_count; k++) {
+        const rule_prefix *pf = &st->prefixes[k];
+        if (v.n < pf->len)
+            continue;
+        size_t j = 0;
+        while (j < pf->len) {
+            unsigned char c = (unsigned char)v.p[j];
+            if (!(pf->sets[j][c >> 6] >> (c & 63) & 1))
+                break;
+            j++;
+        }
+        if (j == pf->len)
+            return true;
+    }
+    return false;
+}
+
+// Prefixes of a stream's Hyperscan patterns, kept only when every one of them has one.
+static bw_status build_prefixes(bw_rules *r, rule_stream *st, const char *filename, char *errbuf)
+{
+    st->prefix_count = 0;
+    if (!st->hs_count)
+        return BW_OK;
+    rule_prefix *pf = malloc(st->hs_count * sizeof *pf);
+    if (!pf)
+        return bw_error(errbuf, BW_ERR_NOMEM, "%s: out of memory compiling rules", filename);
+    for (size_t k = 0; k < st->hs_count; k++)
+        if (!anchored_prefix(&r->patterns[st->hs_patterns[k]], &pf[k])) {
+            free(pf);
+            return BW_OK;
+        }
+    free(st->prefixes);
+    st->prefixes = pf;
+    st->prefix_count = st->hs_count;
+    return BW_OK;
+}
+
+// What evaluating a node may cost, to evaluate the cheaper side of and/or first: a regular
+// expression scans its stream (the body, or every URL or Received field), the other facts
+// look at a few fields. The result of and/or does not depend on the order, only the work:
+// a stream no rule reaches for a message is never scanned (storm_plain_ip_link reads its
+// URLs only for one-part messages with one URL). Depth is bounded by the parser.
+static uint32_t node_cost(bw_rules *r, uint32_t id)
+{
+    rule_node *n = &r->nodes[id];
+    uint32_t c;
+    switch (n->kind) {
+    case NODE_AND:
+    case NODE_OR: {
+        c = node_cost(r, n->a) + node_cost(r, n->b);
+        break;
+    }
+    case NODE_NOT: c = node_cost(r, n->a); break;
+    case NODE_REGEX: {
+        stream_kind k = r->streams[r->patterns[n->pattern].stream].kind;
+        c = k == STREAM_BODY || k == STREAM_URL || k == STREAM_HOST || k == STREAM_DOMAIN ? 64 : 16;
+        break;
+    }
+    case NODE_HAS:
+    case NODE_NUM: c = n->num == NUM_COUNT_HEADER || n->kind == NODE_HAS ? 4 : 0; break;
+    case NODE_ORDER: c = 4 * n->name_count; break;
+    case NODE_FIRST_HEADER: c = 8; break;
+    case NODE_ANOMALY: c = 0; break;
+    default: c = 2; break;
+    }
+    n->cost = c > UINT32_MAX / 4 ? UINT32_MAX / 4 : c;
+    return n->cost;
+}
+
+static int push_op(bw_rules *r, uint32_t id)
+{
+    if (r->chain_op_count == r->chain_op_cap) {
+        size_t ncap = r->chain_op_cap ? r->chain_op_cap * 2 : 64;
+        uint32_t *n = realloc(r->chain_ops, ncap * sizeof *n);
+        if (!n)
+            return -1;
+        r->chain_ops = n;
+        r->chain_op_cap = ncap;
+    }
+    r->chain_ops[r->chain_op_count++] = id;
+    return 0;
+}
+
+static int gather_ops(bw_rules *r, uint32_t id, node_kind kind)
+{
+    const rule_node *n = &r->nodes[id];
+    if (n->kind != kind)
+        return push_op(r, id);
+    return gather_ops(r, n->a, kind) || gather_ops(r, n->b, kind) ? -1 : 0;
+}
+
+// "a and b and c" parses as ((a and b) and c): its head gets the flat list a, b, c sorted
+// by cost (stable), so a cheap fact anywhere in the chain is tried before any scan.
+static int build_chains(bw_rules *r, uint32_t id, node_kind parent)
+{
+    rule_node *n = &r->nodes[id];
+    if (n->kind == NODE_NOT)
+        return build_chains(r, n->a, NODE_NOT);
+    if (n->kind != NODE_AND && n->kind != NODE_OR)
+        return 0;
+    if (n->kind != parent) {
+        size_t start = r->chain_op_count;
+        if (gather_ops(r, id, n->kind) != 0)
+            return -1;
+        uint32_t *ops = r->chain_ops + start;
+        size_t count = r->chain_op_count - start;
+        for (size_t i = 1; i < count; i++)
+            for (size_t j = i; j > 0 && r->nodes[ops[j - 1]].cost > r->nodes[ops[j]].cost; j--) {
+                uint32_t t = ops[j - 1];
+                ops[j - 1] = ops[j];
+                ops[j] = t;
+            }
+        n = &r->nodes[id];
+        n->ops = (uint32_t)start;
+        n->op_count = (uint32_t)count;
+    }
+    return build_chains(r, n->a, n->kind) || build_chains(r, n->b, n->kind) ? -1 : 0;
+}
+
 bw_status bw_rules_build(bw_rules *r, const char *filename, const bw_rules_options *opts, char *errbuf)
 {
 #ifdef BW_HAVE_HYPERSCAN
@@ -203,6 +490,18 @@ bw_status bw_rules_build(bw_rules *r, const char *filename, const bw_rules_optio
             r->pcre_count++;
             (void)pcre2_jit_compile(p->code, PCRE2_JIT_COMPLETE);   // interpreter if JIT is unavailable
         }
+    }
+    for (size_t i = 0; i < r->stream_count; i++) {
+        r->streams[i].header_len = r->streams[i].header ? strlen(r->streams[i].header) : 0;
+        bw_status st = build_prefixes(r, &r->streams[i], filename, errbuf);
+        if (st != BW_OK)
+            return st;
+    }
+    r->chain_op_count = 0;
+    for (size_t i = 0; i < r->rule_count; i++) {
+        node_cost(r, r->rules[i].root);
+        if (build_chains(r, r->rules[i].root, NODE_NOT) != 0)
+            return bw_error(errbuf, BW_ERR_NOMEM, "%s: out of memory compiling rules", filename);
     }
     r->mctx = pcre2_match_context_create(NULL);
     if (!r->mctx)
@@ -297,8 +596,9 @@ bw_rules_scratch *bw_rules_scratch_new(const bw_rules *r)
     s->matched = calloc(np, 1);
     s->match_value = calloc(np, sizeof *s->match_value);
     s->label_hit = calloc(r->label_count ? r->label_count : 1, 1);
+    s->scanned = calloc(r->stream_count ? r->stream_count : 1, 1);
     s->md = pcre2_match_data_create(1, NULL);
-    if (!s->matched || !s->match_value || !s->label_hit || !s->md) {
+    if (!s->matched || !s->match_value || !s->label_hit || !s->scanned || !s->md) {
         bw_rules_scratch_free(s);
         return NULL;
     }
@@ -323,6 +623,7 @@ void bw_rules_scratch_free(bw_rules_scratch *s)
     free(s->matched);
     free(s->match_value);
     free(s->label_hit);
+    free(s->scanned);
     free(s->values);
     free(s->hits);
     free(s->facts);
@@ -360,7 +661,7 @@ static void collect_values(bw_rules_scratch *s, const rule_stream *st, const bw_
     switch (st->kind) {
     case STREAM_HEADER:
         for (size_t i = 0; i < msg->header_count; i++)
-            if (bw_slice_eq_ci_cstr(msg->headers[i].name, st->header))
+            if (msg->headers[i].name.n == st->header_len && bw_slice_eq_ci_cstr(msg->headers[i].name, st->header))
                 push_value(s, msg->headers[i].value);
         break;
     case STREAM_MESSAGE_ID:
@@ -368,10 +669,12 @@ static void collect_values(bw_rules_scratch *s, const rule_stream *st, const bw_
             push_value(s, msg->message_id);
         break;
     case STREAM_MAILER:
-        for (size_t i = 0; i < msg->header_count; i++)
-            if (bw_slice_eq_ci_cstr(msg->headers[i].name, "X-Mailer") ||
-                bw_slice_eq_ci_cstr(msg->headers[i].name, "User-Agent"))
+        for (size_t i = 0; i < msg->header_count; i++) {
+            bw_slice name = msg->headers[i].name;
+            if ((name.n == 8 && bw_slice_eq_ci_cstr(name, "X-Mailer")) ||
+                (name.n == 10 && bw_slice_eq_ci_cstr(name, "User-Agent")))
                 push_value(s, msg->headers[i].value);
+        }
         break;
     case STREAM_SUBJECT:
         if (bw_message_header(msg, "Subject", 0))
@@ -438,43 +741,62 @@ static int on_hs_match(unsigned id, unsigned long long from, unsigned long long 
 }
 #endif
 
-// Scans every stream once: all its Hyperscan patterns in one pass per value, then its
-// PCRE2 patterns (each stops at its first matching value).
-static bw_status scan(const bw_rules *r, bw_rules_scratch *s, const bw_mail_record *rec)
+// Scans one stream: all its Hyperscan patterns in one pass per value, then its PCRE2
+// patterns (each stops at its first matching value).
+static bw_status scan_stream(const bw_rules *r, bw_rules_scratch *s, const bw_mail_record *rec, size_t i)
 {
-    memset(s->matched, 0, r->pattern_count ? r->pattern_count : 1);
-    s->nomem = false;
-    for (size_t i = 0; i < r->stream_count; i++) {
-        const rule_stream *st = &r->streams[i];
-        if (!st->hs_count && !st->pcre_count)
-            continue;
-        collect_values(s, st, rec);
-        if (s->nomem)
-            return BW_ERR_NOMEM;
+    const rule_stream *st = &r->streams[i];
+    if (!st->hs_count && !st->pcre_count)
+        return BW_OK;
+    collect_values(s, st, rec);
+    if (s->nomem)
+        return BW_ERR_NOMEM;
 #ifdef BW_HAVE_HYPERSCAN
-        if (st->db)
-            for (size_t v = 0; v < s->value_count; v++) {
-                hs_ctx ctx = { s, st, s->values[v] };
-                // A value over 4 GiB cannot happen (bw_mail caps text); scan what fits.
-                unsigned n = s->values[v].n > 0xffffffffu ? 0xffffffffu : (unsigned)s->values[v].n;
-                if (hs_scan(st->db, s->values[v].p, n, 0, s->hs, on_hs_match, &ctx) != HS_SUCCESS)
-                    return BW_ERR_NOMEM;    // only a bad scratch can fail; treat as resource
-            }
+    if (st->db)
+        for (size_t v = 0; v < s->value_count; v++) {
+            if (st->prefix_count && !prefix_admits(st, s->values[v]))
+                continue;
+            hs_ctx ctx = { s, st, s->values[v] };
+            // A value over 4 GiB cannot happen (bw_mail caps text); scan what fits.
+            unsigned n = s->values[v].n > 0xffffffffu ? 0xffffffffu : (unsigned)s->values[v].n;
+            if (hs_scan(st->db, s->values[v].p, n, 0, s->hs, on_hs_match, &ctx) != HS_SUCCESS)
+                return BW_ERR_NOMEM;    // only a bad scratch can fail; treat as resource
+        }
 #endif
-        for (size_t k = 0; k < st->pcre_count; k++) {
-            uint32_t pat = st->pcre_patterns[k];
-            for (size_t v = 0; v < s->value_count && !s->matched[pat]; v++) {
-                int rc = pcre2_match(r->patterns[pat].code, (PCRE2_SPTR)s->values[v].p, s->values[v].n, 0, 0, s->md,
-                                     r->mctx);
-                if (rc >= 0) {
-                    s->matched[pat] = 1;
-                    s->match_value[pat] = s->values[v];
-                }
-                // PCRE2_ERROR_MATCHLIMIT / DEPTHLIMIT: a hostile value; it counts as no match.
+    for (size_t k = 0; k < st->pcre_count; k++) {
+        uint32_t pat = st->pcre_patterns[k];
+        for (size_t v = 0; v < s->value_count && !s->matched[pat]; v++) {
+            int rc = pcre2_match(r->patterns[pat].code, (PCRE2_SPTR)s->values[v].p, s->values[v].n, 0, 0, s->md,
+                                 r->mctx);
+            if (rc >= 0) {
+                s->matched[pat] = 1;
+                s->match_value[pat] = s->values[v];
             }
+            // PCRE2_ERROR_MATCHLIMIT / DEPTHLIMIT: a hostile value; it counts as no match.
         }
     }
     return BW_OK;
+}
+
+// A new message: no stream scanned yet; each is scanned when a rule first reads it.
+static void scan_start(const bw_rules *r, bw_rules_scratch *s, const bw_mail_record *rec)
+{
+    memset(s->matched, 0, r->pattern_count ? r->pattern_count : 1);
+    memset(s->scanned, 0, r->stream_count ? r->stream_count : 1);
+    s->rec = rec;
+    s->nomem = false;
+    s->scan_failed = false;
+}
+
+static bool pattern_matched(const bw_rules *r, bw_rules_scratch *s, uint32_t pat)
+{
+    uint32_t stream = r->patterns[pat].stream;
+    if (!s->scanned[stream]) {
+        s->scanned[stream] = 1;
+        if (scan_stream(r, s, s->rec, stream) != BW_OK)
+            s->scan_failed = true;
+    }
+    return s->matched[pat];
 }
 
 static bool is_ip_literal(bw_slice h)
@@ -578,7 +900,7 @@ static const bw_header *first_own_header(const bw_message *msg)
     return NULL;
 }
 
-static bool eval_leaf(const bw_rules *r, const bw_rules_scratch *s, const rule_node *n, const bw_mail_record *rec,
+static bool eval_leaf(const bw_rules *r, bw_rules_scratch *s, const rule_node *n, const bw_mail_record *rec,
                       bw_slice *value)
 {
     const bw_message *msg = rec->message;
@@ -612,9 +934,11 @@ static bool eval_leaf(const bw_rules *r, const bw_rules_scratch *s, const rule_n
     case NODE_ANOMALY:
         return (rec->anomalies & n->bit) != 0;
     case NODE_REGEX:
-        if (s->matched[n->pattern])
+        if (pattern_matched(r, s, n->pattern)) {
             *value = s->match_value[n->pattern];
-        return s->matched[n->pattern] ? !n->negate : n->negate;
+            return !n->negate;
+        }
+        return n->negate;
     case NODE_NUM:
         return cmp(num_value(n, rec), n->op, n->number);
     case NODE_HELO_IS_IP:
@@ -630,17 +954,59 @@ static bool eval_leaf(const bw_rules *r, const bw_rules_scratch *s, const rule_n
     case NODE_NOT:
         break;
     }
-    (void)r;
     return false;
 }
 
-static bool eval(const bw_rules *r, const bw_rules_scratch *s, uint32_t id, const bw_mail_record *rec)
+// The cost of evaluating a node now: a pattern whose stream is already scanned is a lookup.
+static uint32_t cost_now(const bw_rules *r, const bw_rules_scratch *s, uint32_t id)
+{
+    const rule_node *n = &r->nodes[id];
+    while (n->kind == NODE_NOT)
+        n = &r->nodes[n->a];
+    if (n->kind == NODE_REGEX && s->scanned[r->patterns[n->pattern].stream])
+        return 0;
+    return n->cost;
+}
+
+static bool eval(const bw_rules *r, bw_rules_scratch *s, uint32_t id, const bw_mail_record *rec);
+
+// An and/or chain: the operands that cost nothing now (facts of streams already scanned,
+// flags, counts) first, then the rest cheapest first; stops at the first that decides.
+static bool eval_chain(const bw_rules *r, bw_rules_scratch *s, const rule_node *n, const bw_mail_record *rec)
+{
+    bool decisive = n->kind == NODE_OR;   // or: the first true decides; and: the first false
+    const uint32_t *ops = r->chain_ops + n->ops;
+    uint64_t done = 0;
+    if (n->op_count <= 64)
+        for (uint32_t k = 0; k < n->op_count; k++)
+            if (cost_now(r, s, ops[k]) == 0) {
+                if (eval(r, s, ops[k], rec) == decisive)
+                    return decisive;
+                done |= UINT64_C(1) << k;
+            }
+    for (uint32_t k = 0; k < n->op_count; k++)
+        if (!(k < 64 && (done >> k & 1)) && eval(r, s, ops[k], rec) == decisive)
+            return decisive;
+    return !decisive;
+}
+
+static bool eval(const bw_rules *r, bw_rules_scratch *s, uint32_t id, const bw_mail_record *rec)
 {
     const rule_node *n = &r->nodes[id];
     bw_slice v;
+    if ((n->kind == NODE_AND || n->kind == NODE_OR) && n->op_count)
+        return eval_chain(r, s, n, rec);
+    uint32_t first = n->a, second = n->b;
+    if (n->kind == NODE_AND || n->kind == NODE_OR) {
+        uint32_t ca = cost_now(r, s, n->a), cb = cost_now(r, s, n->b);
+        if (cb < ca) {
+            first = n->b;
+            second = n->a;
+        }
+    }
     switch (n->kind) {
-    case NODE_AND: return eval(r, s, n->a, rec) && eval(r, s, n->b, rec);
-    case NODE_OR: return eval(r, s, n->a, rec) || eval(r, s, n->b, rec);
+    case NODE_AND: return eval(r, s, first, rec) && eval(r, s, second, rec);
+    case NODE_OR: return eval(r, s, first, rec) || eval(r, s, second, rec);
     case NODE_NOT: return !eval(r, s, n->a, rec);
     default: return eval_leaf(r, s, n, rec, &v);
     }
@@ -648,13 +1014,13 @@ static bool eval(const bw_rules *r, const bw_rules_scratch *s, uint32_t id, cons
 
 bw_status bw_rules_match_labels(const bw_rules *r, bw_rules_scratch *s, const bw_mail_record *rec, bw_buf *labels)
 {
-    bw_status st = scan(r, s, rec);
-    if (st != BW_OK)
-        return st;
+    scan_start(r, s, rec);
     memset(s->label_hit, 0, r->label_count ? r->label_count : 1);
     for (size_t i = 0; i < r->rule_count; i++)
         if (!s->label_hit[r->rules[i].label_index] && eval(r, s, r->rules[i].root, rec))
             s->label_hit[r->rules[i].label_index] = 1;
+    if (s->scan_failed)
+        return BW_ERR_NOMEM;
     bool first = true;
     for (size_t i = 0; i < r->label_count; i++) {
         if (!s->label_hit[i])
@@ -727,9 +1093,7 @@ bw_status bw_rules_explain(const bw_rules *r, bw_rules_scratch *s, const bw_mail
 {
     *hits = NULL;
     *count = 0;
-    bw_status st = scan(r, s, rec);
-    if (st != BW_OK)
-        return st;
+    scan_start(r, s, rec);
     s->hit_count = 0;
     s->fact_count = 0;
     // Facts first (the array may move while growing), then hits pointing into it.
@@ -759,7 +1123,7 @@ bw_status bw_rules_explain(const bw_rules *r, bw_rules_scratch *s, const bw_mail
         h->rule = i;
         bw_rules_get_info(r, i, &h->info);
         collect(r, s, r->rules[i].root, true, rec);
-        if (s->nomem) {
+        if (s->nomem || s->scan_failed) {
             free(starts);
             return BW_ERR_NOMEM;
         }
@@ -770,6 +1134,8 @@ bw_status bw_rules_explain(const bw_rules *r, bw_rules_scratch *s, const bw_mail
         s->hits[i].fact_count = end - starts[i];
     }
     free(starts);
+    if (s->scan_failed)
+        return BW_ERR_NOMEM;
     *hits = s->hits;
     *count = s->hit_count;
     return BW_OK;

@@ -424,6 +424,13 @@ static void test_uuencode_in_text(void **state)
     assert_int_equal(m->part_count, 1);
     m = parse_str(p, "Content-Type: text/plain\n\nWe begin 644 things\n");
     assert_flags(m->anomalies, 0, BW_ANOM_UUENCODE_IN_TEXT);
+    // At the very start of the body; after a "begin " inside a line; not three octal digits.
+    m = parse_str(p, "Content-Type: text/plain\n\nbegin 600 a.bin\n`\nend\n");
+    assert_flags(m->anomalies, BW_ANOM_UUENCODE_IN_TEXT, 0);
+    m = parse_str(p, "Content-Type: text/plain\n\nto begin 644 here\nbegin 755 run.sh\n`\nend\n");
+    assert_flags(m->anomalies, BW_ANOM_UUENCODE_IN_TEXT, 0);
+    m = parse_str(p, "Content-Type: text/plain\n\nbegin 64 x\nbegin 648 y\nbegin 644\n");
+    assert_flags(m->anomalies, 0, BW_ANOM_UUENCODE_IN_TEXT);
 }
 
 // ---- charsets ------------------------------------------------------------------------------

@@ -216,9 +216,9 @@ typedef struct bw_campaign_prepared {
 #define BW_CAMPAIGN_PREPARED_INIT { .text = BW_BUF_INIT }
 void bw_campaign_prepared_free(bw_campaign_prepared *prepared);
 
-// A cache of token hashes (about 256 KB) that makes preparing a campaign's vocabulary
-// cheaper; one per thread, never shared. The cache only saves work: results are the same
-// with or without it.
+// Per-thread scratch (about 4 KB: values derived from the key once instead of per
+// message) that makes preparing cheaper; one per thread, never shared. It only saves work:
+// results are the same with or without it.
 typedef struct bw_campaign_token_cache bw_campaign_token_cache;
 bw_campaign_token_cache *bw_campaign_token_cache_new(void);
 void bw_campaign_token_cache_free(bw_campaign_token_cache *cache);
@@ -264,7 +264,7 @@ void bw_campaign_index_stats(const bw_campaign_index *index, bw_campaign_stats *
 // blob next to the key; load it into a fresh index made with the same config. Load checks
 // every length and count against the config's caps: BW_ERR_PARSE (reason in errbuf) on
 // bad or foreign bytes, leaving the index empty; BW_ERR_INVALID if the index is not empty.
-#define BW_CAMPAIGN_STATE_VERSION 2   // the format bw_campaign_index_save writes
+#define BW_CAMPAIGN_STATE_VERSION 3   // the format bw_campaign_index_save writes (3: signatures of the NH token hash)
 bw_status bw_campaign_index_save(const bw_campaign_index *index, bw_buf *out);
 bw_status bw_campaign_index_load(bw_campaign_index *index, const void *data, size_t n, char *errbuf);
 

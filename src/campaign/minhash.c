@@ -9,100 +9,106 @@
 
 #include "campaign_internal.h"
 
-// Enough token hashes for a shingle window without allocating: tokens are hashed as the
-// text is walked and only the last k are needed.
-#define MAX_SHINGLE_K BW_CAMPAIGN_MAX_SHINGLE_K
-
-static void add_shingle(uint32_t sig[BW_CAMPAIGN_SIG], uint64_t *filled, uint64_t h)
-{
-    // Top 7 bits pick the bin (BW_CAMPAIGN_SIG == 128), the low 32 bits are the value.
-    unsigned bin = (unsigned)(h >> 57);
-    uint32_t v = (uint32_t)h;
-    if (v < sig[bin])
-        sig[bin] = v;
-    filled[bin >> 6] |= 1ULL << (bin & 63);
-}
-
-static uint64_t shingle_hash(const uint64_t *window, unsigned start, unsigned k)
-{
-    uint64_t h = 0x9e3779b97f4a7c15ULL;
-    for (unsigned j = 0; j < k; j++)
-        h = bw_campaign_mix64(h ^ window[(start + j) % MAX_SHINGLE_K]) + j;
-    return h;
-}
-
 void bw_campaign_minhash(const bw_hash_key *key, unsigned shingle_k, bw_slice text, uint32_t sig[BW_CAMPAIGN_SIG])
 {
     bw_campaign_minhash_cached(key, shingle_k, text, sig, NULL);
 }
 
-// Token hashes repeat across messages (a template's vocabulary), so the index keeps a
-// direct-mapped cache of short tokens and their SipHash: the slot is chosen by a cheap
-// unkeyed hash (FNV-1a, computed by the caller while it finds the token's end) and the
-// token bytes are compared, so a hit returns exactly the keyed hash.
-static uint64_t token_hash(const bw_hash_key *key, const char *p, size_t n, uint32_t fnv,
-                           bw_campaign_token_cache *cache)
+// The densification probe sequence of a bin: attempt 1, 2, ... names the bin it copies.
+static unsigned probe_source(const bw_hash_key *key, unsigned bin, uint64_t attempt)
 {
-    if (!cache || n > BW_CAMPAIGN_CACHE_TOKEN)
-        return bw_siphash(key, p, n);
-    bw_campaign_token_slot *slot = &cache->slots[fnv & (BW_CAMPAIGN_CACHE_SLOTS - 1)];
-    if (slot->len == n + 1) {
-        // Tokens are short: a byte loop beats a call to memcmp.
-        size_t i = 0;
-        while (i < n && slot->bytes[i] == p[i])
-            i++;
-        if (i == n)
-            return slot->hash;
+    return (unsigned)(bw_campaign_mix64(key->k1 ^ ((uint64_t)bin << 32) ^ attempt) >> 57);
+}
+
+// The token hash's NH key words: SipHash of a label under the index key.
+static void nh_keys(const bw_hash_key *key, uint64_t nh[4])
+{
+    for (unsigned i = 0; i < 4; i++) {
+        char label[16] = "campaign NH key";
+        label[15] = (char)('0' + i);
+        nh[i] = bw_siphash(key, label, sizeof label);
     }
-    slot->hash = bw_siphash(key, p, n);
-    slot->len = (uint8_t)(n + 1);
-    memcpy(slot->bytes, p, n);
-    return slot->hash;
 }
 
 void bw_campaign_sketch_init(bw_campaign_sketch *s, const bw_hash_key *key, unsigned shingle_k,
                              uint32_t sig[BW_CAMPAIGN_SIG], bw_campaign_token_cache *cache)
 {
     _Static_assert(BW_CAMPAIGN_SIG == 128, "bin selection uses the top 7 bits");
+    _Static_assert((BW_CAMPAIGN_MAX_SHINGLE_K & (BW_CAMPAIGN_MAX_SHINGLE_K - 1)) == 0, "the window is a ring");
     if (shingle_k < 1)
         shingle_k = 1;
-    if (shingle_k > MAX_SHINGLE_K)
-        shingle_k = MAX_SHINGLE_K;
+    if (shingle_k > BW_CAMPAIGN_MAX_SHINGLE_K)
+        shingle_k = BW_CAMPAIGN_MAX_SHINGLE_K;
+    // A cache holds one key's values: another key remakes them (once per worker in ingest).
+    if (cache && (!cache->keyed || cache->key.k0 != key->k0 || cache->key.k1 != key->k1)) {
+        nh_keys(key, cache->nh);
+        for (unsigned bin = 0; bin < BW_CAMPAIGN_SIG; bin++)
+            for (unsigned a = 0; a < BW_CAMPAIGN_CACHE_PROBES; a++)
+                cache->probes[bin][a] = (uint8_t)probe_source(key, bin, a + 1);
+        cache->key = *key;
+        cache->keyed = true;
+    }
+    if (cache)
+        memcpy(s->nh, cache->nh, sizeof s->nh);
+    else
+        nh_keys(key, s->nh);
     s->key = key;
     s->cache = cache;
     s->sig = sig;
     s->k = shingle_k;
     s->tokens = 0;
     s->filled[0] = s->filled[1] = 0;
+    s->roll = 0;
+    s->base_k1 = 1;
+    for (unsigned i = 1; i < shingle_k; i++)
+        s->base_k1 *= BW_CAMPAIGN_SHINGLE_BASE;
+    memset(s->window, 0, sizeof s->window);
     for (unsigned i = 0; i < BW_CAMPAIGN_SIG; i++)
         sig[i] = UINT32_MAX;
 }
 
-void bw_campaign_sketch_token(bw_campaign_sketch *s, const char *p, size_t n, uint32_t fnv)
+void bw_campaign_sketch_token(bw_campaign_sketch *s, const char *p, size_t n)
 {
-    s->window[s->tokens % MAX_SHINGLE_K] = token_hash(s->key, p, n, fnv, s->cache);
-    s->tokens++;
-    if (s->tokens >= s->k)
-        add_shingle(s->sig, s->filled, shingle_hash(s->window, (unsigned)((s->tokens - s->k) % MAX_SHINGLE_K), s->k));
+    if (n >= BW_CAMPAIGN_TOKEN_KEY) {
+        bw_campaign_sketch_padded(s, p, n);
+        return;
+    }
+    char padded[BW_CAMPAIGN_TOKEN_KEY] = { 0 };
+    memcpy(padded, p, n);
+    bw_campaign_sketch_padded(s, padded, n);
 }
 
 void bw_campaign_sketch_finish(bw_campaign_sketch *s)
 {
     if (s->tokens == 0)
         return;
-    if (s->tokens < s->k)
-        add_shingle(s->sig, s->filled, shingle_hash(s->window, 0, (unsigned)s->tokens));
+    if (s->tokens < s->k)   // shorter than one shingle: the whole text is the shingle
+        bw_campaign_sketch_add(s->sig, s->filled, bw_campaign_mix64(s->roll));
+    uint64_t f0 = s->filled[0], f1 = s->filled[1];
+    if (f0 == UINT64_MAX && f1 == UINT64_MAX)
+        return;
     // Optimal densification: an empty bin copies the bin a keyed probe sequence of its own
     // lands on first; both messages of a pair use the same sequence, so a copied bin
     // agrees exactly when the source bin does.
-    for (unsigned bin = 0; bin < BW_CAMPAIGN_SIG; bin++) {
-        if (s->filled[bin >> 6] & (1ULL << (bin & 63)))
-            continue;
-        for (uint64_t attempt = 1;; attempt++) {
-            unsigned src = (unsigned)(bw_campaign_mix64(s->key->k1 ^ ((uint64_t)bin << 32) ^ attempt) >> 57);
-            if (s->filled[src >> 6] & (1ULL << (src & 63))) {
-                s->sig[bin] = s->sig[src];
-                break;
+    uint64_t one = f0 ? f0 : f1;
+    if (!(f0 && f1) && (one & (one - 1)) == 0) {
+        // Every sequence ends on the one filled bin (the common case of a short text).
+        unsigned only = f0 ? (unsigned)__builtin_ctzll(f0) : 64 + (unsigned)__builtin_ctzll(f1);
+        for (unsigned bin = 0; bin < BW_CAMPAIGN_SIG; bin++)
+            s->sig[bin] = s->sig[only];
+        return;
+    }
+    const bw_campaign_token_cache *cache = s->cache;
+    for (unsigned half = 0; half < 2; half++) {
+        for (uint64_t empty = ~s->filled[half]; empty; empty &= empty - 1) {
+            unsigned bin = half * 64 + (unsigned)__builtin_ctzll(empty);
+            for (uint64_t attempt = 1;; attempt++) {
+                unsigned src = cache && attempt <= BW_CAMPAIGN_CACHE_PROBES ? cache->probes[bin][attempt - 1]
+                                                                         : probe_source(s->key, bin, attempt);
+                if (s->filled[src >> 6] & (1ULL << (src & 63))) {
+                    s->sig[bin] = s->sig[src];
+                    break;
+                }
             }
         }
     }
@@ -118,12 +124,11 @@ void bw_campaign_minhash_cached(const bw_hash_key *key, unsigned shingle_k, bw_s
         while (i < text.n && text.p[i] == ' ')
             i++;
         size_t start = i;
-        uint32_t fnv = BW_CAMPAIGN_FNV_INIT;
         while (i < text.n && text.p[i] != ' ')
-            fnv = bw_campaign_fnv_step(fnv, (unsigned char)text.p[i++]);
+            i++;
         if (i == start)
             break;
-        bw_campaign_sketch_token(&s, text.p + start, i - start, fnv);
+        bw_campaign_sketch_token(&s, text.p + start, i - start);
     }
     bw_campaign_sketch_finish(&s);
 }

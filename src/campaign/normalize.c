@@ -151,60 +151,118 @@ static inline bool is_alnum(unsigned char c) { return is_digit(c) || is_alpha(c)
 static inline bool is_hex(unsigned char c) { return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'); }
 static inline unsigned char lower(unsigned char c) { return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 0x20) : c; }
 
-typedef struct norm_state {
-    const bw_campaign_norm_limits *limits;
+// Where tokens go: the template text and the sketch's running state. Every token touches
+// these, so they are plain scalars (and pointers) that the hot loop keeps in a local copy,
+// in registers: kept in memory, each byte stored into a word or the text (through char
+// pointers, which may alias anything) would force them to be reloaded.
+typedef struct token_sink {
+    size_t tokens, max_tokens;
+    size_t text_max;        // tokens written to the text (the rest are only sketched)
     bw_buf *out;
-    size_t text_max;        // tokens written to out (the rest are only sketched)
-    bw_campaign_sketch *sketch;   // NULL: text only
-    size_t tokens;
-    unsigned flags;
+    char *text;             // out's bytes, length and capacity, written back by sink_store
+    size_t text_n, text_cap;
     bool full;              // max_tokens reached: ignore the rest
     bool nomem;
+    bool sketching;         // the rest is the sketch's state (bw_campaign_sketch)
+    unsigned k;
+    size_t sketch_tokens;
+    uint64_t roll, base_k1;
+    uint64_t nh[4];
+    uint64_t filled[2];
+    uint64_t *window;
+    uint32_t *sig;
+    const bw_hash_key *key;
+} token_sink;
+
+typedef struct norm_state {
+    const bw_campaign_norm_limits *limits;
+    token_sink sink;
+    size_t cap;             // bytes a word keeps (max_token_bytes, at most the word buffer)
+    bool general_only;      // no fast path (bw_campaign_normalize_general, for tests)
+    unsigned flags;
     bw_slice rcpt_addr;
-    // Words of the recipient's name and address local part, folded, for <rcpt>.
-    char rcpt_words[8][64];
-    size_t rcpt_word_len[8];
+    // Words of the recipient's name and address local part, folded and zero-padded, for
+    // <rcpt>; the first 8 bytes of each as a word for a one-compare reject.
     size_t rcpt_word_count;
+    uint64_t rcpt_lengths;  // bit n: some word has n bytes (all are < 64)
+    size_t rcpt_word_len[8];
+    uint64_t rcpt_head[8];
+    char rcpt_words[8][64 + 8];
+    // The word being built, folded. Between words its first BW_CAMPAIGN_TOKEN_KEY bytes are
+    // zero, so a word of fewer bytes is a padded token as it stands (campaign_internal.h).
+    _Alignas(8) char wbuf[256 + BW_CAMPAIGN_TOKEN_KEY];
 } norm_state;
 
-// Writes one token (while the text has room) and hashes it into the sketch; fnv is the
-// FNV-1a of its bytes (the word scanner computes it as it copies them).
-static void emit_fnv(norm_state *st, const char *tok, size_t n, uint32_t fnv)
+static inline void wbuf_clear(norm_state *st) { memset(st->wbuf, 0, BW_CAMPAIGN_TOKEN_KEY); }
+
+// Makes room for one more token in the text; false when out of memory.
+static bool __attribute__((noinline)) sink_grow(token_sink *k, size_t room)
 {
-    if (st->full || st->nomem || n == 0)
-        return;
-    if (st->tokens >= st->limits->max_tokens) {
-        st->full = true;
-        st->flags |= BW_NORM_TOKEN_LIMIT;
+    k->out->n = k->text_n;
+    if (bw_buf_reserve(k->out, room) != 0)
+        return false;
+    k->text = k->out->p;
+    k->text_cap = k->out->cap;
+    return true;
+}
+
+// Writes one padded token (while the text has room) and hashes it into the sketch.
+static inline void sink_token(token_sink *k, const char *tok, size_t n)
+{
+    if (k->tokens >= k->max_tokens) {
+        k->full = true;
         return;
     }
-    if (st->tokens < st->text_max) {
-        bw_buf *out = st->out;
-        if (out->n + n + 2 > out->cap && bw_buf_reserve(out, n + 1) != 0) {
-            st->nomem = true;
+    if (k->tokens < k->text_max) {
+        size_t room = n < BW_CAMPAIGN_TOKEN_KEY ? BW_CAMPAIGN_TOKEN_KEY : n;
+        if (k->text_n + room + 2 > k->text_cap && !sink_grow(k, room + 1)) {
+            k->nomem = true;
             return;
         }
-        if (st->tokens > 0)
-            out->p[out->n++] = ' ';
-        memcpy(out->p + out->n, tok, n);
-        out->n += n;
-        out->p[out->n] = '\0';
+        char *d = k->text + k->text_n;
+        if (k->tokens > 0)
+            *d++ = ' ';
+        if (n < BW_CAMPAIGN_TOKEN_KEY) {
+            memcpy(d, tok, BW_CAMPAIGN_TOKEN_KEY);   // the padding's zero ends the text
+        } else {
+            memcpy(d, tok, n);
+            d[n] = '\0';
+        }
+        k->text_n = (size_t)(d - k->text) + n;
     }
-    if (st->sketch)
-        bw_campaign_sketch_token(st->sketch, tok, n, fnv);
-    st->tokens++;
+    k->tokens++;
+    if (!k->sketching)
+        return;
+    // bw_campaign_sketch_padded() on the scalars.
+    uint64_t th = bw_campaign_token_hash(k->key, k->nh, tok, n);
+    uint64_t *leaving = &k->window[(k->sketch_tokens - k->k) & (BW_CAMPAIGN_MAX_SHINGLE_K - 1)];
+    k->roll = bw_campaign_roll(k->roll, *leaving, k->base_k1, th);
+    k->window[k->sketch_tokens & (BW_CAMPAIGN_MAX_SHINGLE_K - 1)] = th;
+    k->sketch_tokens++;
+    if (k->sketch_tokens >= k->k) {
+        uint64_t h = bw_campaign_mix64(k->roll);
+        unsigned bin = (unsigned)(h >> 57);
+        uint32_t v = (uint32_t)h;
+        if (v < k->sig[bin])
+            k->sig[bin] = v;
+        k->filled[bin >> 6] |= 1ULL << (bin & 63);
+    }
 }
 
-static void emit(norm_state *st, const char *tok, size_t n)
-{
-    uint32_t fnv = BW_CAMPAIGN_FNV_INIT;
-    if (st->sketch)
-        for (size_t i = 0; i < n; i++)
-            fnv = bw_campaign_fnv_step(fnv, (unsigned char)tok[i]);
-    emit_fnv(st, tok, n, fnv);
-}
+static inline void emit(norm_state *st, const char *tok, size_t n) { sink_token(&st->sink, tok, n); }
 
-#define EMIT_LIT(st, s) emit((st), (s), sizeof(s) - 1)
+// Placeholders are padded tokens too.
+#define EMIT_LIT(st, s)                                                                  \
+    do {                                                                                 \
+        _Static_assert(sizeof(s) <= BW_CAMPAIGN_TOKEN_KEY, "placeholder longer than a key"); \
+        static const char lit_[BW_CAMPAIGN_TOKEN_KEY] = s;                               \
+        emit((st), lit_, sizeof(s) - 1);                                                 \
+    } while (0)
+#define SINK_LIT(k, s)                                                                   \
+    do {                                                                                 \
+        static const char lit_[BW_CAMPAIGN_TOKEN_KEY] = s;                               \
+        sink_token((k), lit_, sizeof(s) - 1);                                            \
+    } while (0)
 
 static bool slice_eq_ci(const char *a, size_t an, const char *b, size_t bn)
 {
@@ -232,15 +290,22 @@ static void add_rcpt_words(norm_state *st, bw_slice s)
             char *w = st->rcpt_words[st->rcpt_word_count];
             for (size_t k = 0; k < n; k++)
                 w[k] = (char)lower((unsigned char)s.p[start + k]);
+            st->rcpt_head[st->rcpt_word_count] = bw_campaign_load64(w);
+            st->rcpt_lengths |= 1ULL << n;
             st->rcpt_word_len[st->rcpt_word_count++] = n;
         }
     }
 }
 
+// w is the word buffer: zero after the word within its first 8 bytes, as the stored words.
 static bool is_rcpt_word(const norm_state *st, const char *w, size_t n)
 {
+    if (n >= 64 || !(st->rcpt_lengths & (1ULL << n)))
+        return false;
+    uint64_t head = bw_campaign_load64(w);
     for (size_t i = 0; i < st->rcpt_word_count; i++)
-        if (st->rcpt_word_len[i] == n && memcmp(st->rcpt_words[i], w, n) == 0)
+        if (st->rcpt_word_len[i] == n && st->rcpt_head[i] == head &&
+            (n <= 8 || memcmp(st->rcpt_words[i] + 8, w + 8, n - 8) == 0))
             return true;
     return false;
 }
@@ -334,12 +399,11 @@ static bool b64_chunk(const unsigned char *p, size_t n)
     return digit && up && low;
 }
 
+// The slow path's word: its bytes are in st->wbuf.
 typedef struct word {
-    char buf[256];          // folded UTF-8 of the word (capped at max_token_bytes)
     size_t n;
     size_t chars;
     size_t digits, letters, hexes;
-    uint32_t fnv;           // FNV-1a of buf
     bool non_ascii;
 } word;
 
@@ -353,12 +417,12 @@ static void word_flush(norm_state *st, word *w)
         EMIT_LIT(st, "<hex>");
     else if (w->digits >= 3 && w->letters > 0)
         EMIT_LIT(st, "<id>");
-    else if (st->rcpt_word_count && is_rcpt_word(st, w->buf, w->n))
+    else if (is_rcpt_word(st, st->wbuf, w->n))
         EMIT_LIT(st, "<rcpt>");
     else
-        emit_fnv(st, w->buf, w->n, w->fnv);
+        emit(st, st->wbuf, w->n);
+    wbuf_clear(st);
     w->n = w->chars = w->digits = w->letters = w->hexes = 0;
-    w->fnv = BW_CAMPAIGN_FNV_INIT;
     w->non_ascii = false;
 }
 
@@ -367,14 +431,11 @@ static void word_add(norm_state *st, word *w, uint32_t cp)
     char enc[4];
     uint32_t folded = bw_campaign_fold(cp);
     size_t len = utf8_encode(folded, enc);
-    size_t cap = st->limits->max_token_bytes < sizeof w->buf ? st->limits->max_token_bytes : sizeof w->buf;
-    if (w->n + len > cap) {
+    if (w->n + len > st->cap) {
         st->flags |= BW_NORM_LONG_TOKEN;
         return;             // the word keeps its first cap bytes
     }
-    memcpy(w->buf + w->n, enc, len);
-    for (size_t i = 0; i < len; i++)
-        w->fnv = bw_campaign_fnv_step(w->fnv, (unsigned char)enc[i]);
+    memcpy(st->wbuf + w->n, enc, len);
     w->n += len;
     w->chars++;
     if (cp >= '0' && cp <= '9')
@@ -389,9 +450,7 @@ static void word_add(norm_state *st, word *w, uint32_t cp)
         w->hexes++;
 }
 
-// Words of one whitespace-delimited chunk. Digits joined by . , : / - stay one number
-// ("1,299.95", "555-0123"); apostrophes inside words vanish ("don't" -> "dont").
-// Byte classes for the ASCII fast path of split_words (bytes >= 0x80 are 0: decoded).
+// Byte classes for the ASCII runs of split_words (bytes >= 0x80 are 0: decoded).
 enum { C_WORD = 1, C_DIGIT = 2, C_HEX = 4, C_UPPER = 8 };
 static const uint8_t ASCII_CLASS[256] = {
     ['0'] = 7, ['1'] = 7, ['2'] = 7, ['3'] = 7, ['4'] = 7, ['5'] = 7, ['6'] = 7, ['7'] = 7, ['8'] = 7, ['9'] = 7,
@@ -403,19 +462,17 @@ static const uint8_t ASCII_CLASS[256] = {
     ['Y'] = 9, ['Z'] = 9,
 };
 
-// Words of one whitespace-delimited chunk. Digits joined by . , : / - stay one number
-// ("1,299.95", "555-0123"); apostrophes inside words vanish ("don't" -> "dont"). A run of
-// ASCII letters and digits is copied folded in one tight loop (counts, FNV and all);
-// other bytes are decoded, classified and folded.
+// Words of one whitespace-delimited chunk (the slow path: chunks that are not one plain
+// ASCII word). Digits joined by . , : / - stay one number ("1,299.95", "555-0123");
+// apostrophes inside words vanish ("don't" -> "dont"). A run of ASCII letters and digits
+// is copied folded in one tight loop; other bytes are decoded, classified and folded.
 static void split_words(norm_state *st, const unsigned char *p, size_t n)
 {
-    word w;
-    w.n = w.chars = w.digits = w.letters = w.hexes = 0;
-    w.fnv = BW_CAMPAIGN_FNV_INIT;
-    w.non_ascii = false;
-    size_t cap = st->limits->max_token_bytes < sizeof w.buf ? st->limits->max_token_bytes : sizeof w.buf;
+    word w = { 0 };
+    size_t cap = st->cap;
+    char *buf = st->wbuf;
     size_t i = 0;
-    while (i < n && !st->full) {
+    while (i < n && !st->sink.full && !st->sink.nomem) {
         unsigned char c = p[i];
         if (c < 0x80) {
             uint8_t cls = ASCII_CLASS[c];
@@ -423,12 +480,9 @@ static void split_words(norm_state *st, const unsigned char *p, size_t n)
                 size_t room = cap > w.n ? cap - w.n : 0;
                 size_t stop = n - i < room ? n : i + room;
                 size_t j = i, digits = 0, hexes = 0;
-                uint32_t fnv = w.fnv;
-                char *dst = w.buf + w.n;
+                char *dst = buf + w.n;
                 while (j < stop && ((cls = ASCII_CLASS[p[j]]) & C_WORD)) {
-                    unsigned char l = (unsigned char)(p[j] | ((cls & C_UPPER) << 2));
-                    *dst++ = (char)l;
-                    fnv = bw_campaign_fnv_step(fnv, l);
+                    *dst++ = (char)(p[j] | ((cls & C_UPPER) << 2));
                     digits += (cls >> 1) & 1;
                     hexes += (cls >> 2) & 1;
                     j++;
@@ -439,7 +493,6 @@ static void split_words(norm_state *st, const unsigned char *p, size_t n)
                 w.digits += digits;
                 w.letters += stored - digits;
                 w.hexes += hexes;
-                w.fnv = fnv;
                 if (j < n && (ASCII_CLASS[p[j]] & C_WORD)) {
                     // No room left: the word keeps its first cap bytes.
                     st->flags |= BW_NORM_LONG_TOKEN;
@@ -470,71 +523,244 @@ static void split_words(norm_state *st, const unsigned char *p, size_t n)
     word_flush(st, &w);
 }
 
-// Bytes that make a chunk worth the URL, address or base64 checks; a plain word (most
-// chunks) goes straight to split_words.
-// S_SPACE marks the separators: bytes <= 0x20 and 0x7F.
-enum { S_AT = 1, S_COLON = 2, S_DOT = 4, S_B64 = 8, S_SPACE = 16 };
+// Byte classes of the chunk scan. S_SPACE: the separators, bytes <= 0x20 and 0x7F. S_AT
+// and S_COLON make a chunk worth the address and URL checks. S_PUNCT: ASCII punctuation
+// other than '@' and the base64 extras; S_B64P: those extras (+ / = - _). The fast path
+// lets S_PUNCT lead and trail a word.
+enum { S_AT = 1, S_COLON = 2, S_SPACE = 4, S_PUNCT = 8, S_B64P = 16 };
+#define SP S_SPACE
+#define PU S_PUNCT
 static const uint8_t CHUNK_SPECIAL[256] = {
-    [0] = S_SPACE, [1] = S_SPACE, [2] = S_SPACE, [3] = S_SPACE, [4] = S_SPACE, [5] = S_SPACE, [6] = S_SPACE,
-    [7] = S_SPACE, [8] = S_SPACE, [9] = S_SPACE, [10] = S_SPACE, [11] = S_SPACE, [12] = S_SPACE,
-    [13] = S_SPACE, [14] = S_SPACE, [15] = S_SPACE, [16] = S_SPACE, [17] = S_SPACE, [18] = S_SPACE,
-    [19] = S_SPACE, [20] = S_SPACE, [21] = S_SPACE, [22] = S_SPACE, [23] = S_SPACE, [24] = S_SPACE,
-    [25] = S_SPACE, [26] = S_SPACE, [27] = S_SPACE, [28] = S_SPACE, [29] = S_SPACE, [30] = S_SPACE,
-    [31] = S_SPACE, [32] = S_SPACE, [127] = S_SPACE,
-    ['@'] = S_AT, [':'] = S_COLON, ['.'] = S_DOT, ['+'] = S_B64, ['/'] = S_B64, ['='] = S_B64,
+    [0] = SP, [1] = SP, [2] = SP, [3] = SP, [4] = SP, [5] = SP, [6] = SP, [7] = SP, [8] = SP, [9] = SP, [10] = SP,
+    [11] = SP, [12] = SP, [13] = SP, [14] = SP, [15] = SP, [16] = SP, [17] = SP, [18] = SP, [19] = SP, [20] = SP,
+    [21] = SP, [22] = SP, [23] = SP, [24] = SP, [25] = SP, [26] = SP, [27] = SP, [28] = SP, [29] = SP, [30] = SP,
+    [31] = SP, [32] = SP, [127] = SP,
+    ['!'] = PU, ['"'] = PU, ['#'] = PU, ['$'] = PU, ['%'] = PU, ['&'] = PU, ['\''] = PU, ['('] = PU, [')'] = PU,
+    ['*'] = PU, [','] = PU, ['.'] = PU, [':'] = PU | S_COLON, [';'] = PU, ['<'] = PU, ['>'] = PU, ['?'] = PU,
+    ['['] = PU, ['\\'] = PU, [']'] = PU, ['^'] = PU, ['`'] = PU, ['{'] = PU, ['|'] = PU, ['}'] = PU, ['~'] = PU,
+    ['@'] = S_AT, ['+'] = S_B64P, ['/'] = S_B64P, ['='] = S_B64P, ['-'] = S_B64P, ['_'] = S_B64P,
 };
+#undef SP
+#undef PU
+
+// The fast path's table: for an ASCII letter or digit, the folded byte (low 8 bits) and
+// ones in the digit (bits 16+), hex digit (bits 32+) and upper-case (bits 48+) counters,
+// so one addition a byte counts all three; 0 for every other byte.
+#define W_DIGIT(c) [c] = (uint64_t)(c) | (1ULL << 16) | (1ULL << 32)
+#define W_HEXL(c) [c] = (uint64_t)(c) | (1ULL << 32)
+#define W_HEXU(c) [c] = (uint64_t)((c) + 0x20) | (1ULL << 32) | (1ULL << 48)
+#define W_LOW(c) [c] = (uint64_t)(c)
+#define W_UP(c) [c] = (uint64_t)((c) + 0x20) | (1ULL << 48)
+static const uint64_t WORD_BYTE[256] = {
+    W_DIGIT('0'), W_DIGIT('1'), W_DIGIT('2'), W_DIGIT('3'), W_DIGIT('4'), W_DIGIT('5'), W_DIGIT('6'),
+    W_DIGIT('7'), W_DIGIT('8'), W_DIGIT('9'),
+    W_HEXL('a'), W_HEXL('b'), W_HEXL('c'), W_HEXL('d'), W_HEXL('e'), W_HEXL('f'),
+    W_HEXU('A'), W_HEXU('B'), W_HEXU('C'), W_HEXU('D'), W_HEXU('E'), W_HEXU('F'),
+    W_LOW('g'), W_LOW('h'), W_LOW('i'), W_LOW('j'), W_LOW('k'), W_LOW('l'), W_LOW('m'), W_LOW('n'), W_LOW('o'),
+    W_LOW('p'), W_LOW('q'), W_LOW('r'), W_LOW('s'), W_LOW('t'), W_LOW('u'), W_LOW('v'), W_LOW('w'), W_LOW('x'),
+    W_LOW('y'), W_LOW('z'),
+    W_UP('G'), W_UP('H'), W_UP('I'), W_UP('J'), W_UP('K'), W_UP('L'), W_UP('M'), W_UP('N'), W_UP('O'),
+    W_UP('P'), W_UP('Q'), W_UP('R'), W_UP('S'), W_UP('T'), W_UP('U'), W_UP('V'), W_UP('W'), W_UP('X'),
+    W_UP('Y'), W_UP('Z'),
+};
+#undef W_DIGIT
+#undef W_HEXL
+#undef W_HEXU
+#undef W_LOW
+#undef W_UP
+
+// The fast path, for chunks of one of two shapes, each of which it handles exactly as the
+// general path below would, in one pass and without the word state:
+//  - ASCII punctuation only, without '@' and ':' ("--", ">", "|"): no token;
+//  - S_PUNCT*, one word, S_PUNCT* ("(like", "Re:", "$39.95", "can't", "70%"), where the word
+//    is ASCII letters and digits within the word cap, with the joins split_words makes
+//    (digits over . , : / -, letters over an apostrophe).
+// Neither can be a URL (the only '/' is one between digits, so there is no "://", and
+// "www." is followed by punctuation at most) or an address (no '@'), and base64 only when
+// it is the bare word. Returns the chunk's end, or 0 for any other chunk (the caller then
+// takes the general path; the word buffer is clean again).
+static inline size_t fast_chunk(const norm_state *st, token_sink *k, char *buf, size_t cap, const unsigned char *p,
+                                size_t n, size_t start)
+{
+    size_t j = start;
+    uint64_t v = WORD_BYTE[p[j]];
+    if ((uint8_t)v == 0) {
+        unsigned seen = 0, t;
+        while (j < n && ((t = CHUNK_SPECIAL[p[j]]) & (S_PUNCT | S_B64P))) {
+            seen |= t;
+            j++;
+        }
+        if (j == n || (CHUNK_SPECIAL[p[j]] & S_SPACE))
+            return (seen & S_COLON) ? 0 : j;
+        v = WORD_BYTE[p[j]];
+        if ((seen & S_B64P) || (uint8_t)v == 0)
+            return 0;
+    }
+    bool bare = j == start;     // so far no byte base64 lacks
+    size_t o = 0, end;
+    uint64_t counts = 0;
+    for (;;) {
+        size_t stop = n - j < cap - o ? n : j + (cap - o);
+        char *dst = buf + o - j;
+        size_t run = j;
+        while (j < stop && (uint8_t)(v = WORD_BYTE[p[j]]) != 0) {
+            dst[j] = (char)v;
+            counts += v;
+            j++;
+        }
+        o += j - run;
+        if (j == n) {
+            end = j;
+            break;
+        }
+        unsigned char c = p[j];
+        unsigned t = CHUNK_SPECIAL[c];
+        if (t & S_SPACE) {
+            end = j;
+            break;
+        }
+        if (o < cap && j + 1 < n) {
+            unsigned char next = p[j + 1];
+            if (c == '\'' && is_alpha(next)) {
+                bare = false;
+                j++;
+                continue;
+            }
+            if ((c == '.' || c == ',' || c == ':' || c == '/' || c == '-') && is_digit(next) &&
+                ((counts >> 16) & 0xFFFF) == o) {
+                bare = bare && (c == '/' || c == '-');
+                j++;
+                continue;
+            }
+        }
+        // Trailing punctuation, then a separator or the end; a word byte here means the
+        // run outgrew the cap.
+        if (!(t & S_PUNCT))
+            goto general;
+        end = j + 1;
+        while (end < n && (CHUNK_SPECIAL[p[end]] & S_PUNCT))
+            end++;
+        if (end < n && !(CHUNK_SPECIAL[p[end]] & S_SPACE))
+            goto general;
+        bare = false;
+        break;
+    }
+    size_t digits = (size_t)(counts >> 16) & 0xFFFF;
+    if (digits == 0) {
+        if (is_rcpt_word(st, buf, o))
+            SINK_LIT(k, "<rcpt>");
+        else
+            sink_token(k, buf, o);
+    } else {
+        size_t hexes = (size_t)(counts >> 32) & 0xFFFF, upper = (size_t)(counts >> 48), letters = o - digits;
+        if (bare && end - start >= 16 && upper > 0 && letters > upper)
+            SINK_LIT(k, "<b64>");
+        else if (letters == 0)
+            SINK_LIT(k, "<num>");
+        else if (o >= 8 && hexes == o)
+            SINK_LIT(k, "<hex>");
+        else if (digits >= 3)
+            SINK_LIT(k, "<id>");
+        else if (is_rcpt_word(st, buf, o))
+            SINK_LIT(k, "<rcpt>");
+        else
+            sink_token(k, buf, o);
+    }
+    memset(buf, 0, BW_CAMPAIGN_TOKEN_KEY);
+    return end;
+general:
+    memset(buf, 0, BW_CAMPAIGN_TOKEN_KEY);
+    return 0;
+}
+
+// The general path for one chunk starting at start: URL, address, base64 or its words.
+// Returns the chunk's end.
+static size_t __attribute__((noinline)) slow_chunk(norm_state *st, const unsigned char *p, size_t n, size_t start)
+{
+    size_t i = start;
+    unsigned seen = 0;
+    while (i < n) {
+        unsigned t = CHUNK_SPECIAL[p[i]];
+        if (t & S_SPACE)
+            break;
+        seen |= t;
+        i++;
+    }
+    size_t len = i - start;
+    bool maybe_www = len >= 5 && (p[start] | 0x20) == 'w';
+    if (seen & (S_AT | S_COLON) || maybe_www || (len >= 5 && p[start] == '<') || (len >= 5 && p[start] == '(')) {
+        // Trim the punctuation that wraps addresses and links in prose: <...>, (...), "...".
+        size_t a = start, b = i;
+        while (a < b && (p[a] == '<' || p[a] == '(' || p[a] == '[' || p[a] == '"' || p[a] == '\''))
+            a++;
+        while (b > a && (p[b - 1] == '>' || p[b - 1] == ')' || p[b - 1] == ']' || p[b - 1] == '"' ||
+                         p[b - 1] == '\'' || p[b - 1] == '.' || p[b - 1] == ',' || p[b - 1] == ';' ||
+                         p[b - 1] == '!' || p[b - 1] == '?' || p[b - 1] == ':'))
+            b--;
+        if (a < b && (url_placeholder(st, p + a, b - a) || ((seen & S_AT) && email_placeholder(st, p + a, b - a))))
+            return i;
+    }
+    if (len >= 16 && b64_chunk(p + start, len)) {
+        EMIT_LIT(st, "<b64>");
+        return i;
+    }
+    split_words(st, p + start, len);
+    return i;
+}
 
 static void normalize_part(norm_state *st, bw_slice s)
 {
     const unsigned char *p = (const unsigned char *)s.p;
+    const size_t n = s.n, cap = st->cap;
+    char *buf = st->wbuf;
+    token_sink k = st->sink;   // in registers; st->sink is the copy the general path uses
     size_t i = 0;
-    while (i < s.n && !st->full && !st->nomem) {
-        while (i < s.n && (CHUNK_SPECIAL[p[i]] & S_SPACE))
+    while (i < n && !k.full && !k.nomem) {
+        while (i < n && (CHUNK_SPECIAL[p[i]] & S_SPACE))
             i++;
-        size_t start = i;
-        unsigned seen = 0;
-        while (i < s.n) {
-            unsigned t = CHUNK_SPECIAL[p[i]];
-            if (t & S_SPACE)
-                break;
-            seen |= t;
-            i++;
-        }
-        if (i == start)
+        if (i == n)
             break;
-        size_t len = i - start;
-        bool maybe_www = len >= 5 && (p[start] | 0x20) == 'w';
-        if (seen & (S_AT | S_COLON) || maybe_www || (len >= 5 && p[start] == '<') || (len >= 5 && p[start] == '(')) {
-            // Trim the punctuation that wraps addresses and links in prose: <...>, (...), "...".
-            size_t a = start, b = i;
-            while (a < b && (p[a] == '<' || p[a] == '(' || p[a] == '[' || p[a] == '"' || p[a] == '\''))
-                a++;
-            while (b > a && (p[b - 1] == '>' || p[b - 1] == ')' || p[b - 1] == ']' || p[b - 1] == '"' ||
-                             p[b - 1] == '\'' || p[b - 1] == '.' || p[b - 1] == ',' || p[b - 1] == ';' ||
-                             p[b - 1] == '!' || p[b - 1] == '?' || p[b - 1] == ':'))
-                b--;
-            if (a < b && (url_placeholder(st, p + a, b - a) || ((seen & S_AT) && email_placeholder(st, p + a, b - a))))
-                continue;
-        }
-        if (len >= 16 && b64_chunk(p + start, len)) {
-            EMIT_LIT(st, "<b64>");
+        size_t end = st->general_only ? 0 : fast_chunk(st, &k, buf, cap, p, n, i);
+        if (end) {
+            i = end;
             continue;
         }
-        split_words(st, p + start, len);
+        st->sink = k;
+        i = slow_chunk(st, p, n, i);
+        k = st->sink;
     }
+    st->sink = k;
 }
+
+static bw_status normalize(const bw_campaign_norm_limits *limits, bw_slice subject, bw_slice text, bw_slice rcpt_addr,
+                           bw_slice rcpt_name, bw_buf *out, size_t text_max_tokens, bw_campaign_sketch *sketch,
+                           bool general_only, size_t *token_count, unsigned *flags);
 
 bw_status bw_campaign_normalize(const bw_campaign_norm_limits *limits, bw_slice subject, bw_slice text,
                                 bw_slice rcpt_addr, bw_slice rcpt_name, bw_buf *out,
                                 size_t *token_count, unsigned *flags)
 {
-    return bw_campaign_normalize_sketch(limits, subject, text, rcpt_addr, rcpt_name, out, SIZE_MAX, NULL,
-                                        token_count, flags);
+    return normalize(limits, subject, text, rcpt_addr, rcpt_name, out, SIZE_MAX, NULL, false, token_count, flags);
+}
+
+bw_status bw_campaign_normalize_general(const bw_campaign_norm_limits *limits, bw_slice subject, bw_slice text,
+                                        bw_slice rcpt_addr, bw_slice rcpt_name, bw_buf *out, size_t *token_count,
+                                        unsigned *flags)
+{
+    return normalize(limits, subject, text, rcpt_addr, rcpt_name, out, SIZE_MAX, NULL, true, token_count, flags);
 }
 
 bw_status bw_campaign_normalize_sketch(const bw_campaign_norm_limits *limits, bw_slice subject, bw_slice text,
                                        bw_slice rcpt_addr, bw_slice rcpt_name, bw_buf *out, size_t text_max_tokens,
                                        bw_campaign_sketch *sketch, size_t *token_count, unsigned *flags)
+{
+    return normalize(limits, subject, text, rcpt_addr, rcpt_name, out, text_max_tokens, sketch, false, token_count,
+                     flags);
+}
+
+static bw_status normalize(const bw_campaign_norm_limits *limits, bw_slice subject, bw_slice text, bw_slice rcpt_addr,
+                           bw_slice rcpt_name, bw_buf *out, size_t text_max_tokens, bw_campaign_sketch *sketch,
+                           bool general_only, size_t *token_count, unsigned *flags)
 {
     bw_campaign_norm_limits defaults;
     if (!limits) {
@@ -544,10 +770,29 @@ bw_status bw_campaign_normalize_sketch(const bw_campaign_norm_limits *limits, bw
     norm_state st;
     memset(&st, 0, sizeof st);
     st.limits = limits;
-    st.out = out;
-    st.text_max = text_max_tokens;
-    st.sketch = sketch;
+    st.cap = limits->max_token_bytes < 256 ? limits->max_token_bytes : 256;
+    st.general_only = general_only;
     st.rcpt_addr = rcpt_addr;
+    token_sink *k = &st.sink;
+    k->max_tokens = limits->max_tokens;
+    k->text_max = text_max_tokens;
+    k->out = out;
+    k->text = out->p;
+    k->text_n = out->n;
+    k->text_cap = out->cap;
+    if (sketch) {
+        k->sketching = true;
+        k->k = sketch->k;
+        k->sketch_tokens = sketch->tokens;
+        k->roll = sketch->roll;
+        k->base_k1 = sketch->base_k1;
+        memcpy(k->nh, sketch->nh, sizeof k->nh);
+        k->filled[0] = sketch->filled[0];
+        k->filled[1] = sketch->filled[1];
+        k->window = sketch->window;
+        k->sig = sketch->sig;
+        k->key = sketch->key;
+    }
     add_rcpt_words(&st, rcpt_name);
     const char *at = rcpt_addr.n ? memchr(rcpt_addr.p, '@', rcpt_addr.n) : NULL;
     if (at)
@@ -555,8 +800,8 @@ bw_status bw_campaign_normalize_sketch(const bw_campaign_norm_limits *limits, bw
 
     size_t budget = limits->max_input_bytes;
     bw_slice parts[2] = { subject, text };
-    for (int k = 0; k < 2; k++) {
-        bw_slice s = parts[k];
+    for (int part = 0; part < 2; part++) {
+        bw_slice s = parts[part];
         if (s.n > budget) {
             s.n = budget;
             st.flags |= BW_NORM_INPUT_LIMIT;
@@ -564,11 +809,23 @@ bw_status bw_campaign_normalize_sketch(const bw_campaign_norm_limits *limits, bw
         budget -= s.n;
         normalize_part(&st, s);
     }
+    if (k->full)
+        st.flags |= BW_NORM_TOKEN_LIMIT;
+    if (sketch) {
+        sketch->tokens = k->sketch_tokens;
+        sketch->roll = k->roll;
+        sketch->filled[0] = k->filled[0];
+        sketch->filled[1] = k->filled[1];
+    }
+    bool nomem = k->nomem;
+    out->n = k->text_n;
     if (out->cap == 0 && bw_buf_reserve(out, 1) != 0)
-        st.nomem = true;
+        nomem = true;
+    if (out->cap)
+        out->p[out->n] = '\0';   // also when no token was written into a fresh buffer
     if (token_count)
-        *token_count = st.tokens;
+        *token_count = k->tokens;
     if (flags)
         *flags = st.flags;
-    return st.nomem ? BW_ERR_NOMEM : BW_OK;
+    return nomem ? BW_ERR_NOMEM : BW_OK;
 }

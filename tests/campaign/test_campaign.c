@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "botwatch/campaign.h"
+#include "campaign_internal.h"
 
 static const bw_hash_key KEY = { 0x0123456789abcdefULL, 0xfedcba9876543210ULL };
 
@@ -606,6 +607,75 @@ static void test_prepare_split(void **state)
     bw_campaign_index_free(split);
 }
 
+// The normaliser's fast path (one plain ASCII word per chunk, with leading and trailing
+// punctuation and the digit and apostrophe joins) must give exactly what the general path
+// gives: random texts over the bytes that matter (letters of both cases, digits, the
+// join, trim and base64 punctuation, '@', ':', '/', "www", UTF-8, separators), with the
+// default limits and with small ones, compared on text, token count and flags.
+static void test_normalize_fast_path(void **state)
+{
+    (void)state;
+    static const char *const pieces[] = {
+        "a", "Z", "q", "F", "0", "7", "12", "www", "http", "://", ".", ",", ":", "/", "-", "'", "\"", "(", ")",
+        "<", ">", "[", "]", "!", "?", ";", "$", "%", "*", "#", "@", "+", "=", "_", "|", "~", " ", " ", " ", "\n",
+        "\t", "\xc3\xa9", "\xc3\x89", "\xe2\x80\x94", "\xff", "deadbeef", "ABCdef0123456789", "john", "Smith",
+        "x.example", "don", "t", "1,299.95", "555-0123", "Re:", "--", ">>",
+    };
+    const size_t npieces = sizeof pieces / sizeof pieces[0];
+    bw_campaign_norm_limits small = { .max_input_bytes = 4096, .max_tokens = 7, .max_token_bytes = 5 };
+    bw_campaign_norm_limits mid = { .max_input_bytes = 4096, .max_tokens = 1000, .max_token_bytes = 16 };
+    const bw_campaign_norm_limits *limits[] = { NULL, &small, &mid };
+    bw_buf text = BW_BUF_INIT, fast = BW_BUF_INIT, general = BW_BUF_INIT;
+    uint64_t rng = 0x9e3779b97f4a7c15ULL;
+    for (unsigned round = 0; round < 20000; round++) {
+        bw_buf_clear(&text);
+        unsigned count = 1 + (unsigned)(round % 24);
+        for (unsigned i = 0; i < count; i++) {
+            rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+            assert_int_equal(bw_buf_append_cstr(&text, pieces[(rng >> 33) % npieces]), 0);
+        }
+        const bw_campaign_norm_limits *lim = limits[round % 3];
+        bw_slice rcpt_addr = round % 2 ? bw_slice_cstr("john.smith@x.example") : BW_SLICE_NULL;
+        bw_slice rcpt_name = round % 2 ? bw_slice_cstr("John Smith") : BW_SLICE_NULL;
+        size_t tokens_fast, tokens_general;
+        unsigned flags_fast, flags_general;
+        bw_buf_clear(&fast);
+        bw_buf_clear(&general);
+        assert_int_equal(bw_campaign_normalize(lim, BW_SLICE_NULL, bw_buf_slice(&text), rcpt_addr, rcpt_name, &fast,
+                                               &tokens_fast, &flags_fast), BW_OK);
+        assert_int_equal(bw_campaign_normalize_general(lim, BW_SLICE_NULL, bw_buf_slice(&text), rcpt_addr, rcpt_name,
+                                                       &general, &tokens_general, &flags_general), BW_OK);
+        if (strcmp(fast.p, general.p) != 0)
+            print_error("input \"%s\": fast \"%s\", general \"%s\"\n", text.p, fast.p, general.p);
+        assert_string_equal(fast.p, general.p);
+        assert_int_equal(tokens_fast, tokens_general);
+        assert_int_equal(flags_fast, flags_general);
+    }
+    bw_buf_free(&text);
+    bw_buf_free(&fast);
+    bw_buf_free(&general);
+}
+
+// Signatures are stored (saved state, BW_CAMPAIGN_STATE_VERSION): a change of the token or
+// shingle hash must be deliberate, so a few values are pinned.
+static void test_signature_pinned(void **state)
+{
+    (void)state;
+    uint32_t sig[BW_CAMPAIGN_SIG];
+    bw_campaign_minhash(&KEY, 3, bw_slice_cstr("buy cheap meds now at <url:dom> only <num> dollars"), sig);
+    static const uint32_t expect[4] = { 956121665u, 480489739u, 2750729131u, 1195677850u };   // bins 0, 32, 64, 96
+    for (unsigned i = 0; i < 4; i++)
+        assert_int_equal(sig[i * 32], expect[i]);
+    // Cached and uncached preparation agree (the cache only saves work).
+    bw_campaign_token_cache *cache = bw_campaign_token_cache_new();
+    assert_non_null(cache);
+    uint32_t cached[BW_CAMPAIGN_SIG];
+    bw_campaign_minhash_cached(&KEY, 3, bw_slice_cstr("buy cheap meds now at <url:dom> only <num> dollars"), cached,
+                               cache);
+    assert_memory_equal(sig, cached, sizeof sig);
+    bw_campaign_token_cache_free(cache);
+}
+
 static void test_bad_config(void **state)
 {
     (void)state;
@@ -637,6 +707,8 @@ int main(void)
         cmocka_unit_test(test_determinism_and_persistence),
         cmocka_unit_test(test_prepare_split),
         cmocka_unit_test(test_bad_config),
+        cmocka_unit_test(test_normalize_fast_path),
+        cmocka_unit_test(test_signature_pinned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

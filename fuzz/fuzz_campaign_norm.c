@@ -3,11 +3,15 @@
 // normaliser (any bytes as subject and text, small limits so the caps are hit), the MinHash
 // and index on what it produced, template inference over the members, and the persistence
 // loader (the same bytes as a saved index, which must be refused or loaded, never crash).
+// The normaliser's fast path is checked against its general path on the same bytes (same
+// text, token count and flags), with the default limits and with small ones.
 // Input layout: byte 0 picks the split point of subject/text; the rest is both.
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "botwatch/campaign.h"
+#include "campaign_internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -21,6 +25,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (split > n)
         split = n;
     bw_slice subject = { rest, split }, text = { rest + split, n - split };
+
+    bw_campaign_norm_limits small = { .max_input_bytes = 4096, .max_tokens = 50, .max_token_bytes = 6 };
+    const bw_campaign_norm_limits *limit_sets[2] = { NULL, &small };
+    for (int l = 0; l < 2; l++) {
+        bw_buf fast = BW_BUF_INIT, general = BW_BUF_INIT;
+        size_t tokens_fast = 0, tokens_general = 0;
+        unsigned flags_fast = 0, flags_general = 0;
+        bw_status a = bw_campaign_normalize(limit_sets[l], subject, text, subject, text, &fast, &tokens_fast,
+                                            &flags_fast);
+        bw_status b = bw_campaign_normalize_general(limit_sets[l], subject, text, subject, text, &general,
+                                                    &tokens_general, &flags_general);
+        if (a == BW_OK && b == BW_OK &&
+            (fast.n != general.n || memcmp(fast.p, general.p, fast.n) != 0 || tokens_fast != tokens_general ||
+             flags_fast != flags_general))
+            abort();   // the fast path must give what the general path gives
+        bw_buf_free(&fast);
+        bw_buf_free(&general);
+    }
 
     bw_campaign_config cfg;
     bw_campaign_config_default(&cfg);

@@ -230,15 +230,14 @@ bw_status bw_store_top_sender_ips(bw_store *store, const bw_store_range *range, 
 bw_status bw_store_top_domains(bw_store *store, const bw_store_range *range, size_t limit,
                                bw_store_count_fn fn, void *ctx, char *errbuf)
 {
+    // url_domains holds each (domain, message) pair once, in domain order: unranged it is
+    // one scan of that table; ranged, each pair is checked against its message's time.
     bool ranged = range && (range->has_since || range->has_until);
-    // Unranged, the (domain, msg_id) index answers alone; ranged, each URL row is checked
-    // against its message's time.
     return build_and_run(store,
-        ranged ? "SELECT u.domain, 0, NULL, NULL, count(DISTINCT u.msg_id) AS c FROM urls u"
-                 " JOIN messages m ON m.id = u.msg_id WHERE u.domain IS NOT NULL"
-               : "SELECT u.domain, 0, NULL, NULL, count(DISTINCT u.msg_id) AS c FROM urls u"
-                 " WHERE u.domain IS NOT NULL",
-        " GROUP BY u.domain ORDER BY c DESC, u.domain LIMIT :limit", ranged ? range : NULL, limit,
+        ranged ? "SELECT d.domain, 0, NULL, NULL, count(*) AS c FROM url_domains d"
+                 " JOIN messages m ON m.id = d.msg_id WHERE d.domain IS NOT NULL"
+               : "SELECT d.domain, 0, NULL, NULL, count(*) AS c FROM url_domains d WHERE d.domain IS NOT NULL",
+        " GROUP BY d.domain ORDER BY c DESC, d.domain LIMIT :limit", ranged ? range : NULL, limit,
         fn, ctx, errbuf);
 }
 

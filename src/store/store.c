@@ -92,6 +92,9 @@ struct bw_store {
     int opened_version;
     sqlite3_stmt *stmt[STMT_COUNT];
     sqlite3_stmt *url_stmt[URL_GROUP];   // [n - 1] inserts n URL rows
+    sqlite3_stmt *domain_stmt[URL_GROUP];   // [n - 1] inserts n url_domains rows
+    bw_slice *domains;          // scratch: one message's URL domains, sorted and made distinct
+    size_t domain_cap;
     // ASNs already written to `asns` by this handle, so the upsert runs once per ASN and
     // not once per message. Open addressing; keys come from the ASN database (bounded by
     // its size, ~100k), not from mail, so an unkeyed hash cannot be flooded by an attacker.
@@ -123,21 +126,40 @@ static sqlite3_stmt *stmt_get(bw_store *store, enum store_stmt which, char *errb
     return st;
 }
 
-// The statement inserting `rows` (1..URL_GROUP) URL rows, prepared on first use.
-static sqlite3_stmt *url_stmt_get(bw_store *store, size_t rows, char *errbuf)
+// The statement inserting `rows` (1..URL_GROUP) rows of `columns` values, prepared on first
+// use into *slot; head is "INSERT ... VALUES".
+static sqlite3_stmt *group_stmt_get(bw_store *store, sqlite3_stmt **slot, const char *head, size_t columns,
+                                    size_t rows, char *errbuf)
 {
-    sqlite3_stmt **slot = &store->url_stmt[rows - 1];
     if (*slot)
         return *slot;
-    char sql[64 + URL_GROUP * 24] = "INSERT OR FAIL INTO urls(msg_id, seq, url, host, domain, from_html, obfuscated) VALUES";
-    size_t n = strlen(sql);
-    for (size_t r = 0; r < rows; r++)
-        n += (size_t)snprintf(sql + n, sizeof sql - n, "%s(?,?,?,?,?,?,?)", r ? "," : "");
+    char sql[128 + URL_GROUP * (URL_COLUMNS * 2 + 4)];
+    size_t n = (size_t)snprintf(sql, sizeof sql, "%s", head);
+    for (size_t r = 0; r < rows && n < sizeof sql; r++) {
+        n += (size_t)snprintf(sql + n, sizeof sql - n, "%s(?", r ? "," : "");
+        for (size_t c = 1; c < columns && n < sizeof sql; c++)
+            n += (size_t)snprintf(sql + n, sizeof sql - n, ",?");
+        if (n < sizeof sql)
+            n += (size_t)snprintf(sql + n, sizeof sql - n, ")");
+    }
     if (sqlite3_prepare_v3(store->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL) != SQLITE_OK) {
         bw_error(errbuf, BW_ERR_DB, "preparing statement: %s", sqlite3_errmsg(store->db));
         *slot = NULL;
     }
     return *slot;
+}
+
+static sqlite3_stmt *url_stmt_get(bw_store *store, size_t rows, char *errbuf)
+{
+    return group_stmt_get(store, &store->url_stmt[rows - 1],
+                          "INSERT OR FAIL INTO urls(msg_id, seq, url, host, domain, from_html, obfuscated) VALUES",
+                          URL_COLUMNS, rows, errbuf);
+}
+
+static sqlite3_stmt *domain_stmt_get(bw_store *store, size_t rows, char *errbuf)
+{
+    return group_stmt_get(store, &store->domain_stmt[rows - 1],
+                          "INSERT OR IGNORE INTO url_domains(domain, msg_id) VALUES", 2, rows, errbuf);
 }
 
 // Runs a cached statement that returns no rows; leaves it reset and unbound.
@@ -345,13 +367,16 @@ bw_status bw_store_close(bw_store *store, char *errbuf)
         s = bw_store_commit(store, errbuf);
     for (int i = 0; i < STMT_COUNT; i++)
         sqlite3_finalize(store->stmt[i]);
-    for (int i = 0; i < URL_GROUP; i++)
+    for (int i = 0; i < URL_GROUP; i++) {
         sqlite3_finalize(store->url_stmt[i]);
+        sqlite3_finalize(store->domain_stmt[i]);
+    }
     if (!store->read_only && s == BW_OK)
         sqlite3_exec(store->db, "PRAGMA optimize", NULL, NULL, NULL);
     if (sqlite3_close(store->db) != SQLITE_OK && s == BW_OK)
         s = bw_error(errbuf, BW_ERR_DB, "closing the database: %s", sqlite3_errmsg(store->db));
     free(store->asn_seen);
+    free(store->domains);
     free(store);
     return s;
 }
@@ -590,6 +615,55 @@ static int hex_digit(char c)
     return -1;
 }
 
+static int compare_slices(const void *a, const void *b)
+{
+    const bw_slice *x = a, *y = b;
+    int c = memcmp(x->p, y->p, x->n < y->n ? x->n : y->n);
+    return c ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+// One url_domains row per distinct non-empty domain of the message's URLs (at most the
+// analyzer's max_urls of them): sorted, so equal domains are neighbours and the rows go in
+// in key order.
+static bw_status store_url_domains(bw_store *store, int64_t id, const bw_mail_record *record, char *errbuf)
+{
+    if (record->url_count > store->domain_cap) {
+        bw_slice *grown = realloc(store->domains, record->url_count * sizeof *grown);
+        if (!grown)
+            return bw_error(errbuf, BW_ERR_NOMEM, "out of memory");
+        store->domains = grown;
+        store->domain_cap = record->url_count;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < record->url_count; i++)
+        if (record->urls[i].domain.n && record->urls[i].domain.p)
+            store->domains[n++] = record->urls[i].domain;
+    if (n > 1)
+        qsort(store->domains, n, sizeof *store->domains, compare_slices);
+    size_t distinct = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || compare_slices(&store->domains[i - 1], &store->domains[i]) != 0)
+            store->domains[distinct++] = store->domains[i];
+    for (size_t done = 0; done < distinct;) {
+        size_t rows = distinct - done;
+        if (rows > URL_GROUP)
+            rows = URL_GROUP;
+        sqlite3_stmt *st = domain_stmt_get(store, rows, errbuf);
+        if (!st)
+            return BW_ERR_DB;
+        for (size_t r = 0; r < rows; r++) {
+            bind_slice(st, (int)(2 * r + 1), store->domains[done + r]);
+            sqlite3_bind_int64(st, (int)(2 * r + 2), id);
+        }
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return db_error(store, errbuf, "storing URL domains");
+        done += rows;
+    }
+    return BW_OK;
+}
+
 bw_status bw_store_add_message(bw_store *store, const bw_mail_record *record,
                                const bw_store_message_meta *meta, bool *inserted, char *errbuf)
 {
@@ -685,7 +759,7 @@ bw_status bw_store_add_message(bw_store *store, const bw_mail_record *record,
             return db_error(store, errbuf, "storing URL");
         done += rows;
     }
-    return BW_OK;
+    return store_url_domains(store, id, record, errbuf);
 }
 
 bw_status bw_store_add_error(bw_store *store, int64_t source_id, uint64_t offset,

@@ -571,7 +571,7 @@ static void test_deferred_indexes(void **state)
     char err[BW_ERRBUF_SIZE];
     bw_store *store = open_db();
     int64_t all = index_count(store);
-    assert_int_equal(all, 5);   // messages_seen, _date, _asn, _campaign, urls_domain
+    assert_int_equal(all, 4);   // messages_seen, _date, _asn, _campaign (urls_domain: gone in v4)
     bool deferred;
     assert_int_equal(bw_store_defer_indexes(store, 0, &deferred, err), BW_OK);
     assert_true(deferred);
@@ -605,6 +605,101 @@ static void test_deferred_indexes(void **state)
     assert_int_equal(bw_store_close(store, err), BW_OK);
 }
 
+static int64_t query_int(bw_store *store, const char *sql)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(bw_store_sqlite(store), sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static int collect_domain(void *ctx, const bw_store_count *c)
+{
+    bw_buf *out = ctx;
+    char line[128];
+    snprintf(line, sizeof line, "%.*s=%llu ", (int)c->key.n, c->key.p, (unsigned long long)c->count);
+    return bw_buf_append_cstr(out, line);
+}
+
+// Schema 4: url_domains holds each message's distinct URL domains (exactly the distinct
+// (domain, msg_id) pairs of urls), also for messages with more URLs than one insert
+// statement takes, and top_domains counts messages per domain from it.
+static void test_url_domains(void **state)
+{
+    (void)state;
+    char err[BW_ERRBUF_SIZE];
+    bw_store *store = open_db();
+    int64_t src;
+    assert_int_equal(bw_store_source_open(store, "u.mbox", "mbox", &src, err), BW_OK);
+    assert_int_equal(bw_store_begin(store, err), BW_OK);
+    bool inserted;
+    fake_mail f;
+    fake_init(&f, 1, "a", 1000000000, 0);   // example.com, a.test, example.com
+    bw_store_message_meta meta = meta_for(src, 0, 0);
+    assert_int_equal(bw_store_add_message(store, &f.rec, &meta, &inserted, err), BW_OK);
+    assert_int_equal(bw_store_add_message(store, &f.rec, &meta, &inserted, err), BW_OK);
+    assert_false(inserted);   // a duplicate adds no pairs either
+    // 21 URLs (three statements of URL rows), 5 domains in no order, one URL without one.
+    bw_url many[21];
+    const char *const names[] = { "e.test", "b.test", "e.test", "a.test", "c.test", "b.test", "d.test" };
+    for (size_t i = 0; i < 21; i++)
+        many[i] = (bw_url){ .url = BW_SLICE_LIT("http://x/"), .host = BW_SLICE_LIT("x"),
+                            .domain = i == 20 ? BW_SLICE_NULL : bw_slice_make(names[i % 7], strlen(names[i % 7])) };
+    fake_init(&f, 2, "b", 1000000000, 0);
+    f.rec.urls = many;
+    f.rec.url_count = 21;
+    meta = meta_for(src, 1, 0);
+    assert_int_equal(bw_store_add_message(store, &f.rec, &meta, &inserted, err), BW_OK);
+    assert_true(inserted);
+    assert_int_equal(bw_store_commit(store, err), BW_OK);
+    assert_int_equal(query_int(store, "SELECT count(*) FROM urls"), 3 + 21);
+    assert_int_equal(query_int(store, "SELECT count(*) FROM url_domains"), 2 + 5);
+    assert_int_equal(query_int(store, "SELECT count(*) FROM (SELECT domain, msg_id FROM url_domains EXCEPT"
+                                      " SELECT DISTINCT domain, msg_id FROM urls WHERE domain IS NOT NULL)"), 0);
+    assert_int_equal(query_int(store, "SELECT count(*) FROM (SELECT DISTINCT domain, msg_id FROM urls"
+                                      " WHERE domain IS NOT NULL EXCEPT SELECT domain, msg_id FROM url_domains)"), 0);
+    bw_buf got = BW_BUF_INIT;
+    assert_int_equal(bw_store_top_domains(store, &BW_STORE_RANGE_ALL, 3, collect_domain, &got, err), BW_OK);
+    assert_string_equal(got.p, "a.test=2 b.test=1 c.test=1 ");
+    bw_buf_clear(&got);
+    bw_store_range range = { .has_since = true, .since = 999999999 };
+    assert_int_equal(bw_store_top_domains(store, &range, 2, collect_domain, &got, err), BW_OK);
+    assert_string_equal(got.p, "a.test=2 b.test=1 ");
+    bw_buf_free(&got);
+    assert_int_equal(bw_store_close(store, err), BW_OK);
+}
+
+// A schema-3 file: migration 4 fills url_domains from its urls rows and drops the old
+// urls(domain, msg_id) index.
+static void test_migrate_from_v3(void **state)
+{
+    (void)state;
+    char err[BW_ERRBUF_SIZE];
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(dbpath, &db), SQLITE_OK);
+    size_t count;
+    const bw_store_migration *steps = bw_store_migrations(&count);
+    assert_int_equal(bw_store_migrate(db, steps, count, 3, err), BW_OK);
+    assert_int_equal(sqlite3_exec(db,
+        "INSERT INTO sources(id, path, format, first_ingest, last_ingest) VALUES(1, 'old.mbox', 'mbox', 1, 1);"
+        "INSERT INTO messages(id, sha256, ingested_at, source_id, source_offset, size)"
+        " VALUES(1, 'aa', 1, 1, 0, 10), (2, 'bb', 1, 1, 10, 10);"
+        "INSERT INTO urls(msg_id, seq, url, domain, from_html, obfuscated) VALUES"
+        " (1, 0, 'http://a.test/', 'a.test', 0, 0), (1, 1, 'http://a.test/x', 'a.test', 0, 0),"
+        " (1, 2, 'http://b.test/', 'b.test', 0, 0), (2, 0, 'http://a.test/', 'a.test', 0, 0),"
+        " (2, 1, 'http://10.1.2.3/', NULL, 0, 0);", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    bw_store *store = open_db();
+    assert_int_equal(bw_store_opened_version(store), 3);
+    assert_int_equal(query_int(store, "PRAGMA user_version"), 4);
+    assert_int_equal(query_int(store, "SELECT count(*) FROM sqlite_master WHERE name = 'urls_domain'"), 0);
+    assert_int_equal(query_int(store, "SELECT count(*) FROM url_domains"), 3);
+    assert_int_equal(query_int(store, "SELECT count(*) FROM url_domains WHERE domain = 'a.test'"), 2);
+    assert_int_equal(bw_store_close(store, err), BW_OK);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -619,6 +714,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failed_migration_rolls_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_schema_v3, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deferred_indexes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_url_domains, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_migrate_from_v3, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -98,14 +98,6 @@ static int hset_add(hset *s, uint64_t key, size_t limit)
 
 // HyperLogLog with 256 registers (about 6.5% standard error): distinct counts past the
 // set caps at a fixed 256 bytes.
-static void hll_add(uint8_t *reg, uint64_t h)
-{
-    unsigned r = (unsigned)(h >> 56);
-    uint64_t rest = (h << 8) | 0x80;
-    uint8_t rank = (uint8_t)(__builtin_clzll(rest) + 1);
-    if (rank > reg[r])
-        reg[r] = rank;
-}
 
 uint64_t bw_campaign_hll_estimate(const uint8_t *reg)
 {
@@ -479,7 +471,7 @@ static int note_domain(bw_campaign_index *x, campaign *c, bw_slice domain, int64
 static int ip_add(bw_campaign_index *x, campaign *c, const bw_ip *ip)
 {
     uint64_t h = bw_siphash(&x->cfg.key, ip->b, sizeof ip->b);
-    hll_add(c->hll_ips, h);
+    bw_campaign_hll_add(c->hll_ips, h);
     int r = hset_add(&c->ip_set, h, x->cfg.max_ips);
     if (r == -2)
         return -1;
@@ -504,7 +496,7 @@ static int ip_add(bw_campaign_index *x, campaign *c, const bw_ip *ip)
     else
         memset(net + 6, 0, 10);
     uint64_t nh = bw_siphash(&x->cfg.key, net, sizeof net);
-    hll_add(c->hll_subnets, nh);
+    bw_campaign_hll_add(c->hll_subnets, nh);
     r = hset_add(&c->subnet_set, nh, x->cfg.max_subnets);
     if (r == -2)
         return -1;

@@ -106,6 +106,17 @@ struct bw_campaign_index {
     bw_campaign_link *view_links;
 };
 
+// HyperLogLog register update (index.c adds every sender IP and /24; persist.c rebuilds
+// the registers of an uncapped set from its keys, which are exactly the hashes added).
+static inline void bw_campaign_hll_add(uint8_t *reg, uint64_t h)
+{
+    unsigned r = (unsigned)(h >> 56);
+    uint64_t rest = (h << 8) | 0x80;
+    uint8_t rank = (uint8_t)(__builtin_clzll(rest) + 1);
+    if (rank > reg[r])
+        reg[r] = rank;
+}
+
 campaign *bw_campaign_new_one(bw_campaign_index *x, uint64_t id);
 void bw_campaign_free_one(bw_campaign_index *x, campaign *c);
 int bw_campaign_rep_add(bw_campaign_index *x, campaign *c, const uint32_t *sig);

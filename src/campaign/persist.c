@@ -13,6 +13,18 @@
 static const char MAGIC[8] = { 'B', 'W', 'C', 'A', 'M', 'P', '\0', '\n' };
 // 2 added the sweep clocks (last_sweep, dom_swept_at), so that a run continued from a
 // saved state evicts at exactly the moments an uninterrupted run would.
+//
+// Campaign flags: 1 IPs capped, 2 subnets capped, 4 template final, 8 the IP HyperLogLog
+// registers are not stored, 16 nor the subnet ones. A set under its cap holds exactly the
+// hashes its registers were built from, so the loader rebuilds them (256 bytes each, a
+// fifth of the state on bench/ingest); 8 and 16 are only written for such sets (and not
+// when key 1 is in the set: hset stores hash 0 as 1). Blobs without them load as before.
+#define FLAG_IPS_CAPPED 1u
+#define FLAG_SUBNETS_CAPPED 2u
+#define FLAG_TEMPLATE_FINAL 4u
+#define FLAG_IP_HLL_DERIVED 8u
+#define FLAG_SUBNET_HLL_DERIVED 16u
+#define FLAGS_KNOWN 31u
 #define FORMAT_VERSION ((uint32_t)BW_CAMPAIGN_STATE_VERSION)
 
 // ---- writer ---------------------------------------------------------------------------
@@ -42,6 +54,35 @@ static void put_u32(writer *w, uint32_t v)
     for (int i = 0; i < 4; i++)
         b[i] = (unsigned char)(v >> (8 * i));
     put(w, b, 4);
+}
+
+// The 128 bins of a signature, little-endian.
+static void put_sig(writer *w, const uint32_t *sig)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    put(w, sig, BW_CAMPAIGN_SIG * sizeof *sig);
+#else
+    for (unsigned b = 0; b < BW_CAMPAIGN_SIG; b++)
+        put_u32(w, sig[b]);
+#endif
+}
+
+static bool hset_has(const hset *s, uint64_t key)
+{
+    if (!s->cap)
+        return false;
+    for (size_t i = key & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+        if (s->slots[i] == key)
+            return true;
+        if (s->slots[i] == 0)
+            return false;
+    }
+}
+
+// Registers of an uncapped set can be rebuilt from its keys (see the flags above).
+static bool hll_derivable(const hset *s, bool capped)
+{
+    return !capped && !hset_has(s, 1);
 }
 
 static void put_bytes(writer *w, const void *p, size_t n)
@@ -100,9 +141,33 @@ static int cmp_dom(const void *a, const void *b)
     return (x->key > y->key) - (x->key < y->key);
 }
 
+// An upper bound of the bytes save writes for c, so the buffer grows once.
+static size_t campaign_save_bytes(const campaign *c)
+{
+    size_t n = 64 + c->rep_count * BW_CAMPAIGN_SIG * 4 + c->ip_count * 16 + c->ip_set.count * 8 +
+               c->subnet_set.count * 8 + c->asn_set.count * 4 + 2 * 256 + 16 + c->sample_count * 8;
+    for (size_t i = 0; i < c->subject_count; i++)
+        n += 12 + c->subjects[i].n;
+    for (size_t i = 0; i < c->domain_count; i++)
+        n += 12 + c->domains[i].n;
+    for (size_t i = 0; i < c->link_count; i++)
+        n += 20 + c->links[i].domain_n;
+    if (c->template_final)
+        n += 4 + c->template_n;
+    else
+        for (unsigned i = 0; i < c->member_count; i++)
+            n += 4 + c->members[i].n;
+    return n;
+}
+
 bw_status bw_campaign_index_save(const bw_campaign_index *x, bw_buf *out)
 {
     writer w = { out, false };
+    size_t need = 256 + x->dom_count * 24;
+    for (size_t ci = 0; ci < x->camp_count; ci++)
+        need += campaign_save_bytes(x->camps[ci]);
+    if (bw_buf_reserve(out, need) != 0)
+        return BW_ERR_NOMEM;
     put(&w, MAGIC, sizeof MAGIC);
     put_u32(&w, FORMAT_VERSION);
     put_u64(&w, bw_campaign_params_check(&x->cfg));
@@ -123,11 +188,14 @@ bw_status bw_campaign_index_save(const bw_campaign_index *x, bw_buf *out)
         put_u64(&w, (uint64_t)c->last_seen);
         put_u64(&w, c->messages);
         put_u64(&w, c->rng);
-        put_u32(&w, (uint32_t)c->ips_capped | (uint32_t)c->subnets_capped << 1 | (uint32_t)c->template_final << 2);
+        bool ip_hll_derived = hll_derivable(&c->ip_set, c->ips_capped);
+        bool subnet_hll_derived = hll_derivable(&c->subnet_set, c->subnets_capped);
+        put_u32(&w, (c->ips_capped ? FLAG_IPS_CAPPED : 0) | (c->subnets_capped ? FLAG_SUBNETS_CAPPED : 0) |
+                        (c->template_final ? FLAG_TEMPLATE_FINAL : 0) | (ip_hll_derived ? FLAG_IP_HLL_DERIVED : 0) |
+                        (subnet_hll_derived ? FLAG_SUBNET_HLL_DERIVED : 0));
         put_u32(&w, c->rep_count);
         for (unsigned r = 0; r < c->rep_count; r++)
-            for (unsigned b = 0; b < BW_CAMPAIGN_SIG; b++)
-                put_u32(&w, x->reps[c->reps[r]].sig[b]);
+            put_sig(&w, x->reps[c->reps[r]].sig);
         put_u32(&w, (uint32_t)c->ip_count);
         for (size_t i = 0; i < c->ip_count; i++)
             put(&w, c->ips[i].b, 16);
@@ -136,8 +204,10 @@ bw_status bw_campaign_index_save(const bw_campaign_index *x, bw_buf *out)
         put_u32(&w, (uint32_t)c->asn_set.count);
         for (size_t i = 0; i < c->asn_set.count; i++)
             put_u32(&w, c->asn_list[i]);
-        put(&w, c->hll_ips, HLL_REGS);
-        put(&w, c->hll_subnets, HLL_REGS);
+        if (!ip_hll_derived)
+            put(&w, c->hll_ips, HLL_REGS);
+        if (!subnet_hll_derived)
+            put(&w, c->hll_subnets, HLL_REGS);
         put_top(&w, c->subjects, c->subject_count);
         put_top(&w, c->domains, c->domain_count);
         put_u32(&w, (uint32_t)c->sample_count);
@@ -332,10 +402,12 @@ static void load_campaign(bw_campaign_index *x, reader *r, uint64_t prev_id)
     c->messages = get_u64(r);
     c->rng = get_u64(r);
     uint32_t flags = get_u32(r);
-    c->ips_capped = flags & 1;
-    c->subnets_capped = (flags >> 1) & 1;
-    bool template_final = (flags >> 2) & 1;
-    if (!r->error && flags > 7)
+    c->ips_capped = flags & FLAG_IPS_CAPPED;
+    c->subnets_capped = flags & FLAG_SUBNETS_CAPPED;
+    bool template_final = flags & FLAG_TEMPLATE_FINAL;
+    bool ip_hll_derived = flags & FLAG_IP_HLL_DERIVED, subnet_hll_derived = flags & FLAG_SUBNET_HLL_DERIVED;
+    if (!r->error && (flags > FLAGS_KNOWN || (ip_hll_derived && c->ips_capped) ||
+                      (subnet_hll_derived && c->subnets_capped)))
         fail(r, "unknown campaign flags");
     size_t reps = get_count(r, cfg->max_reps, BW_CAMPAIGN_SIG * 4, "representative count");
     if (!r->error && reps == 0)
@@ -402,8 +474,20 @@ static void load_campaign(bw_campaign_index *x, reader *r, uint64_t prev_id)
             c->asn_set.count++;
         }
     }
-    get(r, c->hll_ips, HLL_REGS);
-    get(r, c->hll_subnets, HLL_REGS);
+    if (ip_hll_derived) {
+        for (size_t i = 0; i < c->ip_set.cap; i++)
+            if (c->ip_set.slots[i])
+                bw_campaign_hll_add(c->hll_ips, c->ip_set.slots[i]);
+    } else {
+        get(r, c->hll_ips, HLL_REGS);
+    }
+    if (subnet_hll_derived) {
+        for (size_t i = 0; i < c->subnet_set.cap; i++)
+            if (c->subnet_set.slots[i])
+                bw_campaign_hll_add(c->hll_subnets, c->subnet_set.slots[i]);
+    } else {
+        get(r, c->hll_subnets, HLL_REGS);
+    }
     for (unsigned i = 0; i < HLL_REGS && !r->error; i++)
         if (c->hll_ips[i] > 57 || c->hll_subnets[i] > 57)
             fail(r, "HyperLogLog register out of range");

@@ -115,70 +115,72 @@ uint64_t bw_campaign_hll_estimate(const uint8_t *reg)
 }
 
 // ---- LSH ------------------------------------------------------------------------------
+//
+// Each representative is in the table once per band, keyed by the band's hash. A lookup
+// costs one cache miss per band (the table is megabytes and keys are random): linear
+// probing keeps every entry of a key, and the probe run, in the slots after its home
+// slot, where the former bucket chains cost a miss for the bucket head and one per entry
+// (half the writer's time in the index on bench/ingest). Which candidates a message gets
+// does not depend on the layout, and the best one does not depend on their order.
 
-static int lsh_grow(bw_campaign_index *x, size_t entries)
+static int lsh_resize(bw_campaign_index *x, size_t cap)
 {
-    size_t nheads = pow2_at_least(entries);
-    uint32_t *heads = calloc(nheads, sizeof *heads);
-    if (!heads)
+    lsh_entry *t = malloc(cap * sizeof *t);
+    if (!t)
         return -1;
-    for (size_t e = 0; e < x->entry_used; e++) {
-        if (x->entries[e].rep == UINT32_MAX)
+    for (size_t i = 0; i < cap; i++)
+        t[i] = (lsh_entry){ 0, UINT32_MAX, 0 };
+    size_t mask = cap - 1;
+    for (size_t i = 0; i < x->lsh_cap; i++) {
+        if (x->lsh[i].rep == UINT32_MAX)
             continue;
-        size_t b = x->entries[e].key & (nheads - 1);
-        x->entries[e].next = heads[b];
-        heads[b] = (uint32_t)e + 1;
+        size_t j = x->lsh[i].key & mask;
+        while (t[j].rep != UINT32_MAX)
+            j = (j + 1) & mask;
+        t[j] = x->lsh[i];
     }
-    free(x->heads);
-    x->heads = heads;
-    x->head_count = nheads;
+    free(x->lsh);
+    x->lsh = t;
+    x->lsh_cap = cap;
     return 0;
 }
 
 static int lsh_insert(bw_campaign_index *x, uint64_t key, uint32_t rep_index)
 {
-    // Chains average under two entries; a failed grow only lengthens them.
-    if ((!x->heads || x->entry_count + 1 > x->head_count * 2) && lsh_grow(x, (x->entry_count + 1) * 2) != 0 &&
-        !x->heads)
+    if ((x->lsh_count + 1) * 2 > x->lsh_cap && lsh_resize(x, pow2_at_least((x->lsh_count + 1) * 4)) != 0)
         return -1;
-    uint32_t e;
-    if (x->entry_free) {
-        e = x->entry_free - 1;
-        x->entry_free = x->entries[e].next;
-    } else {
-        if (x->entry_used == x->entry_cap) {
-            size_t ncap = x->entry_cap ? x->entry_cap * 2 : 1024;
-            lsh_entry *ne = realloc(x->entries, ncap * sizeof *ne);
-            if (!ne)
-                return -1;
-            x->entries = ne;
-            x->entry_cap = ncap;
-        }
-        e = (uint32_t)x->entry_used++;
-    }
-    x->entry_count++;
-    size_t b = key & (x->head_count - 1);
-    x->entries[e] = (lsh_entry){ key, rep_index, x->heads[b] };
-    x->heads[b] = e + 1;
+    size_t mask = x->lsh_cap - 1, i = key & mask;
+    while (x->lsh[i].rep != UINT32_MAX)
+        i = (i + 1) & mask;
+    x->lsh[i] = (lsh_entry){ key, rep_index, 0 };
+    x->lsh_count++;
     return 0;
 }
 
+// Removes the pair and closes the gap (backward shift), so probe runs never hold holes.
 static void lsh_remove(bw_campaign_index *x, uint64_t key, uint32_t rep_index)
 {
-    size_t b = key & (x->head_count - 1);
-    uint32_t *link = &x->heads[b];
-    while (*link) {
-        uint32_t e = *link - 1;
-        if (x->entries[e].key == key && x->entries[e].rep == rep_index) {
-            *link = x->entries[e].next;
-            x->entries[e].rep = UINT32_MAX;
-            x->entries[e].next = x->entry_free;
-            x->entry_free = e + 1;
-            x->entry_count--;
-            return;
+    if (!x->lsh_cap)
+        return;
+    size_t mask = x->lsh_cap - 1, i = key & mask;
+    while (x->lsh[i].rep != UINT32_MAX && (x->lsh[i].key != key || x->lsh[i].rep != rep_index))
+        i = (i + 1) & mask;
+    if (x->lsh[i].rep == UINT32_MAX)
+        return;
+    for (size_t j = i;;) {
+        j = (j + 1) & mask;
+        if (x->lsh[j].rep == UINT32_MAX)
+            break;
+        size_t home = x->lsh[j].key & mask;
+        // Move j into the hole at i unless its home lies cyclically in (i, j].
+        bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!stays) {
+            x->lsh[i] = x->lsh[j];
+            i = j;
         }
-        link = &x->entries[e].next;
     }
+    x->lsh[i] = (lsh_entry){ 0, UINT32_MAX, 0 };
+    x->lsh_count--;
 }
 
 static void rep_release(bw_campaign_index *x, uint32_t r)
@@ -719,8 +721,7 @@ void bw_campaign_index_free(bw_campaign_index *x)
     free(x->ids);
     free(x->reps);
     free(x->rep_free);
-    free(x->entries);
-    free(x->heads);
+    free(x->lsh);
     free(x->doms);
     free(x->view_subjects);
     free(x->view_domains);
@@ -819,27 +820,20 @@ bw_status bw_campaign_index_add_prepared(bw_campaign_index *x, const bw_campaign
     }
     campaign *best = NULL;
     double best_sim = -1;
-    if (x->head_count) {
-        // The buckets of the 42 bands are random places in tables of megabytes: each is a
-        // cache miss. Computing every band's key and prefetching its bucket, then its first
-        // entry, before walking any chain lets the misses overlap instead of queueing
-        // (the writer's LSH lookup took ~6 us a message on bench/ingest). Same walk order.
+    if (x->lsh_cap) {
+        // The home slots of the 42 bands are random places in a table of megabytes: each
+        // is a cache miss. Computing every band's key and prefetching its slot before
+        // reading any lets the misses overlap instead of queueing.
         uint64_t keys[BW_CAMPAIGN_SIG];
-        uint32_t first[BW_CAMPAIGN_SIG];
-        size_t mask = x->head_count - 1;
+        size_t mask = x->lsh_cap - 1;
         for (unsigned b = 0; b < x->cfg.bands; b++) {
             keys[b] = bw_campaign_band_key(sig, b, x->cfg.rows);
-            __builtin_prefetch(&x->heads[keys[b] & mask]);
-        }
-        for (unsigned b = 0; b < x->cfg.bands; b++) {
-            first[b] = x->heads[keys[b] & mask];
-            if (first[b])
-                __builtin_prefetch(&x->entries[first[b] - 1]);
+            __builtin_prefetch(&x->lsh[keys[b] & mask]);
         }
         for (unsigned b = 0; b < x->cfg.bands; b++) {
             uint64_t key = keys[b];
-            for (uint32_t e = first[b]; e; e = x->entries[e - 1].next) {
-                const lsh_entry *le = &x->entries[e - 1];
+            for (size_t i = key & mask; x->lsh[i].rep != UINT32_MAX; i = (i + 1) & mask) {
+                const lsh_entry *le = &x->lsh[i];
                 if (le->key != key)
                     continue;
                 rep *r = &x->reps[le->rep];
@@ -1000,7 +994,7 @@ void bw_campaign_index_stats(const bw_campaign_index *x, bw_campaign_stats *out)
     *out = x->stats;
     out->campaigns_active = x->camp_count;
     size_t bytes = sizeof *x + x->camp_cap * (sizeof(campaign *) + 8) + x->rep_cap * (sizeof(rep) + 4) +
-                   x->entry_cap * sizeof(lsh_entry) + x->head_count * 4 + x->dom_cap * sizeof(dom_entry) +
+                   x->lsh_cap * sizeof(lsh_entry) + x->dom_cap * sizeof(dom_entry) +
                    x->prep.text.cap + (x->token_cache ? sizeof *x->token_cache : 0);
     for (size_t i = 0; i < x->camp_count; i++)
         bytes += campaign_bytes(x, x->camps[i]);

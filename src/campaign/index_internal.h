@@ -67,10 +67,12 @@ typedef struct rep {
     uint32_t stamp;         // last add() that compared it, to compare each rep once
 } rep;
 
+// One (band key, representative) pair of the LSH table: open addressing with linear
+// probing, so the entries of one key sit together in one or two cache lines.
 typedef struct lsh_entry {
     uint64_t key;
-    uint32_t rep;           // UINT32_MAX when free
-    uint32_t next;          // next entry + 1 in the bucket chain (or free list), 0 = end
+    uint32_t rep;           // UINT32_MAX when the slot is empty
+    uint32_t unused;
 } lsh_entry;
 
 typedef struct dom_entry {
@@ -91,11 +93,8 @@ struct bw_campaign_index {
     uint32_t *rep_free;
     size_t rep_free_count;
     uint32_t stamp;
-    lsh_entry *entries;
-    size_t entry_used, entry_cap, entry_count;
-    uint32_t entry_free;    // free list head + 1
-    uint32_t *heads;        // bucket -> entry + 1
-    size_t head_count;
+    lsh_entry *lsh;         // lsh_cap slots (a power of two), at most half of them used
+    size_t lsh_cap, lsh_count;
     dom_entry *doms;
     size_t dom_cap, dom_count;
     bw_campaign_prepared prep;   // bw_campaign_index_add's own prepared message

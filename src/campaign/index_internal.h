@@ -93,7 +93,7 @@ struct bw_campaign_index {
     uint32_t *rep_free;
     size_t rep_free_count;
     uint32_t stamp;
-    lsh_entry *lsh;         // lsh_cap slots (a power of two), at most half of them used
+    lsh_entry *lsh;         // lsh_cap slots (a power of two), at most 3/4 of them used
     size_t lsh_cap, lsh_count;
     dom_entry *doms;
     size_t dom_cap, dom_count;

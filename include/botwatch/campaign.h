@@ -253,6 +253,9 @@ void bw_campaign_index_evict_all(bw_campaign_index *index);
 
 // Ids of the campaigns in memory, ascending; valid until the index changes.
 const uint64_t *bw_campaign_index_ids(const bw_campaign_index *index, size_t *count);
+// True if the in-memory campaign got a message or a link since it was created or loaded
+// (bw_campaign_index_load): its summary may differ from the one saved with that state.
+bool bw_campaign_index_changed(const bw_campaign_index *index, uint64_t id);
 // Summary (with the inferred template) of an in-memory campaign; BW_ERR_NOTFOUND if it
 // is not (or no longer) in memory, BW_ERR_NOMEM.
 bw_status bw_campaign_index_get(bw_campaign_index *index, uint64_t id, bw_campaign_summary *out);

@@ -403,6 +403,7 @@ static int add_link(bw_campaign_index *x, campaign *c, uint64_t other, bw_slice 
     l->other_id = other;
     l->time = time;
     c->link_count++;
+    c->changed = true;
     return 1;
 }
 
@@ -597,6 +598,7 @@ static int campaign_update(bw_campaign_index *x, campaign *c, const bw_campaign_
     if (c->messages == 0 || msg->time > c->last_seen)
         c->last_seen = msg->time;
     c->messages++;
+    c->changed = true;
     bw_ip ip;
     if (msg->sender_ip.n && bw_ip_parse(msg->sender_ip, &ip) && ip_add(x, c, &ip) != 0)
         return -1;
@@ -914,6 +916,12 @@ const uint64_t *bw_campaign_index_ids(const bw_campaign_index *x, size_t *count)
 {
     *count = x->camp_count;
     return x->ids;
+}
+
+bool bw_campaign_index_changed(const bw_campaign_index *x, uint64_t id)
+{
+    const campaign *c = find_campaign(x, id, NULL);
+    return c && c->changed;
 }
 
 static int cmp_top(const void *a, const void *b)

@@ -59,6 +59,7 @@ typedef struct campaign {
     // All template_members members are in: the template can no longer change, so it is
     // inferred once and the members' texts are freed (memory, and the saved state).
     bool template_final;
+    bool changed;           // a message or link since created or loaded (not saved)
 } campaign;
 
 typedef struct rep {

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // Campaigns in ingest (docs/campaigns.md §7): the index is loaded from the store at the
 // start of a run, fed by the ordered writer, and every campaign it lets go (evicted, or
-// still live at the end of the run) becomes a `campaigns` row with its links; the index
-// itself is saved back so the next run continues the same campaigns with the same ids.
+// still live at the end of the run and changed in it) becomes a `campaigns` row with its
+// links; the index itself is saved back so the next run continues the same campaigns with
+// the same ids.
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,6 +222,10 @@ bw_status ingest_campaigns_finish(ingest_campaigns *c, char *errbuf)
     size_t count;
     const uint64_t *ids = bw_campaign_index_ids(c->index, &count);
     for (size_t i = 0; i < count && st == BW_OK; i++) {
+        // A campaign that got neither a message nor a link in this run still has the row
+        // the previous run wrote with the state it was loaded from.
+        if (!bw_campaign_index_changed(c->index, ids[i]))
+            continue;
         bw_campaign_summary s;
         st = bw_campaign_index_get(c->index, ids[i], &s);
         if (st == BW_OK)

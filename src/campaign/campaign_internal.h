@@ -38,6 +38,7 @@ struct bw_campaign_token_cache {
     bw_hash_key key;                      // the key the NH words and probes were made with
     bool keyed;
     uint64_t nh[4];
+    uint64_t nh_tail[BW_CAMPAIGN_TOKEN_KEY];   // see bw_campaign_sketch
     uint8_t probes[BW_CAMPAIGN_SIG][BW_CAMPAIGN_CACHE_PROBES];
 };
 
@@ -55,6 +56,10 @@ typedef struct bw_campaign_sketch {
     const bw_hash_key *key;
     bw_campaign_token_cache *cache;       // may be NULL
     uint64_t nh[4];                       // NH key words (from key)
+    // The token hash's second product for a token whose third word is zero (of fewer than
+    // 17 bytes: nearly all), by length: one multiplication a token instead of two.
+    const uint64_t *nh_tail;              // the cache's, or nh_tail_own
+    uint64_t nh_tail_own[BW_CAMPAIGN_TOKEN_KEY];
     uint32_t *sig;                        // BW_CAMPAIGN_SIG bins
     unsigned k;                           // shingle size, clamped to 1..MAX_SHINGLE_K
     size_t tokens;

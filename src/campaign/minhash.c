@@ -30,6 +30,13 @@ static void nh_keys(const bw_hash_key *key, uint64_t nh[4])
     }
 }
 
+// bw_campaign_token_hash's second product when the token's third word is zero, by length.
+static void nh_tails(const uint64_t nh[4], uint64_t tail[BW_CAMPAIGN_TOKEN_KEY])
+{
+    for (unsigned n = 0; n < BW_CAMPAIGN_TOKEN_KEY; n++)
+        tail[n] = bw_campaign_mul_fold(nh[2], n + nh[3]);
+}
+
 void bw_campaign_sketch_init(bw_campaign_sketch *s, const bw_hash_key *key, unsigned shingle_k,
                              uint32_t sig[BW_CAMPAIGN_SIG], bw_campaign_token_cache *cache)
 {
@@ -42,16 +49,21 @@ void bw_campaign_sketch_init(bw_campaign_sketch *s, const bw_hash_key *key, unsi
     // A cache holds one key's values: another key remakes them (once per worker in ingest).
     if (cache && (!cache->keyed || cache->key.k0 != key->k0 || cache->key.k1 != key->k1)) {
         nh_keys(key, cache->nh);
+        nh_tails(cache->nh, cache->nh_tail);
         for (unsigned bin = 0; bin < BW_CAMPAIGN_SIG; bin++)
             for (unsigned a = 0; a < BW_CAMPAIGN_CACHE_PROBES; a++)
                 cache->probes[bin][a] = (uint8_t)probe_source(key, bin, a + 1);
         cache->key = *key;
         cache->keyed = true;
     }
-    if (cache)
+    if (cache) {
         memcpy(s->nh, cache->nh, sizeof s->nh);
-    else
+        s->nh_tail = cache->nh_tail;
+    } else {
         nh_keys(key, s->nh);
+        nh_tails(s->nh, s->nh_tail_own);
+        s->nh_tail = s->nh_tail_own;
+    }
     s->key = key;
     s->cache = cache;
     s->sig = sig;

@@ -163,11 +163,13 @@ typedef struct token_sink {
     size_t text_n, text_cap;
     bool full;              // max_tokens reached: ignore the rest
     bool nomem;
+    bool stop;              // full or nomem
     bool sketching;         // the rest is the sketch's state (bw_campaign_sketch)
     unsigned k;
     size_t sketch_tokens;
     uint64_t roll, base_k1;
     uint64_t nh[4];
+    const uint64_t *nh_tail;
     uint64_t filled[2];
     uint64_t *window;
     uint32_t *sig;
@@ -210,13 +212,13 @@ static bool __attribute__((noinline)) sink_grow(token_sink *k, size_t room)
 static inline void sink_token(token_sink *k, const char *tok, size_t n)
 {
     if (k->tokens >= k->max_tokens) {
-        k->full = true;
+        k->full = k->stop = true;
         return;
     }
     if (k->tokens < k->text_max) {
         size_t room = n < BW_CAMPAIGN_TOKEN_KEY ? BW_CAMPAIGN_TOKEN_KEY : n;
         if (k->text_n + room + 2 > k->text_cap && !sink_grow(k, room + 1)) {
-            k->nomem = true;
+            k->nomem = k->stop = true;
             return;
         }
         char *d = k->text + k->text_n;
@@ -234,7 +236,15 @@ static inline void sink_token(token_sink *k, const char *tok, size_t n)
     if (!k->sketching)
         return;
     // bw_campaign_sketch_padded() on the scalars.
-    uint64_t th = bw_campaign_token_hash(k->key, k->nh, tok, n);
+    uint64_t th;
+    if (n >= BW_CAMPAIGN_TOKEN_KEY) {
+        th = bw_campaign_token_hash(k->key, k->nh, tok, n);
+    } else {
+        // bw_campaign_token_hash(), its second product looked up when the third word is 0.
+        uint64_t w0 = bw_campaign_load64(tok), w1 = bw_campaign_load64(tok + 8), w2 = bw_campaign_load64(tok + 16);
+        th = bw_campaign_mul_fold(w0 + k->nh[0], w1 + k->nh[1]) +
+             (w2 ? bw_campaign_mul_fold(w2 + k->nh[2], n + k->nh[3]) : k->nh_tail[n]);
+    }
     uint64_t *leaving = &k->window[(k->sketch_tokens - k->k) & (BW_CAMPAIGN_MAX_SHINGLE_K - 1)];
     k->roll = bw_campaign_roll(k->roll, *leaving, k->base_k1, th);
     k->window[k->sketch_tokens & (BW_CAMPAIGN_MAX_SHINGLE_K - 1)] = th;
@@ -472,7 +482,7 @@ static void split_words(norm_state *st, const unsigned char *p, size_t n)
     size_t cap = st->cap;
     char *buf = st->wbuf;
     size_t i = 0;
-    while (i < n && !st->sink.full && !st->sink.nomem) {
+    while (i < n && !st->sink.stop) {
         unsigned char c = p[i];
         if (c < 0x80) {
             uint8_t cls = ASCII_CLASS[c];
@@ -715,7 +725,7 @@ static void normalize_part(norm_state *st, bw_slice s)
     char *buf = st->wbuf;
     token_sink k = st->sink;   // in registers; st->sink is the copy the general path uses
     size_t i = 0;
-    while (i < n && !k.full && !k.nomem) {
+    while (i < n && !k.stop) {
         while (i < n && (CHUNK_SPECIAL[p[i]] & S_SPACE))
             i++;
         if (i == n)
@@ -787,6 +797,7 @@ static bw_status normalize(const bw_campaign_norm_limits *limits, bw_slice subje
         k->roll = sketch->roll;
         k->base_k1 = sketch->base_k1;
         memcpy(k->nh, sketch->nh, sizeof k->nh);
+        k->nh_tail = sketch->nh_tail;
         k->filled[0] = sketch->filled[0];
         k->filled[1] = sketch->filled[1];
         k->window = sketch->window;

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -141,6 +142,18 @@ static double thread_cpu_seconds(void)
     if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
         return 0;
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+// For --verbose: a thread's CPU split into user and system time, which tells memory- and
+// syscall-bound roles (the writer's I/O, the reader's copies) from compute-bound ones.
+static void log_thread_cpu(const char *role)
+{
+    struct rusage ru;
+    if (bw_log_get_level() > BW_LOG_INFO || getrusage(RUSAGE_THREAD, &ru) != 0)
+        return;
+    bw_info("ingest", "thread cpu role=%s user=%.3f sys=%.3f minflt=%ld", role,
+            (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6,
+            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6, ru.ru_minflt);
 }
 
 static double now_seconds(void)
@@ -277,6 +290,7 @@ static void *reader_main(void *arg)
         if (rc)
             break;
     }
+    log_thread_cpu("reader");
     pthread_mutex_lock(&p->lock);
     publish_locked(&r);
     p->cpu_reader = thread_cpu_seconds();
@@ -500,6 +514,7 @@ static void *worker_main(void *arg)
     }
     p->cpu_workers += thread_cpu_seconds();
     pthread_mutex_unlock(&p->lock);
+    log_thread_cpu("worker");
     return NULL;
 }
 
@@ -961,6 +976,7 @@ join:
     stats->cpu_reader = p.cpu_reader;
     stats->cpu_workers = p.cpu_workers;
     stats->cpu_writer = thread_cpu_seconds() - writer_cpu_started;
+    log_thread_cpu("writer");
     report_progress(&wr, &p, started, true);
     stats->elapsed = now_seconds() - started;
 done:

@@ -119,7 +119,8 @@ static inline void bw_campaign_hll_add(uint8_t *reg, uint64_t h)
 
 campaign *bw_campaign_new_one(bw_campaign_index *x, uint64_t id);
 void bw_campaign_free_one(bw_campaign_index *x, campaign *c);
-int bw_campaign_rep_add(bw_campaign_index *x, campaign *c, const uint32_t *sig);
+// keys: the signature's band keys, or NULL to compute them.
+int bw_campaign_rep_add(bw_campaign_index *x, campaign *c, const uint32_t *sig, const uint64_t *keys);
 uint64_t bw_campaign_hll_estimate(const uint8_t *reg);
 
 #endif

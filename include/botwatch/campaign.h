@@ -253,6 +253,11 @@ void bw_campaign_index_reserve_ids(bw_campaign_index *index, uint64_t next_id);
 void bw_campaign_index_evict_idle(bw_campaign_index *index, int64_t now);
 void bw_campaign_index_evict_all(bw_campaign_index *index);
 
+// A hint before add_prepared of a message that comes later (the next one in the writer):
+// starts loading the LSH slots its bands will read, so that the cache misses overlap the
+// work in between. Changes nothing; ignores a prepared message of another config.
+void bw_campaign_index_prefetch(const bw_campaign_index *index, const bw_campaign_prepared *prepared);
+
 // Ids of the campaigns in memory, ascending; valid until the index changes.
 const uint64_t *bw_campaign_index_ids(const bw_campaign_index *index, size_t *count);
 // True if the in-memory campaign got a message or a link since it was created or loaded

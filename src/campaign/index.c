@@ -916,6 +916,15 @@ bw_status bw_campaign_index_add_prepared(bw_campaign_index *x, const bw_campaign
     return BW_OK;
 }
 
+void bw_campaign_index_prefetch(const bw_campaign_index *x, const bw_campaign_prepared *prep)
+{
+    if (!x->lsh_cap || prep->params != x->params)
+        return;
+    size_t mask = x->lsh_cap - 1;
+    for (unsigned b = 0; b < x->cfg.bands; b++)
+        __builtin_prefetch(&x->lsh[prep->band_keys[b] & mask]);
+}
+
 const uint64_t *bw_campaign_index_ids(const bw_campaign_index *x, size_t *count)
 {
     *count = x->camp_count;

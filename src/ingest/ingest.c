@@ -776,6 +776,13 @@ static bw_status run_writer(pipeline *p, writer *wr, double started, char *errbu
             if (!wr->in_batch && (st = bw_store_begin(wr->store, errbuf)) != BW_OK)
                 return st;
             wr->in_batch++;
+            // The next message's LSH slots start loading now and arrive while this one is
+            // written (campaigns.c: bw_campaign_index_prefetch only hints the cache).
+            if (wr->campaigns && i + 1 < ready) {
+                const slot *next = &p->ring[(first + i + 1) % p->ring_size];
+                if (next->prepared)
+                    bw_campaign_index_prefetch(wr->campaigns->index, &next->prep);
+            }
             if ((st = write_slot(wr, s, errbuf)) != BW_OK)
                 return st;
             released += s->kind == SLOT_MESSAGE ? s->raw.n : 0;

@@ -388,10 +388,15 @@ static void test_campaigns_day_after_day(void **state)
            (long long)big, (long long)count_rows(one, "SELECT count(*) FROM botnets"));
     assert_true(big >= 30 && big <= 80);
     // 5 simulated botnets: their campaigns group into a few botnets, far fewer than campaigns,
-    // holding nearly all messages.
+    // holding nearly all messages, and five of them carry almost everything. (A split-off
+    // piece of a campaign whose senders share no /24 with its siblings becomes a small botnet
+    // of its own: 9 to 11 of them here, depending on the MinHash function, with the five
+    // largest holding 97%.)
     int64_t botnets = count_rows(one, "SELECT count(*) FROM botnets");
-    assert_true(botnets >= 3 && botnets <= 10);
+    assert_true(botnets >= 3 && botnets <= 15 && botnets * 3 < (int64_t)campaigns_one);
     assert_true(count_rows(one, "SELECT sum(messages) FROM botnets") >= 5700);
+    assert_true(count_rows(one, "SELECT sum(messages) FROM (SELECT messages FROM botnets ORDER BY messages DESC LIMIT 5)") >=
+                5700);
 
     bw_store *two = open_store("two.db");
     ingest(two, &day1, 1, 1, &stats);

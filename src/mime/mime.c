@@ -681,6 +681,7 @@ static void decode_leaf(bw_mime_parser *p, int idx, const part_info *info, size_
     const char *decoded = body;
     size_t dn = n;
     unsigned char *out = NULL;
+    bool body_ascii = false;   // known for 7bit bodies: then the text test below need not rescan
     switch (info->transfer) {
     case TE_BASE64:
         out = bw_arena_alloc(p->arena, n / 4 * 3 + 4);
@@ -698,7 +699,8 @@ static void decode_leaf(bw_mime_parser *p, int idx, const part_info *info, size_
             dn = mime_uu_decode(body, n, out, &anom);
         break;
     case TE_7BIT:
-        if (!is_ascii(body, n))
+        body_ascii = is_ascii(body, n);
+        if (!body_ascii)
             anom |= BW_ANOM_RAW_8BIT_BODY;
         break;
     default:
@@ -724,7 +726,7 @@ static void decode_leaf(bw_mime_parser *p, int idx, const part_info *info, size_
         bool ascii_compatible = cs.n == 0 || bw_slice_eq(cs, BW_SLICE_LIT("us-ascii")) ||
                                 bw_slice_eq(cs, BW_SLICE_LIT("ascii"));
         bool utf8 = bw_slice_eq(cs, BW_SLICE_LIT("utf-8")) || bw_slice_eq(cs, BW_SLICE_LIT("utf8"));
-        if ((ascii_compatible || utf8) && is_ascii(decoded, dn)) {
+        if ((ascii_compatible || utf8) && ((body_ascii && decoded == body) || is_ascii(decoded, dn))) {
             part->text = part->decoded;
         } else if (utf8 && mime_utf8_valid(decoded, dn)) {
             part->text = part->decoded;

@@ -177,6 +177,15 @@ bw_status bw_mime_parser_feed(bw_mime_parser *p, const void *data, size_t n)
 
 // ---- small helpers -------------------------------------------------------------------------
 
+// RFC 5322 field-name bytes: printable US-ASCII except ':' (one load per byte in the header
+// loop instead of three compares).
+static const bool FIELD_NAME_BYTE[256] = {   // 0x00-0x7F; the rest are 0
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
+};
+
 static inline unsigned char ascii_lower(unsigned char c) { return (c >= 'A' && c <= 'Z') ? c + 32 : c; }
 static inline bool is_blank(char c) { return c == ' ' || c == '\t'; }
 
@@ -457,7 +466,7 @@ static size_t parse_headers(bw_mime_parser *p, size_t pos, int part, uint64_t *a
             continue;
         }
         size_t i = pos;
-        while (i < ce && (unsigned char)s[i] >= 0x21 && (unsigned char)s[i] <= 0x7E && s[i] != ':')
+        while (i < ce && FIELD_NAME_BYTE[(unsigned char)s[i]])
             i++;
         if (i >= ce || s[i] != ':') {
             *anom |= BW_ANOM_NO_HEADER_BODY_SEP | BW_ANOM_BAD_HEADER_LINE;

@@ -18,6 +18,10 @@
 #include "botwatch/arena.h"
 #include "mime_internal.h"
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 // Defaults (CONVENTIONS 6). Real mail must never hit them; hostile mail must not be able
 // to make one parser hold more than a few times max_message_bytes.
 // - 32 MiB message: above common MTA size limits (Postfix message_size_limit 10 MB,
@@ -678,6 +682,34 @@ static void interpret_headers(bw_mime_parser *p, int idx, bool parent_is_digest,
 }
 
 // Decodes a leaf's body into part->decoded and, for text/*, part->text.
+// The first offset k >= at that starts a line (k == 0 or t[k - 1] == '\n') with a 'b', or
+// tn. 16 bytes a step with SSE2 (x86-64's baseline): a memchr call per line cost 2% of the
+// full extraction's time (perf on bench/parse), most of it call overhead on ~70-byte lines.
+static size_t next_b_line(const char *t, size_t tn, size_t at)
+{
+    if (at == 0) {
+        if (tn > 0 && t[0] == 'b')
+            return 0;
+        at = 1;
+    }
+    size_t k = at;
+#ifdef __SSE2__
+    const __m128i nl = _mm_set1_epi8('\n'), b = _mm_set1_epi8('b');
+    while (k + 16 <= tn) {
+        __m128i cur = _mm_loadu_si128((const __m128i *)(const void *)(t + k));
+        __m128i prev = _mm_loadu_si128((const __m128i *)(const void *)(t + k - 1));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_and_si128(_mm_cmpeq_epi8(cur, b), _mm_cmpeq_epi8(prev, nl)));
+        if (m)
+            return k + (size_t)__builtin_ctz(m);
+        k += 16;
+    }
+#endif
+    for (; k < tn; k++)
+        if (t[k] == 'b' && t[k - 1] == '\n')
+            return k;
+    return tn;
+}
+
 static void decode_leaf(bw_mime_parser *p, int idx, const part_info *info, size_t start, size_t n)
 {
     bw_part *part = &p->parts[idx];
@@ -751,18 +783,15 @@ static void decode_leaf(bw_mime_parser *p, int idx, const part_info *info, size_
         if (bw_slice_eq(part->content_type, BW_SLICE_LIT("text/plain"))) {
             const char *t = part->decoded.p;
             size_t tn = part->decoded.n, at = 0;
-            // Only a line start can begin a uuencoded block, so test each line start.
-            while (at + 10 <= tn) {
+            // Only a line start can begin a uuencoded block: test the line starts that hold a 'b'.
+            while ((at = next_b_line(t, tn, at)) + 10 <= tn) {
                 const char *h = t + at;
                 if (memcmp(h, "begin ", 6) == 0 && h[6] >= '0' && h[6] <= '7' && h[7] >= '0' && h[7] <= '7' &&
                     h[8] >= '0' && h[8] <= '7' && h[9] == ' ') {
                     anom |= BW_ANOM_UUENCODE_IN_TEXT;
                     break;
                 }
-                const char *nl = memchr(h, '\n', tn - at);
-                if (!nl)
-                    break;
-                at = (size_t)(nl - t) + 1;
+                at++;
             }
         }
     } else {

@@ -431,6 +431,20 @@ static void test_uuencode_in_text(void **state)
     assert_flags(m->anomalies, BW_ANOM_UUENCODE_IN_TEXT, 0);
     m = parse_str(p, "Content-Type: text/plain\n\nbegin 64 x\nbegin 648 y\nbegin 644\n");
     assert_flags(m->anomalies, 0, BW_ANOM_UUENCODE_IN_TEXT);
+    // The marker line at every offset of the 16-byte steps the line scanner takes, after
+    // lines starting with 'b' that are no marker (where the scan restarts).
+    for (int pad = 0; pad < 40; pad++) {
+        char msg[256];
+        int n = snprintf(msg, sizeof msg, "Content-Type: text/plain\n\nbb\nb\n%.*s\n%sbegin 644 f\n`\nend\n", pad,
+                         "abababababababababababababababababababab", pad % 3 ? "" : "\n");
+        const bw_message *u = NULL;
+        assert_int_equal(bw_mime_parse(p, msg, (size_t)n, &u), BW_OK);
+        assert_flags(u->anomalies, BW_ANOM_UUENCODE_IN_TEXT, 0);
+        n = snprintf(msg, sizeof msg, "Content-Type: text/plain\n\n%.*s\nbegin 64 f\nxbegin 644 f\n", pad,
+                     "babababababababababababababababababababa");
+        assert_int_equal(bw_mime_parse(p, msg, (size_t)n, &u), BW_OK);
+        assert_flags(u->anomalies, 0, BW_ANOM_UUENCODE_IN_TEXT);
+    }
 }
 
 // ---- charsets ------------------------------------------------------------------------------

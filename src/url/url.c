@@ -15,6 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "botwatch/arena.h"
 #include "botwatch/hash.h"
 #include "botwatch/html.h"
@@ -744,33 +748,33 @@ static bw_status take(bw_url_set *set, const char *scheme_name, const char *p, s
     return st;
 }
 
-// The next ':' or '.' at or after i (n if none): memchr's vector loops skip the plain
-// text between triggers, which is most of every message.
-static size_t next_trigger(const char *p, size_t n, size_t i, size_t *next_colon, size_t *next_dot)
+// The next ':' or '.' at or after i (n if none), 16 bytes a step (SSE2, x86-64's baseline):
+// one pass finds either byte. Two memchr calls with cached answers did the same with ~47
+// libc calls a message, whose overhead on the short gaps between dots was 2% of the full
+// extraction's time (perf on bench/parse).
+static size_t next_trigger(const char *p, size_t n, size_t i)
 {
-    if (*next_colon < i) {
-        const char *c = memchr(p + i, ':', n - i);
-        *next_colon = c ? (size_t)(c - p) : n;
+#ifdef __SSE2__
+    const __m128i colon = _mm_set1_epi8(':'), dot = _mm_set1_epi8('.');
+    while (i + 16 <= n) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, colon), _mm_cmpeq_epi8(v, dot)));
+        if (m)
+            return i + (size_t)__builtin_ctz(m);
+        i += 16;
     }
-    if (*next_dot < i) {
-        const char *d = memchr(p + i, '.', n - i);
-        *next_dot = d ? (size_t)(d - p) : n;
-    }
-    return *next_colon < *next_dot ? *next_colon : *next_dot;
+#endif
+    while (i < n && p[i] != ':' && p[i] != '.')
+        i++;
+    return i;
 }
 
 static bw_status scan(bw_url_set *set, const char *p, size_t n, origin from)
 {
     stop_cache cache = { SIZE_MAX, 0 };
-    size_t next_colon = 0, next_dot = 0;
-    if (n > 0) {
-        const char *c = memchr(p, ':', n), *d = memchr(p, '.', n);
-        next_colon = c ? (size_t)(c - p) : n;
-        next_dot = d ? (size_t)(d - p) : n;
-    }
     size_t i = 0;
     while (i < n) {
-        i = next_trigger(p, n, i, &next_colon, &next_dot);
+        i = next_trigger(p, n, i);
         if (i >= n)
             break;
         unsigned char c = (unsigned char)p[i];

@@ -164,6 +164,42 @@ static void test_dedup_and_limits(void **state)
     assert_null(bw_url_set_new(&bad, errbuf));
 }
 
+// Triggers (':' of "://", '.' of "www.") at every offset of the scanner's 16-byte steps, after
+// decoy dots and colons that start no URL, and URLs ending exactly at the end of the text.
+static void test_trigger_offsets(void **state)
+{
+    (void)state;
+    char errbuf[BW_ERRBUF_SIZE];
+    bw_url_set *set = bw_url_set_new(NULL, errbuf);
+    assert_non_null(set);
+    for (int pad = 0; pad < 48; pad++)
+        for (int form = 0; form < 3; form++) {
+            char url[64], host[32], text[160];
+            if (form == 0) {
+                snprintf(host, sizeof host, "a%d.example", pad);
+                snprintf(url, sizeof url, "http://%s/x", host);
+            } else if (form == 1) {
+                snprintf(host, sizeof host, "b%d.example", pad);
+                snprintf(url, sizeof url, "www.%s", host);
+                snprintf(host, sizeof host, "www.b%d.example", pad);
+            } else {
+                snprintf(host, sizeof host, "c%d.example", pad);
+                snprintf(url, sizeof url, "see: ftp://%s/", host);
+            }
+            int n = snprintf(text, sizeof text, "a.b: %.*s %s", pad, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", url);
+            bw_url_set_reset(set);
+            assert_int_equal(bw_url_scan_text(set, bw_slice_make(text, (size_t)n)), BW_OK);
+            size_t count;
+            const bw_url *urls = bw_url_set_items(set, &count);
+            if (count != 1 || urls[0].host.n != strlen(host) || memcmp(urls[0].host.p, host, urls[0].host.n)) {
+                fprintf(stderr, "pad %d form %d [%s]: %zu URLs, host %.*s\n", pad, form, text, count,
+                        count ? (int)urls[0].host.n : 0, count ? urls[0].host.p : "");
+                fail();
+            }
+        }
+    bw_url_set_free(set);
+}
+
 static void test_many_urls_linear(void **state)
 {
     (void)state;
@@ -188,6 +224,7 @@ int main(void)
         cmocka_unit_test(test_html_links),
         cmocka_unit_test(test_dedup_and_limits),
         cmocka_unit_test(test_many_urls_linear),
+        cmocka_unit_test(test_trigger_offsets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

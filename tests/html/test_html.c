@@ -136,6 +136,36 @@ static void test_text_runs_random(void **state)
     bw_html_renderer_free(r);
 }
 
+// An attribute that holds a URL ("://" or "www.") is kept for the URL scan wherever the
+// trigger falls in the scanner's 16-byte steps; decoys (":/", "ww.", "w.w.") are not kept.
+static void test_attribute_url_offsets(void **state)
+{
+    (void)state;
+    bw_html_renderer *r = bw_html_renderer_new(NULL);
+    assert_non_null(r);
+    static const char *const kept[] = { "www.example.com", "x://y", "WWW.EXAMPLE.COM" };
+    static const char *const dropped[] = { "ww.example.com", "x:/y", "w.w.example", "example.com:80" };
+    char html[256];
+    for (int pad = 0; pad < 40; pad++) {
+        for (size_t k = 0; k < sizeof kept / sizeof kept[0]; k++) {
+            snprintf(html, sizeof html, "<p title='a.b:%.*s %s'>t</p>", pad, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", kept[k]);
+            bw_html_doc doc;
+            assert_int_equal(bw_html_render(r, bw_slice_cstr(html), &doc), BW_OK);
+            if (doc.hidden_count != 1) {
+                fprintf(stderr, "pad %d: %s not kept\n", pad, html);
+                fail();
+            }
+        }
+        for (size_t k = 0; k < sizeof dropped / sizeof dropped[0]; k++) {
+            snprintf(html, sizeof html, "<p title='a.b:%.*s %s'>t</p>", pad, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", dropped[k]);
+            bw_html_doc doc;
+            assert_int_equal(bw_html_render(r, bw_slice_cstr(html), &doc), BW_OK);
+            assert_int_equal(doc.hidden_count, 0);
+        }
+    }
+    bw_html_renderer_free(r);
+}
+
 static void test_links(void **state)
 {
     (void)state;
@@ -277,6 +307,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_text_table),
         cmocka_unit_test(test_text_runs_random),
+        cmocka_unit_test(test_attribute_url_offsets),
         cmocka_unit_test(test_links),
         cmocka_unit_test(test_entity_api),
         cmocka_unit_test(test_limits),

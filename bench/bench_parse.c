@@ -137,17 +137,11 @@ int main(int argc, char **argv)
         } else
             path = argv[i];
     }
-    char default_path[4096];
-    if (!path) {
-        const char *data = getenv("BW_DATA");
-        snprintf(default_path, sizeof default_path, "%s/spamassassin.mbox", data && *data ? data : BW_DATA_DEFAULT);
-        path = default_path;
-    }
+    char corpus[4096];
     mt_mbox mbox;
-    if (mt_mbox_load(path, &mbox) != 0 || mbox.count == 0) {
-        fprintf(stderr, "bench_parse: cannot read messages from %s (run scripts/fetch-data.sh)\n", path);
+    if (mt_mbox_load_corpus(path, BW_DATA_DEFAULT, "bench_parse", corpus, sizeof corpus, &mbox) != 0)
         return 1;
-    }
+    path = corpus;
     size_t count = limit && limit < mbox.count ? limit : mbox.count;
     size_t bytes = 0;
     for (size_t i = 0; i < count; i++)

@@ -73,17 +73,11 @@ int main(int argc, char **argv)
     }
     if (rounds < 1)
         rounds = 1;
-    char default_path[4096];
-    if (!path) {
-        const char *data = getenv("BW_DATA");
-        snprintf(default_path, sizeof default_path, "%s/spamassassin.mbox", data && *data ? data : BW_DATA_DEFAULT);
-        path = default_path;
-    }
+    char corpus[4096];
     mt_mbox mbox;
-    if (mt_mbox_load(path, &mbox) != 0 || mbox.count == 0) {
-        fprintf(stderr, "bench_prepare: cannot read messages from %s (run scripts/fetch-data.sh)\n", path);
+    if (mt_mbox_load_corpus(path, BW_DATA_DEFAULT, "bench_prepare", corpus, sizeof corpus, &mbox) != 0)
         return 1;
-    }
+    path = corpus;
     size_t count = limit && limit < mbox.count ? limit : mbox.count;
     prep_input *in = calloc(count, sizeof *in);
     bw_mime_parser *parser = bw_mime_parser_new(NULL);

@@ -85,6 +85,22 @@ int mt_mbox_load(const char *path, mt_mbox *out)
     return 0;
 }
 
+int mt_mbox_load_corpus(const char *path, const char *data_default, const char *tool, char *used, size_t used_cap,
+                        mt_mbox *out)
+{
+    if (path) {
+        snprintf(used, used_cap, "%s", path);
+    } else {
+        const char *data = getenv("BW_DATA");
+        snprintf(used, used_cap, "%s/spamassassin.mbox", data && *data ? data : data_default);
+    }
+    if (mt_mbox_load(used, out) != 0 || out->count == 0) {
+        fprintf(stderr, "%s: cannot read messages from %s (run scripts/fetch-data.sh)\n", tool, used);
+        return -1;
+    }
+    return 0;
+}
+
 void mt_mbox_free(mt_mbox *mbox)
 {
     for (size_t i = 0; i < mbox->count; i++)

@@ -23,6 +23,11 @@ typedef struct mt_mbox {
 // one '>'. Returns 0, or -1 if the file cannot be read.
 int mt_mbox_load(const char *path, mt_mbox *out);
 void mt_mbox_free(mt_mbox *mbox);
+// The benchmarks' corpus: path, or else $BW_DATA/spamassassin.mbox (data_default when BW_DATA
+// is unset or empty). The path used is written to used (used_cap bytes). Returns 0, or -1
+// after printing "<tool>: cannot read messages from <path>" when it is unreadable or empty.
+int mt_mbox_load_corpus(const char *path, const char *data_default, const char *tool, char *used, size_t used_cap,
+                        mt_mbox *out);
 
 // Appends a canonical dump of everything in msg (headers, parts, decoded bytes, text,
 // flags) to out.

@@ -672,9 +672,33 @@ static bw_status add_url(bw_url_set *set, const char *canonical_scheme, const ch
 }
 
 // Where a URL starting at p[start] stops: the first byte no mail reader puts in a link.
+// URLs run ~85 bytes, so 16 bytes a step (SSE2, x86-64's baseline) pays here, unlike for
+// the ~6-byte words of text: a signed compare flags controls, space and every byte >= 0x80
+// at once, equality the six ASCII stops; a flagged high byte that starts no Unicode stop
+// is passed over. The tail is the same byte loop as before.
 static size_t raw_stop(const char *p, size_t n, size_t start)
 {
     size_t i = start;
+#ifdef __SSE2__
+    const __m128i below = _mm_set1_epi8(0x21), del = _mm_set1_epi8(0x7f), lt = _mm_set1_epi8('<'),
+                  gt = _mm_set1_epi8('>'), dq = _mm_set1_epi8('"'), bq = _mm_set1_epi8('`'),
+                  sq = _mm_set1_epi8('\'');
+    while (i + 16 <= n) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(v, below), _mm_cmpeq_epi8(v, del)),
+                                   _mm_or_si128(_mm_cmpeq_epi8(v, lt), _mm_cmpeq_epi8(v, gt)));
+        hit = _mm_or_si128(hit, _mm_or_si128(_mm_cmpeq_epi8(v, dq), _mm_or_si128(_mm_cmpeq_epi8(v, bq),
+                                                                                  _mm_cmpeq_epi8(v, sq))));
+        unsigned m = (unsigned)_mm_movemask_epi8(hit);
+        while (m) {
+            size_t j = i + (size_t)__builtin_ctz(m);
+            if (!(url_class[(unsigned char)p[j]] & UC_HIGH) || unicode_stop((const unsigned char *)p + j, n - j))
+                return j;
+            m &= m - 1;
+        }
+        i += 16;
+    }
+#endif
     while (i < n) {
         uint8_t k = url_class[(unsigned char)p[i]];
         if (k & UC_STOP)

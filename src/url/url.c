@@ -36,6 +36,7 @@ void bw_url_limits_default(bw_url_limits *limits)
 
 // Byte classes (below), filled once by the first bw_url_set_new().
 static void url_class_init(void);
+static void host_class_init(void);
 static pthread_once_t url_class_once = PTHREAD_ONCE_INIT;
 
 // A host name is at most 253 bytes (RFC 1035); decoded hosts longer are not hosts.
@@ -196,6 +197,7 @@ static void url_class_init(void)
             k |= UC_IP;
         url_class[c] = k;
     }
+    host_class_init();
 }
 
 // Length of a Unicode space or quotation mark encoded at p (UTF-8), 0 if none: NBSP,
@@ -380,9 +382,120 @@ typedef struct host_result {
     bool obfuscated;
 } host_result;
 
+// Byte classes of the one-pass host check (host_fast()); HC_UPPER is the bit that
+// lowercases an ASCII letter.
+enum {
+    HC_SLOW = 1 << 0,    // '%', '&' or >= 0x80: decoding or IDN, the general path's work
+    HC_BAD = 1 << 1,     // neither letter, digit, '-', '_' nor '.'
+    HC_IP = 1 << 2,      // UC_IP
+    HC_DIGIT = 1 << 3,
+    HC_DOT = 1 << 4,
+    HC_UPPER = 0x20,
+};
+static uint8_t host_class[256];
+
+static void host_class_init(void)
+{
+    for (unsigned c = 0; c < 256; c++) {
+        uint8_t k = 0;
+        if (c == '%' || c == '&' || c >= 0x80)
+            k |= HC_SLOW;
+        else if (!is_alnum((unsigned char)c) && c != '-' && c != '_' && c != '.')
+            k |= HC_BAD;
+        if (url_class[c] & UC_IP)
+            k |= HC_IP;
+        if (is_digit((unsigned char)c))
+            k |= HC_DIGIT;
+        if (c == '.')
+            k |= HC_DOT;
+        if (c >= 'A' && c <= 'Z')
+            k |= HC_UPPER;
+        host_class[c] = k;
+    }
+}
+
+static bool host_checks(const char *h, size_t n, size_t labels, bool scheme_written);
+
+// normalise_host() for the common host: ASCII without '%' or '&', at most HOST_MAX bytes
+// and not "[...]". Nothing is decoded there, so the general path's passes (copy, lowercase
+// and classify, check labels, check the top label) are one pass over the bytes, with the
+// same answers. Returns 1 or 0 as normalise_host() would, -1 when the host is not common.
+static int host_fast(const char *raw, size_t raw_len, bool scheme_written, host_result *r)
+{
+    while (raw_len > 0 && raw[raw_len - 1] == '.')
+        raw_len--;   // "example.com." is the same host
+    if (raw_len == 0 || raw_len > HOST_MAX || raw[0] == '[')
+        return -1;
+    unsigned any = 0, all = 0xff;
+    size_t label_start = 0, labels = 1;
+    bool labels_ok = true;
+    for (size_t i = 0; i < raw_len; i++) {
+        unsigned char c = (unsigned char)raw[i];
+        unsigned k = host_class[c];
+        any |= k;
+        all &= k;
+        r->text[i] = (char)(c | (k & HC_UPPER));
+        if (k & HC_DOT) {
+            size_t label_len = i - label_start;
+            labels_ok &= label_len >= 1 && label_len <= 63;
+            labels++;
+            label_start = i + 1;
+        }
+    }
+    if (any & HC_SLOW)
+        return -1;
+    r->is_ip = r->is_v6 = r->obfuscated = false;
+    uint32_t v4;
+    bool canonical;
+    if ((all & HC_IP) && parse_legacy_ipv4(r->text, raw_len, &v4, &canonical)) {
+        bw_ip ip;
+        bw_ip_from_v4(v4, &ip);
+        bw_ip_format(&ip, r->text);
+        r->len = strlen(r->text);
+        r->is_ip = true;
+        r->obfuscated = !canonical;
+        return 1;
+    }
+    size_t last_len = raw_len - label_start;
+    if ((any & HC_BAD) || !labels_ok || last_len < 1 || last_len > 63)
+        return 0;
+    r->text[raw_len] = '\0';
+    r->len = raw_len;
+    return host_checks(r->text, raw_len, labels, scheme_written);
+}
+
+// The checks on a valid LDH name of n bytes and labels labels: a dotted name needs a top
+// label that is not all digits (else it was a malformed IP); a single label
+// ("http://intranet/") only when a scheme was written, and never a scheme's or "www"'s
+// name, which marks a typo like "http://http://host/" whose real URL follows.
+static bool host_checks(const char *h, size_t n, size_t labels, bool scheme_written)
+{
+    size_t last = n;
+    while (last > 0 && h[last - 1] != '.')
+        last--;
+    bool top_has_letter = false;
+    for (size_t i = last; i < n; i++)
+        if (!is_digit((unsigned char)h[i]))
+            top_has_letter = true;
+    if (!top_has_letter)
+        return false;
+    if (labels == 1) {
+        static const char *const not_hosts[] = { "http", "https", "hxxp", "hxxps", "ftp", "www" };
+        if (!scheme_written)
+            return false;
+        for (size_t k = 0; k < sizeof not_hosts / sizeof not_hosts[0]; k++)
+            if (n == strlen(not_hosts[k]) && !memcmp(h, not_hosts[k], n))
+                return false;
+    }
+    return true;
+}
+
 // Normalises a raw host into r. False if it is not a plausible Internet host name or IP.
 static bool normalise_host(const char *raw, size_t raw_len, bool scheme_written, host_result *r)
 {
+    int fast = host_fast(raw, raw_len, scheme_written, r);
+    if (fast >= 0)
+        return fast;
     char decoded[4 * HOST_MAX];
     size_t n = 0;
     bool encoded = false;
@@ -461,10 +574,7 @@ static bool normalise_host(const char *raw, size_t raw_len, bool scheme_written,
     }
     if (n > HOST_MAX)
         return false;
-    // LDH labels (plus '_', seen in real DNS names). A dotted name needs a top label that
-    // is not all digits (else it was a malformed IP); a single label ("http://intranet/")
-    // only when a scheme was written, and never a scheme's or "www"'s name, which marks a
-    // typo like "http://http://host/" whose real URL follows.
+    // LDH labels (plus '_', seen in real DNS names), then host_checks().
     size_t label_start = 0, labels = 0;
     for (size_t i = 0; i <= n; i++) {
         if (i == n || decoded[i] == '.') {
@@ -479,23 +589,8 @@ static bool normalise_host(const char *raw, size_t raw_len, bool scheme_written,
         if (!is_alnum(c) && c != '-' && c != '_')
             return false;
     }
-    size_t last = n;
-    while (last > 0 && decoded[last - 1] != '.')
-        last--;
-    bool top_has_letter = false;
-    for (size_t i = last; i < n; i++)
-        if (!is_digit((unsigned char)decoded[i]))
-            top_has_letter = true;
-    if (!top_has_letter)
+    if (!host_checks(decoded, n, labels, scheme_written))
         return false;
-    if (labels == 1) {
-        static const char *const not_hosts[] = { "http", "https", "hxxp", "hxxps", "ftp", "www" };
-        if (!scheme_written)
-            return false;
-        for (size_t k = 0; k < sizeof not_hosts / sizeof not_hosts[0]; k++)
-            if (n == strlen(not_hosts[k]) && !memcmp(decoded, not_hosts[k], n))
-                return false;
-    }
     memcpy(r->text, decoded, n);
     r->text[n] = '\0';
     r->len = n;
@@ -518,18 +613,17 @@ static bw_status add_url(bw_url_set *set, const char *canonical_scheme, const ch
     *taken = false;
     // rest = authority + path..., after "scheme://".
     size_t auth_end = 0;
+    const char *at = NULL;   // the last '@' of the authority
     while (auth_end < rest_len) {
         unsigned char c = (unsigned char)rest[auth_end];
         if ((url_class[c] & UC_AUTH_END) && (c != '#' || !(auth_end > 0 && rest[auth_end - 1] == '&')))
             break;   // '/', '?', '\\' or a '#' that is no "&#46;"
+        if (c == '@')
+            at = rest + auth_end;
         auth_end++;
     }
     const char *auth = rest;
     size_t auth_len = auth_end;
-    const char *at = NULL;
-    for (size_t i = 0; i < auth_len; i++)
-        if (auth[i] == '@')
-            at = auth + i;
     size_t userinfo_len = 0;
     if (at) {
         userinfo_len = (size_t)(at - auth) + 1;

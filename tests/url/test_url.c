@@ -66,6 +66,27 @@ static const url_case cases[] = {
     { "http://example.123/", NULL, NULL, NULL, false, false },
     { "swww.example.com and foo@www.example.com", NULL, NULL, NULL, false, false },
     { "xhxxp://x.example/", NULL, NULL, NULL, false, false },
+    // the 16-byte end scan: stops and non-stop high bytes past the first 16 bytes
+    { "http://example.com/some/long/path\xe2\x80\x9d said", "http://example.com/some/long/path", "example.com", "example.com", false, false },
+    { "http://example.com/caf\xc3\xa9-au-lait/and-more-bytes", "http://example.com/caf\xc3\xa9-au-lait/and-more-bytes", "example.com", "example.com", false, false },
+    { "http://example.com/0123456789abcdef`x", "http://example.com/0123456789abcdef", "example.com", "example.com", false, false },
+    { "http://example.com/0123456789abcdef'x", "http://example.com/0123456789abcdef", "example.com", "example.com", false, false },
+    { "http://example.com/0123456789abcdef\x7fx", "http://example.com/0123456789abcdef", "example.com", "example.com", false, false },
+    { "http://example.com/0123456789abcdef\tx", "http://example.com/0123456789abcdef", "example.com", "example.com", false, false },
+    { "http://example.com/0123456789abcde>x", "http://example.com/0123456789abcde", "example.com", "example.com", false, false },
+    // the one-pass host check and the general one agree at their edges
+    { "http://EXAMPLE.COM../", "http://example.com/", "example.com", "example.com", false, false },
+    { "http://-x_y.example/", "http://-x_y.example/", "-x_y.example", "-x_y.example", false, false },
+    { "http://.example.com/", NULL, NULL, NULL, false, false },
+    { "http://www/", NULL, NULL, NULL, false, false },
+    { "http://exa!mple.com/", NULL, NULL, NULL, false, false },
+    { "http://a!b%40evil.example/", "http://evil.example/", "evil.example", "evil.example", true, false },
+    { "http://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example/",
+      "http://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example/",
+      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example",
+      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example", false, false },
+    { "http://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example/", NULL, NULL, NULL, false, false },
+    { "http://0x7F.1/", "http://127.0.0.1/", "127.0.0.1", "127.0.0.1", true, true },
 };
 
 static void check_url(const bw_url *u, const url_case *c, size_t index)

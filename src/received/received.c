@@ -12,6 +12,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <strings.h>
 
 // ---- tokens ----
@@ -39,6 +43,29 @@ static const unsigned char rc_class[256] = {
     [' '] = RC_SPACE | RC_WORD_END, ['\t'] = RC_SPACE | RC_WORD_END, ['\r'] = RC_SPACE | RC_WORD_END,
     ['\n'] = RC_SPACE | RC_WORD_END, ['('] = RC_WORD_END,
 };
+
+// The end of the word at p[i]: the next space or '(' (n if none). 16 bytes a step (SSE2,
+// x86-64's baseline) while 16 remain: host names, IPs and ids run 8-30 bytes, where the
+// byte loop cost 2.8k instructions a message (callgrind, bench/parse).
+static size_t word_end(const char *p, size_t n, size_t i)
+{
+#ifdef __SSE2__
+    const __m128i sp = _mm_set1_epi8(' '), tab = _mm_set1_epi8('\t'), cr = _mm_set1_epi8('\r'),
+                  lf = _mm_set1_epi8('\n'), open = _mm_set1_epi8('(');
+    while (i + 16 <= n) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, sp), _mm_cmpeq_epi8(v, tab)),
+                                   _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)));
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(hit, _mm_cmpeq_epi8(v, open)));
+        if (m)
+            return i + (size_t)__builtin_ctz(m);
+        i += 16;
+    }
+#endif
+    while (i < n && !(rc_class[(unsigned char)p[i]] & RC_WORD_END))
+        i++;
+    return i;
+}
 
 static size_t tokenize(const char *p, size_t n, token *toks)
 {
@@ -74,9 +101,7 @@ static size_t tokenize(const char *p, size_t n, token *toks)
             i = j;
             continue;
         }
-        size_t j = i;
-        while (j < n && !(rc_class[(unsigned char)p[j]] & RC_WORD_END))
-            j++;
+        size_t j = word_end(p, n, i);
         toks[count++] = (token){ TOK_WORD, p + i, j - i };
         i = j;
     }

@@ -20,6 +20,9 @@ typedef struct received_case {
 } received_case;
 
 static const received_case cases[] = {
+    // words of 16+ bytes ended by '(', a tab and a folded line (the tokenizer's 16-byte scan)
+    { "from very-long-hostname.example.org(rdns-of-the-sender.example.net [192.0.2.7])\r\n\tby mx.some-long-receiver.example.com\twith ESMTP id ABC; Thu, 22 Aug 2002 16:13:20 +0100",
+      "192.0.2.7", "very-long-hostname.example.org", "rdns-of-the-sender.example.net", "mx.some-long-receiver.example.com" },
     // sendmail / Postfix: "from HELO (rdns [ip])"
     { "from smtp.easydns.com (smtp.easydns.com [205.210.42.30]) by webnote.net (8.9.3/8.9.3) with ESMTP id QAA05397 for <zzzz@spamassassin.taint.org>; Thu, 22 Aug 2002 16:13:20 +0100",
       "205.210.42.30", "smtp.easydns.com", "smtp.easydns.com", "webnote.net" },

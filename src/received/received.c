@@ -12,11 +12,13 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
-#include <strings.h>
+
+#include "../url/psl_internal.h"
 
 // ---- tokens ----
 
@@ -518,9 +520,24 @@ static bw_slice registrable(bw_slice name)
         name.n--;
     if (name.n == 0 || name.n >= sizeof buf || !memchr(name.p, '.', name.n) || looks_like_ip(name))
         return BW_SLICE_NULL;
-    for (size_t i = 0; i < name.n; i++)
-        buf[i] = (char)((name.p[i] >= 'A' && name.p[i] <= 'Z') ? name.p[i] | 0x20 : name.p[i]);
+    bool ldh = true;   // letters, digits, '-', '_' and '.': what the table is checked on
+    for (size_t i = 0; i < name.n; i++) {
+        unsigned char c = (unsigned char)name.p[i];
+        if (c >= 'A' && c <= 'Z')
+            c |= 0x20;
+        else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
+            ldh = false;
+        buf[i] = (char)c;
+    }
     buf[name.n] = '\0';
+    // The URL module's hash table of the list first (a few hundred instructions where
+    // libpsl's DAFSA walks cost ~10k a name; tests/url/test_psl.c holds it to libpsl's
+    // answers); other names, and what the table leaves (empty labels), go to libpsl.
+    long at = ldh ? bw_psl_registrable(bw_psl_shared(), buf, name.n) : BW_PSL_ASK_LIBPSL;
+    if (at >= 0)
+        return bw_slice_make(name.p + at, name.n - (size_t)at);
+    if (at == BW_PSL_NONE)
+        return BW_SLICE_NULL;
     const char *reg = psl_registrable_domain(psl_builtin(), buf);
     if (!reg)
         return BW_SLICE_NULL;

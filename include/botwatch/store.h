@@ -41,6 +41,13 @@ bw_status bw_store_open(const char *path, const bw_store_options *opts, bw_store
 // Commits an open batch (if any), finalizes statements and closes. NULL is ignored.
 bw_status bw_store_close(bw_store *store, char *errbuf);
 
+// Runs this handle's WAL checkpoints on a thread of their own (own connection), so that a
+// commit never waits for the checkpoint's disk syncs; durability is unchanged (the same
+// syncs happen, on the other thread). For a long stream of batches (ingest). Off again with
+// on = false, and at close. Read-write handles only; a failure to start leaves checkpoints
+// where they were (on the committing thread) and says why.
+bw_status bw_store_background_checkpoints(bw_store *store, bool on, char *errbuf);
+
 // The schema version found in the file when it was opened (0 for a new file).
 int bw_store_opened_version(const bw_store *store);
 

@@ -794,6 +794,20 @@ static bw_status run_writer(pipeline *p, writer *wr, double started, char *errbu
                 bw_buf_free(&s->prep.text);
             // The slot stays DONE until the reader refills it: nobody looks at it before.
             done++;
+            if (done >= PUBLISH_GROUP && i + 1 < ready) {
+                // Hand written slots back while the rest of the run is written, so the reader
+                // and workers refill the ring alongside the writer instead of waiting for the
+                // whole run: handing back only after the run left the writer waiting 0.59 s
+                // of a 1.66 s bench/ingest run for slots the stalled workers had not done.
+                pthread_mutex_lock(&p->lock);
+                p->written += done;
+                p->inflight_bytes -= released;
+                done = 0;
+                released = 0;
+                if (p->reader_waiting)
+                    pthread_cond_signal(&p->can_fill);
+                pthread_mutex_unlock(&p->lock);
+            }
             if (wr->in_batch >= wr->config->batch_messages && (st = commit_batch(wr, errbuf)) != BW_OK)
                 return st;
             if ((wr->stats->messages & 255) == 0) {
@@ -845,6 +859,7 @@ bw_status bw_ingest_paths(bw_store *store, const char *const *paths, size_t path
     worker *workers = NULL;
     size_t started_workers = 0;
     bool deferred = false;
+    bool background_ckpt = false;
     ingest_campaigns campaigns;
     bool campaigns_open = false;
     writer wr = { .store = store, .config = &cfg, .stats = stats, .run_started = (int64_t)time(NULL) };
@@ -921,6 +936,12 @@ bw_status bw_ingest_paths(bw_store *store, const char *const *paths, size_t path
         pthread_mutex_unlock(&p.lock);
         goto join;
     }
+    // The writer is the pipeline's one serial stage: its commits must not wait for the
+    // disk. Best effort: without the thread, SQLite checkpoints inside the commits.
+    char ckpt_why[BW_ERRBUF_SIZE];
+    background_ckpt = bw_store_background_checkpoints(store, true, ckpt_why) == BW_OK;
+    if (!background_ckpt)
+        bw_info("ingest", "checkpoints stay on the writer thread: %s", ckpt_why);
     // The reader and workers never touch the store, so indexes can change while they run.
     if (!cfg.keep_indexes)
         st = bw_store_defer_indexes(store, cfg.defer_index_max_messages, &deferred, errbuf);
@@ -979,6 +1000,8 @@ join:
         st = ingest_botnets(store, &stats->botnets, errbuf);
         bw_info("ingest", "botnets inferred and stored seconds=%.2f", now_seconds() - botnets_started);
     }
+    if (background_ckpt)
+        bw_store_background_checkpoints(store, false, NULL);
     stats->seconds_finish = now_seconds() - finish_started;
     stats->cpu_reader = p.cpu_reader;
     stats->cpu_workers = p.cpu_workers;

@@ -5,7 +5,9 @@
 #define BOTWATCH_STORE_INTERNAL_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "botwatch/error.h"
 #include "botwatch/store.h"
@@ -39,5 +41,17 @@ int64_t bw_store_col_time(sqlite3_stmt *st, int col);
 // report, the campaign views and export agree. On failure *st is NULL and errbuf says why.
 bw_status bw_store_prepare_ranged(bw_store *store, const char *head, const bw_store_range *range,
                                   const char *tail, sqlite3_stmt **st, char *errbuf);
+
+// Background checkpoints (bw_store_background_checkpoints), for tests: the WAL sizes in
+// pages that start a background pass and that make the committing thread finish one so the
+// WAL restarts (0: the defaults), set before the thread starts; and what it has done.
+typedef struct bw_store_checkpoint_counts {
+    uint64_t runs;        // background passes
+    uint64_t resets;      // passes finished by the committing thread
+    int max_wal_pages;    // the largest WAL seen after a commit
+} bw_store_checkpoint_counts;
+void bw_store_set_checkpoint_pages(bw_store *store, int pages, int reset_pages);
+// false when no background thread runs.
+bool bw_store_checkpoint_counts_get(bw_store *store, bw_store_checkpoint_counts *out);
 
 #endif

@@ -85,13 +85,17 @@ static void test_text_runs_random(void **state)
 {
     (void)state;
     static const char *const pieces[] = { "a", "word", "longerwords", "\xc3\xa9", " ", "  ", "\t", "\n", "\r\n",
-                                          "&amp;", "\x01", "\x1f", "\x7f", "x\x02y", "\xe2\x80\x94", "!" };
+                                          "&amp;", "\x01", "\x1f", "\x7f", "x\x02y", "\xe2\x80\x94", "!",
+                                          "<b>", "</b>", "a quite long run of words" };
     bw_html_renderer *r = bw_html_renderer_new(NULL);
     assert_non_null(r);
     uint64_t seed = 0x9e3779b97f4a7c15ULL;
-    char html[512], want[512];
+    // doc: what is rendered (text runs end at inline tags, which render as nothing, so
+    // the renderer's 16-byte scan reads on into the tag); html: the same without the tags,
+    // for the rule below.
+    char doc_bytes[640], html[640], want[640];   // 24 pieces of at most 25 bytes
     for (int round = 0; round < 20000; round++) {
-        size_t n = 0;
+        size_t n = 0, doc_n = 0;
         int count = 1 + (int)(seed % 24);
         for (int k = 0; k < count; k++) {
             seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -99,8 +103,13 @@ static void test_text_runs_random(void **state)
             size_t len = strlen(piece);
             if ((seed >> 20) % 11 == 0) {   // a NUL now and then (strlen cannot carry it)
                 html[n++] = '\0';
+                doc_bytes[doc_n++] = '\0';
                 continue;
             }
+            memcpy(doc_bytes + doc_n, piece, len);
+            doc_n += len;
+            if (piece[0] == '<')
+                continue;
             memcpy(html + n, piece, len);
             n += len;
         }
@@ -127,7 +136,7 @@ static void test_text_runs_random(void **state)
                 w = start;   // nothing visible: no separator either
         }
         bw_html_doc doc;
-        assert_int_equal(bw_html_render(r, bw_slice_make(html, n), &doc), BW_OK);
+        assert_int_equal(bw_html_render(r, bw_slice_make(doc_bytes, doc_n), &doc), BW_OK);
         if (doc.text.n != w || memcmp(doc.text.p, want, w)) {
             fprintf(stderr, "round %d: got [%.*s] want [%.*s]\n", round, (int)doc.text.n, doc.text.p, (int)w, want);
             fail();

@@ -164,4 +164,8 @@ uint64_t bw_campaign_params_check(const bw_campaign_config *config);
 // LSH key of band `band` of a signature (rows consecutive bins).
 uint64_t bw_campaign_band_key(const uint32_t *sig, unsigned band, unsigned rows);
 
+// Key of a whole signature, for the index's exact-signature table (equal signatures, equal
+// keys; a lookup compares the signatures themselves, so a collision costs only a compare).
+uint64_t bw_campaign_sig_key(const uint32_t *sig);
+
 #endif

@@ -160,8 +160,30 @@ double bw_campaign_lsh_probability(double s, unsigned bands, unsigned rows)
 
 uint64_t bw_campaign_band_key(const uint32_t *sig, unsigned band, unsigned rows)
 {
-    uint64_t h = 0x243f6a8885a308d3ULL ^ band;
-    for (unsigned r = 0; r < rows; r++)
-        h = bw_campaign_mix64(h ^ sig[band * rows + r]) + r;
-    return h;
+    // A multiply-rotate step a bin (a bijection of h for each bin value, so bands that
+    // differ in one bin differ here) and one finaliser: the key only names an in-memory
+    // table slot (the table is rebuilt from the signatures when a state is loaded).
+    uint64_t h = 0x243f6a8885a308d3ULL ^ ((uint64_t)band << 32);
+    for (unsigned r = 0; r < rows; r++) {
+        h = (h ^ sig[band * rows + r]) * 0x9e3779b97f4a7c15ULL;
+        h = (h << 31) | (h >> 33);
+    }
+    return bw_campaign_mix64(h);
+}
+
+uint64_t bw_campaign_sig_key(const uint32_t *sig)
+{
+    // Two independent lanes of multiply-rotate over the signature's 64-bit words (the bins
+    // are keyed minima already, so this only has to spread them), folded by the finaliser.
+    uint64_t a = 0x452821e638d01377ULL, b = 0xbe5466cf34e90c6cULL;
+    for (unsigned i = 0; i < BW_CAMPAIGN_SIG; i += 4) {
+        uint64_t w0, w1;
+        memcpy(&w0, sig + i, 8);
+        memcpy(&w1, sig + i + 2, 8);
+        a = ((a ^ w0) * 0x9e3779b97f4a7c15ULL);
+        a = (a << 29) | (a >> 35);
+        b = ((b ^ w1) * 0xc2b2ae3d27d4eb4fULL);
+        b = (b << 31) | (b >> 33);
+    }
+    return bw_campaign_mix64(a ^ bw_campaign_mix64(b));
 }

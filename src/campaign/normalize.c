@@ -187,6 +187,7 @@ typedef struct norm_state {
     // <rcpt>; the first 8 bytes of each as a word for a one-compare reject.
     size_t rcpt_word_count;
     uint64_t rcpt_lengths;  // bit n: some word has n bytes (all are < 64)
+    uint64_t rcpt_heads;    // bit rcpt_bit(head): some word has that head (a filter)
     size_t rcpt_word_len[8];
     uint64_t rcpt_head[8];
     char rcpt_words[8][64 + 8];
@@ -284,6 +285,9 @@ static bool slice_eq_ci(const char *a, size_t an, const char *b, size_t bn)
     return true;
 }
 
+// One of 64 bits for a word's first 8 bytes (multiplicative hashing: the top 6 bits).
+static inline unsigned rcpt_bit(uint64_t head) { return (unsigned)((head * 0x9e3779b97f4a7c15ULL) >> 58); }
+
 // Splits the recipient name and the address's local part into folded ASCII-or-UTF-8 words
 // of at least two bytes; those words in the text become <rcpt> ("Dear john.smith").
 static void add_rcpt_words(norm_state *st, bw_slice s)
@@ -302,22 +306,31 @@ static void add_rcpt_words(norm_state *st, bw_slice s)
                 w[k] = (char)lower((unsigned char)s.p[start + k]);
             st->rcpt_head[st->rcpt_word_count] = bw_campaign_load64(w);
             st->rcpt_lengths |= 1ULL << n;
+            st->rcpt_heads |= 1ULL << rcpt_bit(st->rcpt_head[st->rcpt_word_count]);
             st->rcpt_word_len[st->rcpt_word_count++] = n;
         }
     }
 }
 
-// w is the word buffer: zero after the word within its first 8 bytes, as the stored words.
-static bool is_rcpt_word(const norm_state *st, const char *w, size_t n)
+static bool __attribute__((noinline)) rcpt_word_match(const norm_state *st, const char *w, size_t n, uint64_t head)
 {
-    if (n >= 64 || !(st->rcpt_lengths & (1ULL << n)))
-        return false;
-    uint64_t head = bw_campaign_load64(w);
     for (size_t i = 0; i < st->rcpt_word_count; i++)
         if (st->rcpt_word_len[i] == n && st->rcpt_head[i] == head &&
             (n <= 8 || memcmp(st->rcpt_words[i] + 8, w + 8, n - 8) == 0))
             return true;
     return false;
+}
+
+// w is the word buffer: zero after the word within its first 8 bytes, as the stored words.
+// Nearly every word is rejected inline by its length and a one-word filter of the heads.
+static inline bool is_rcpt_word(const norm_state *st, const char *w, size_t n)
+{
+    if (n >= 64 || !(st->rcpt_lengths & (1ULL << n)))
+        return false;
+    uint64_t head = bw_campaign_load64(w);
+    if (!((st->rcpt_heads >> rcpt_bit(head)) & 1))
+        return false;
+    return rcpt_word_match(st, w, n, head);
 }
 
 // A URL chunk: scheme (http, https, hxxp, ftp ...) "://" or a bare "www." host. Only the

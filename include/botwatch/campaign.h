@@ -214,6 +214,7 @@ typedef struct bw_campaign_prepared {
     uint64_t params;          // which key/shingle size made sig (checked by add_prepared)
     uint64_t band_keys[BW_CAMPAIGN_SIG];   // LSH key of each band (config.bands of them),
                                            //   computed with sig so the ordered writer need not
+    uint64_t sig_key;         // key of the whole signature (the index's exact-signature table)
 } bw_campaign_prepared;
 #define BW_CAMPAIGN_PREPARED_INIT { .text = BW_BUF_INIT }
 void bw_campaign_prepared_free(bw_campaign_prepared *prepared);

@@ -145,7 +145,7 @@ static lsh_entry *lsh_alloc(size_t cap)
     return malloc(bytes);
 }
 
-static int lsh_resize(bw_campaign_index *x, size_t cap)
+static int lsh_resize(lsh_table *h, size_t cap)
 {
     lsh_entry *t = lsh_alloc(cap);
     if (!t)
@@ -153,68 +153,70 @@ static int lsh_resize(bw_campaign_index *x, size_t cap)
     for (size_t i = 0; i < cap; i++)
         t[i] = (lsh_entry){ 0, UINT32_MAX, 0 };
     size_t mask = cap - 1;
-    for (size_t i = 0; i < x->lsh_cap; i++) {
-        if (x->lsh[i].rep == UINT32_MAX)
+    for (size_t i = 0; i < h->cap; i++) {
+        if (h->t[i].rep == UINT32_MAX)
             continue;
-        size_t j = x->lsh[i].key & mask;
+        size_t j = h->t[i].key & mask;
         while (t[j].rep != UINT32_MAX)
             j = (j + 1) & mask;
-        t[j] = x->lsh[i];
+        t[j] = h->t[i];
     }
-    free(x->lsh);
-    x->lsh = t;
-    x->lsh_cap = cap;
+    free(h->t);
+    h->t = t;
+    h->cap = cap;
     return 0;
 }
 
-static int lsh_insert(bw_campaign_index *x, uint64_t key, uint32_t rep_index)
+static int lsh_insert(lsh_table *h, uint64_t key, uint32_t rep_index)
 {
-    if ((x->lsh_count + 1) * 4 > x->lsh_cap * 3 && lsh_resize(x, pow2_at_least((x->lsh_count + 1) * 2)) != 0)
+    if ((h->count + 1) * 4 > h->cap * 3 && lsh_resize(h, pow2_at_least((h->count + 1) * 2)) != 0)
         return -1;
-    size_t mask = x->lsh_cap - 1, i = key & mask;
-    while (x->lsh[i].rep != UINT32_MAX)
+    size_t mask = h->cap - 1, i = key & mask;
+    while (h->t[i].rep != UINT32_MAX)
         i = (i + 1) & mask;
-    x->lsh[i] = (lsh_entry){ key, rep_index, 0 };
-    x->lsh_count++;
+    h->t[i] = (lsh_entry){ key, rep_index, 0 };
+    h->count++;
     return 0;
 }
 
 // Removes the pair and closes the gap (backward shift), so probe runs never hold holes.
-static void lsh_remove(bw_campaign_index *x, uint64_t key, uint32_t rep_index)
+static void lsh_remove(lsh_table *h, uint64_t key, uint32_t rep_index)
 {
-    if (!x->lsh_cap)
+    if (!h->cap)
         return;
-    size_t mask = x->lsh_cap - 1, i = key & mask;
-    while (x->lsh[i].rep != UINT32_MAX && (x->lsh[i].key != key || x->lsh[i].rep != rep_index))
+    size_t mask = h->cap - 1, i = key & mask;
+    while (h->t[i].rep != UINT32_MAX && (h->t[i].key != key || h->t[i].rep != rep_index))
         i = (i + 1) & mask;
-    if (x->lsh[i].rep == UINT32_MAX)
+    if (h->t[i].rep == UINT32_MAX)
         return;
     for (size_t j = i;;) {
         j = (j + 1) & mask;
-        if (x->lsh[j].rep == UINT32_MAX)
+        if (h->t[j].rep == UINT32_MAX)
             break;
-        size_t home = x->lsh[j].key & mask;
+        size_t home = h->t[j].key & mask;
         // Move j into the hole at i unless its home lies cyclically in (i, j].
         bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
         if (!stays) {
-            x->lsh[i] = x->lsh[j];
+            h->t[i] = h->t[j];
             i = j;
         }
     }
-    x->lsh[i] = (lsh_entry){ 0, UINT32_MAX, 0 };
-    x->lsh_count--;
+    h->t[i] = (lsh_entry){ 0, UINT32_MAX, 0 };
+    h->count--;
 }
 
 static void rep_release(bw_campaign_index *x, uint32_t r)
 {
     for (unsigned b = 0; b < x->cfg.bands; b++)
-        lsh_remove(x, bw_campaign_band_key(x->reps[r].sig, b, x->cfg.rows), r);
+        lsh_remove(&x->lsh, bw_campaign_band_key(x->reps[r].sig, b, x->cfg.rows), r);
+    lsh_remove(&x->exact, bw_campaign_sig_key(x->reps[r].sig), r);
     x->reps[r].owner = NULL;
     x->rep_free[x->rep_free_count++] = r;
 }
 
 // Adds sig as a representative of c. -1 on no memory (nothing changed).
-int bw_campaign_rep_add(bw_campaign_index *x, campaign *c, const uint32_t *sig, const uint64_t *keys)
+int bw_campaign_rep_add(bw_campaign_index *x, campaign *c, const uint32_t *sig, const uint64_t *keys,
+                        uint64_t sig_key)
 {
     if (c->rep_count >= x->cfg.max_reps)
         return 0;
@@ -239,16 +241,23 @@ int bw_campaign_rep_add(bw_campaign_index *x, campaign *c, const uint32_t *sig, 
     memcpy(x->reps[r].sig, sig, sizeof x->reps[r].sig);
     x->reps[r].owner = c;
     x->reps[r].stamp = 0;
+    if (!keys)
+        sig_key = bw_campaign_sig_key(sig);
+    if (lsh_insert(&x->exact, sig_key, r) != 0)
+        goto fail;
     for (unsigned b = 0; b < x->cfg.bands; b++)
-        if (lsh_insert(x, keys ? keys[b] : bw_campaign_band_key(sig, b, x->cfg.rows), r) != 0) {
+        if (lsh_insert(&x->lsh, keys ? keys[b] : bw_campaign_band_key(sig, b, x->cfg.rows), r) != 0) {
             while (b-- > 0)
-                lsh_remove(x, keys ? keys[b] : bw_campaign_band_key(sig, b, x->cfg.rows), r);
-            x->reps[r].owner = NULL;
-            x->rep_free[x->rep_free_count++] = r;
-            return -1;
+                lsh_remove(&x->lsh, keys ? keys[b] : bw_campaign_band_key(sig, b, x->cfg.rows), r);
+            lsh_remove(&x->exact, sig_key, r);
+            goto fail;
         }
     c->reps[c->rep_count++] = r;
     return 0;
+fail:
+    x->reps[r].owner = NULL;
+    x->rep_free[x->rep_free_count++] = r;
+    return -1;
 }
 
 // ---- campaigns ------------------------------------------------------------------------
@@ -745,7 +754,8 @@ void bw_campaign_index_free(bw_campaign_index *x)
     free(x->ids);
     free(x->reps);
     free(x->rep_free);
-    free(x->lsh);
+    free(x->lsh.t);
+    free(x->exact.t);
     free(x->doms);
     free(x->view_subjects);
     free(x->view_domains);
@@ -794,6 +804,7 @@ bw_status bw_campaign_prepare_cached(const bw_campaign_config *cfg, const bw_cam
     if (cfg->rows > 0 && cfg->bands <= BW_CAMPAIGN_SIG / cfg->rows)
         for (unsigned b = 0; b < cfg->bands; b++)
             out->band_keys[b] = bw_campaign_band_key(out->sig, b, cfg->rows);
+    out->sig_key = bw_campaign_sig_key(out->sig);
     out->params = prepared_params(cfg);
     return BW_OK;
 }
@@ -850,18 +861,39 @@ bw_status bw_campaign_index_add_prepared(bw_campaign_index *x, const bw_campaign
     }
     campaign *best = NULL;
     double best_sim = -1;
-    if (x->lsh_cap) {
+    // A signature equal to a representative's has similarity 1 with it, the highest there
+    // is, and only representatives equal to it tie; every representative is in the exact
+    // table once, so the smallest owner id among the equal ones found there is what the
+    // bands would choose. On template spam most messages are such repeats: one lookup
+    // then replaces the 42 band probes (each a cache miss) and their comparisons.
+    if (x->exact.cap) {
+        size_t mask = x->exact.cap - 1;
+        for (size_t i = prep->sig_key & mask; x->exact.t[i].rep != UINT32_MAX; i = (i + 1) & mask) {
+            const lsh_entry *le = &x->exact.t[i];
+            if (le->key != prep->sig_key)
+                continue;
+            const rep *r = &x->reps[le->rep];
+            if (memcmp(r->sig, sig, sizeof r->sig) != 0)
+                continue;
+            x->stats.candidates_checked++;
+            if (!best || r->owner->id < best->id)
+                best = r->owner;
+        }
+        if (best)
+            best_sim = 1.0;
+    }
+    if (!best && x->lsh.cap) {
         // The home slots of the 42 bands are random places in a table of megabytes: each
         // is a cache miss. Computing every band's key and prefetching its slot before
         // reading any lets the misses overlap instead of queueing.
         const uint64_t *keys = prep->band_keys;
-        size_t mask = x->lsh_cap - 1;
+        size_t mask = x->lsh.cap - 1;
         for (unsigned b = 0; b < x->cfg.bands; b++)
-            __builtin_prefetch(&x->lsh[keys[b] & mask]);
+            __builtin_prefetch(&x->lsh.t[keys[b] & mask]);
         for (unsigned b = 0; b < x->cfg.bands; b++) {
             uint64_t key = keys[b];
-            for (size_t i = key & mask; x->lsh[i].rep != UINT32_MAX; i = (i + 1) & mask) {
-                const lsh_entry *le = &x->lsh[i];
+            for (size_t i = key & mask; x->lsh.t[i].rep != UINT32_MAX; i = (i + 1) & mask) {
+                const lsh_entry *le = &x->lsh.t[i];
                 if (le->key != key)
                     continue;
                 rep *r = &x->reps[le->rep];
@@ -882,7 +914,7 @@ bw_status bw_campaign_index_add_prepared(bw_campaign_index *x, const bw_campaign
         best = bw_campaign_new_one(x, x->next_id);
         if (!best)
             return BW_ERR_NOMEM;
-        if (bw_campaign_rep_add(x, best, sig, prep->band_keys) != 0) {
+        if (bw_campaign_rep_add(x, best, sig, prep->band_keys, prep->sig_key) != 0) {
             x->camp_count--;
             bw_campaign_free_one(x, best);
             return BW_ERR_NOMEM;
@@ -891,7 +923,8 @@ bw_status bw_campaign_index_add_prepared(bw_campaign_index *x, const bw_campaign
         x->stats.campaigns_created++;
         is_new = true;
         best_sim = 1.0;
-    } else if (best_sim < x->cfg.new_rep_below && bw_campaign_rep_add(x, best, sig, prep->band_keys) != 0) {
+    } else if (best_sim < x->cfg.new_rep_below &&
+               bw_campaign_rep_add(x, best, sig, prep->band_keys, prep->sig_key) != 0) {
         return BW_ERR_NOMEM;
     }
     // A failure below leaves the campaign with partial statistics: counted, not fatal.
@@ -918,11 +951,13 @@ bw_status bw_campaign_index_add_prepared(bw_campaign_index *x, const bw_campaign
 
 void bw_campaign_index_prefetch(const bw_campaign_index *x, const bw_campaign_prepared *prep)
 {
-    if (!x->lsh_cap || prep->params != x->params)
+    if (!x->lsh.cap || prep->params != x->params)
         return;
-    size_t mask = x->lsh_cap - 1;
+    if (x->exact.cap)
+        __builtin_prefetch(&x->exact.t[prep->sig_key & (x->exact.cap - 1)]);
+    size_t mask = x->lsh.cap - 1;
     for (unsigned b = 0; b < x->cfg.bands; b++)
-        __builtin_prefetch(&x->lsh[prep->band_keys[b] & mask]);
+        __builtin_prefetch(&x->lsh.t[prep->band_keys[b] & mask]);
 }
 
 const uint64_t *bw_campaign_index_ids(const bw_campaign_index *x, size_t *count)
@@ -1037,7 +1072,7 @@ void bw_campaign_index_stats(const bw_campaign_index *x, bw_campaign_stats *out)
     *out = x->stats;
     out->campaigns_active = x->camp_count;
     size_t bytes = sizeof *x + x->camp_cap * (sizeof(campaign *) + 8) + x->rep_cap * (sizeof(rep) + 4) +
-                   x->lsh_cap * sizeof(lsh_entry) + x->dom_cap * sizeof(dom_entry) +
+                   (x->lsh.cap + x->exact.cap) * sizeof(lsh_entry) + x->dom_cap * sizeof(dom_entry) +
                    x->prep.text.cap + (x->token_cache ? sizeof *x->token_cache : 0);
     for (size_t i = 0; i < x->camp_count; i++)
         bytes += campaign_bytes(x, x->camps[i]);

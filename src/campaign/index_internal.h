@@ -76,6 +76,13 @@ typedef struct lsh_entry {
     uint32_t unused;
 } lsh_entry;
 
+// An open-addressing multimap of lsh_entry: cap slots (a power of two, 0 = none yet), at
+// most 3/4 of them used.
+typedef struct lsh_table {
+    lsh_entry *t;
+    size_t cap, count;
+} lsh_table;
+
 typedef struct dom_entry {
     uint64_t key;           // keyed hash of the domain | 1; 0 = empty
     uint64_t campaign;
@@ -94,8 +101,10 @@ struct bw_campaign_index {
     uint32_t *rep_free;
     size_t rep_free_count;
     uint32_t stamp;
-    lsh_entry *lsh;         // lsh_cap slots (a power of two), at most 3/4 of them used
-    size_t lsh_cap, lsh_count;
+    lsh_table lsh;          // (band key, representative), once per band
+    // (signature key, representative), once per representative: a message whose signature
+    // equals a representative's is decided by one lookup here instead of the bands.
+    lsh_table exact;
     dom_entry *doms;
     size_t dom_cap, dom_count;
     bw_campaign_prepared prep;   // bw_campaign_index_add's own prepared message
@@ -119,8 +128,10 @@ static inline void bw_campaign_hll_add(uint8_t *reg, uint64_t h)
 
 campaign *bw_campaign_new_one(bw_campaign_index *x, uint64_t id);
 void bw_campaign_free_one(bw_campaign_index *x, campaign *c);
-// keys: the signature's band keys, or NULL to compute them.
-int bw_campaign_rep_add(bw_campaign_index *x, campaign *c, const uint32_t *sig, const uint64_t *keys);
+// keys and sig_key: the signature's band keys and bw_campaign_sig_key, or NULL (and any
+// sig_key) to compute them.
+int bw_campaign_rep_add(bw_campaign_index *x, campaign *c, const uint32_t *sig, const uint64_t *keys,
+                        uint64_t sig_key);
 uint64_t bw_campaign_hll_estimate(const uint8_t *reg);
 
 #endif

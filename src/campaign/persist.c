@@ -416,7 +416,7 @@ static void load_campaign(bw_campaign_index *x, reader *r, uint64_t prev_id)
         uint32_t sig[BW_CAMPAIGN_SIG];
         for (unsigned b = 0; b < BW_CAMPAIGN_SIG; b++)
             sig[b] = get_u32(r);
-        if (!r->error && bw_campaign_rep_add(x, c, sig, NULL) != 0) {
+        if (!r->error && bw_campaign_rep_add(x, c, sig, NULL, 0) != 0) {
             r->nomem = true;
             fail(r, "out of memory");
         }

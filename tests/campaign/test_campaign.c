@@ -335,6 +335,34 @@ static void test_index_basics(void **state)
     bw_campaign_index_free(x);
 }
 
+// A message whose signature equals a representative's is decided by the exact-signature
+// table (one comparison, not the bands): same campaign, similarity 1, no new representative;
+// a text of an evicted campaign is no longer there (test_eviction).
+static void test_exact_repeats(void **state)
+{
+    (void)state;
+    bw_campaign_index *x = new_index(NULL);
+    bw_campaign_assignment a = add_text(x, 1, 0, SPAM_A);
+    bw_campaign_assignment b = add_text(x, 2, 10, SPAM_B);
+    bw_campaign_assignment a2 = add_text(x, 3, 20, SPAM_A2);
+    assert_int_equal(a2.campaign_id, a.campaign_id);
+    bw_campaign_stats before, after;
+    bw_campaign_index_stats(x, &before);
+    for (uint64_t i = 0; i < 5; i++) {
+        bw_campaign_assignment r = add_text(x, 4 + i, 30 + (int64_t)i, i % 2 ? SPAM_B : SPAM_A);
+        assert_false(r.is_new);
+        assert_int_equal(r.campaign_id, i % 2 ? b.campaign_id : a.campaign_id);
+        assert_true(r.similarity == 1.0);
+    }
+    bw_campaign_index_stats(x, &after);
+    assert_int_equal(after.candidates_checked - before.candidates_checked, 5);   // one each
+    assert_int_equal(after.campaigns_created, 2);
+    bw_campaign_summary s;
+    assert_int_equal(bw_campaign_index_get(x, a.campaign_id, &s), BW_OK);
+    assert_int_equal(s.messages, 5);
+    bw_campaign_index_free(x);
+}
+
 static void test_eviction(void **state)
 {
     (void)state;
@@ -702,6 +730,7 @@ int main(void)
         cmocka_unit_test(test_lsh_recall),
         cmocka_unit_test(test_template_inference),
         cmocka_unit_test(test_index_basics),
+        cmocka_unit_test(test_exact_repeats),
         cmocka_unit_test(test_eviction),
         cmocka_unit_test(test_caps),
         cmocka_unit_test(test_determinism_and_persistence),

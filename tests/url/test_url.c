@@ -87,6 +87,11 @@ static const url_case cases[] = {
       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example", false, false },
     { "http://aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example/", NULL, NULL, NULL, false, false },
     { "http://0x7F.1/", "http://127.0.0.1/", "127.0.0.1", "127.0.0.1", true, true },
+    // the authority's end and its last '@' past the first 16 bytes
+    { "http://someone.long.name@another.one@evil.example.com:8080/x", "http://someone.long.name@another.one@evil.example.com:8080/x",
+      "evil.example.com", "example.com", true, false },
+    { "http://www&#46;long-example-name&#46;com&#46;au/x", "http://www.long-example-name.com.au/x",
+      "www.long-example-name.com.au", "long-example-name.com.au", true, false },
 };
 
 static void check_url(const bw_url *u, const url_case *c, size_t index)

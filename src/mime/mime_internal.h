@@ -11,6 +11,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "botwatch/mime.h"
 #include "botwatch/str.h"
 
@@ -20,12 +24,36 @@
 #define MIME_CHARSET_NAME_MAX 40
 
 // Length of the ASCII prefix of s[0..n): the index of the first byte >= 0x80, or n. Bodies
-// and header blocks are nearly all ASCII, so it tests 32 bytes (four words ORed) per
-// step, then a word, then bytes; every "is this ASCII" scan of the parser goes through it.
+// and header blocks are nearly all ASCII; every "is this ASCII" scan of the parser goes
+// through here. With SSE2 (x86-64's baseline) a byte's top bit is one movemask away: 32
+// bytes a step, then 16, then one 16-byte load ending at n (overlapping bytes already
+// known ASCII), so a header field's tail costs one step instead of a byte loop. Without
+// SSE2, or under 16 bytes: four words ORed per step, then a word, then bytes.
 static inline size_t mime_ascii_prefix(const char *s, size_t n)
 {
-    const uint64_t high = 0x8080808080808080ull;
     size_t i = 0;
+#ifdef __SSE2__
+    if (n >= 16) {
+        for (; i + 32 <= n; i += 32) {
+            __m128i a = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+            __m128i b = _mm_loadu_si128((const __m128i *)(const void *)(s + i + 16));
+            if (_mm_movemask_epi8(_mm_or_si128(a, b)))
+                break;
+        }
+        for (; i + 16 <= n; i += 16) {
+            unsigned m = (unsigned)_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(s + i)));
+            if (m)
+                return i + (size_t)__builtin_ctz(m);
+        }
+        if (i == n)
+            return n;
+        // s[n-16..n): byte i is bit 16 - (n - i); the bytes before it are ASCII.
+        unsigned m = (unsigned)_mm_movemask_epi8(_mm_loadu_si128((const __m128i *)(const void *)(s + n - 16)));
+        m >>= 16 - (n - i);
+        return m ? i + (size_t)__builtin_ctz(m) : n;
+    }
+#endif
+    const uint64_t high = 0x8080808080808080ull;
     for (; i + 32 <= n; i += 32) {
         uint64_t a, b, c, d;
         memcpy(&a, s + i, 8);

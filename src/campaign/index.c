@@ -609,8 +609,16 @@ static int campaign_update(bw_campaign_index *x, campaign *c, const bw_campaign_
     c->messages++;
     c->changed = true;
     bw_ip ip;
-    if (msg->sender_ip.n && bw_ip_parse(msg->sender_ip, &ip) && ip_add(x, c, &ip) != 0)
-        return -1;
+    if (msg->sender_ip.n && bw_ip_parse(msg->sender_ip, &ip) &&
+        !(c->has_last_ip && memcmp(c->last_ip.b, ip.b, sizeof ip.b) == 0)) {
+        // Adding an IP (and its /24) a second time changes nothing, so the same sender as
+        // the campaign's previous message (a bot's burst, a repeated message) skips the two
+        // keyed hashes and set probes. Not saved: after a load the first add just repeats.
+        if (ip_add(x, c, &ip) != 0)
+            return -1;
+        c->last_ip = ip;
+        c->has_last_ip = true;
+    }
     if (msg->asn && asn_add(x, c, msg->asn) != 0)
         return -1;
     if (top_add(c->subjects, &c->subject_count, x->cfg.max_top, bw_slice_trim(msg->subject), x->cfg.max_value_bytes) != 0)

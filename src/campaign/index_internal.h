@@ -40,6 +40,8 @@ typedef struct campaign {
     bw_ip *ips;
     size_t ip_count, ip_alloc;
     bool ips_capped, subnets_capped;
+    bool has_last_ip;       // last_ip is the sender IP last added (in memory only, not saved)
+    bw_ip last_ip;
     hset subnet_set;
     hset asn_set;
     uint32_t *asn_list;

@@ -40,6 +40,12 @@ struct bw_campaign_token_cache {
     uint64_t nh[4];
     uint64_t nh_tail[BW_CAMPAIGN_TOKEN_KEY];   // see bw_campaign_sketch
     uint8_t probes[BW_CAMPAIGN_SIG][BW_CAMPAIGN_CACHE_PROBES];
+    // prepared_params() (a SipHash) of the config below, when params_made.
+    bool params_made;
+    bw_hash_key params_key;
+    unsigned params_k, params_bands, params_rows;
+    size_t params_text;
+    uint64_t params;
 };
 
 void bw_campaign_minhash_cached(const bw_hash_key *key, unsigned shingle_k, bw_slice text,

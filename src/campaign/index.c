@@ -813,7 +813,24 @@ bw_status bw_campaign_prepare_cached(const bw_campaign_config *cfg, const bw_cam
         for (unsigned b = 0; b < cfg->bands; b++)
             out->band_keys[b] = bw_campaign_band_key(out->sig, b, cfg->rows);
     out->sig_key = bw_campaign_sig_key(out->sig);
-    out->params = prepared_params(cfg);
+    // What the prepared message was made with: a SipHash of the config, kept by the cache
+    // (once per worker) while the config stays the same.
+    if (!cache) {
+        out->params = prepared_params(cfg);
+    } else {
+        if (!cache->params_made || cache->params_key.k0 != cfg->key.k0 || cache->params_key.k1 != cfg->key.k1 ||
+            cache->params_k != cfg->shingle_k || cache->params_bands != cfg->bands ||
+            cache->params_rows != cfg->rows || cache->params_text != cfg->template_max_tokens) {
+            cache->params = prepared_params(cfg);
+            cache->params_key = cfg->key;
+            cache->params_k = cfg->shingle_k;
+            cache->params_bands = cfg->bands;
+            cache->params_rows = cfg->rows;
+            cache->params_text = cfg->template_max_tokens;
+            cache->params_made = true;
+        }
+        out->params = cache->params;
+    }
     return BW_OK;
 }
 

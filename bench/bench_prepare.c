@@ -9,7 +9,7 @@
 //   valgrind --tool=callgrind --toggle-collect=bw_campaign_prepare_cached
 //            build-rel/bench/bench_prepare --rounds 1
 // (instructions / messages = instructions per message).
-//   bench_prepare [MBOX] [--limit N] [--rounds N]
+//   bench_prepare [MBOX] [--limit N] [--rounds N] [--max-tokens N]
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,15 +58,17 @@ static uint64_t fnv64(uint64_t h, const void *p, size_t n)
 int main(int argc, char **argv)
 {
     const char *path = NULL;
-    size_t limit = 0;
+    size_t limit = 0, max_tokens = 0;
     int rounds = 5;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc)
             limit = (size_t)strtoul(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc)
             rounds = atoi(argv[++i]);
+        else if (strcmp(argv[i], "--max-tokens") == 0 && i + 1 < argc)
+            max_tokens = (size_t)strtoul(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            printf("usage: %s [MBOX] [--limit N] [--rounds N]\n", argv[0]);
+            printf("usage: %s [MBOX] [--limit N] [--rounds N] [--max-tokens N]\n", argv[0]);
             return 0;
         } else
             path = argv[i];
@@ -110,6 +112,8 @@ int main(int argc, char **argv)
     bw_campaign_config_default(&cfg);
     cfg.key.k0 = 0x0123456789abcdefULL;
     cfg.key.k1 = 0xfedcba9876543210ULL;
+    if (max_tokens)
+        cfg.norm.max_tokens = max_tokens;   // what a lower token cap would save
     bw_campaign_token_cache *cache = bw_campaign_token_cache_new();
     bw_campaign_prepared prep = BW_CAMPAIGN_PREPARED_INIT;
     double best = 0;

@@ -9,7 +9,9 @@
 //   valgrind --tool=callgrind --toggle-collect=bw_campaign_prepare_cached
 //            build-rel/bench/bench_prepare --rounds 1
 // (instructions / messages = instructions per message).
-//   bench_prepare [MBOX] [--limit N] [--rounds N] [--max-tokens N]
+//   bench_prepare [MBOX] [--limit N] [--rounds N] [--max-tokens N] [--agree]
+// --agree also clusters the corpus (one index, in order) with the default token cap and with
+// --max-tokens, and prints the B-cubed F1 of the one partition against the other.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,10 +57,59 @@ static uint64_t fnv64(uint64_t h, const void *p, size_t n)
     return h;
 }
 
+// Campaign ids of the n messages clustered in order by one index with cfg (time = order).
+static uint64_t *cluster_all(const bw_campaign_config *cfg, const prep_input *in, size_t n)
+{
+    uint64_t *ids = calloc(n ? n : 1, sizeof *ids);
+    bw_campaign_index *x = bw_campaign_index_new(cfg, NULL);
+    if (!ids || !x) {
+        fprintf(stderr, "bench_prepare: out of memory\n");
+        exit(1);
+    }
+    for (size_t i = 0; i < n; i++) {
+        bw_campaign_msg cm = { .id = i + 1, .time = (int64_t)i };
+        cm.subject = bw_slice_make(in[i].subject, in[i].subject_n);
+        cm.text = bw_slice_make(in[i].text, in[i].text_n);
+        cm.rcpt_addr = bw_slice_make(in[i].rcpt_addr, in[i].rcpt_addr_n);
+        cm.rcpt_name = bw_slice_make(in[i].rcpt_name, in[i].rcpt_name_n);
+        bw_campaign_assignment a;
+        if (bw_campaign_index_add(x, &cm, &a) != BW_OK) {
+            fprintf(stderr, "bench_prepare: out of memory\n");
+            exit(1);
+        }
+        ids[i] = a.campaign_id;
+    }
+    bw_campaign_index_free(x);
+    return ids;
+}
+
+// B-cubed F1 of partition b against partition a (campaign ids, each < n + 2), O(n^2)
+// worst case but fine for a corpus of thousands.
+static double bcubed_f1(const uint64_t *a, const uint64_t *b, size_t n)
+{
+    size_t *size_a = calloc(n + 2, sizeof *size_a), *size_b = calloc(n + 2, sizeof *size_b);
+    if (!size_a || !size_b)
+        exit(1);
+    for (size_t i = 0; i < n; i++)
+        size_a[a[i]]++, size_b[b[i]]++;
+    double prec = 0, rec = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t both = 0;
+        for (size_t j = 0; j < n; j++)
+            both += a[j] == a[i] && b[j] == b[i];
+        prec += (double)both / (double)size_b[b[i]];
+        rec += (double)both / (double)size_a[a[i]];
+    }
+    free(size_a), free(size_b);
+    prec /= (double)n, rec /= (double)n;
+    return prec + rec > 0 ? 2 * prec * rec / (prec + rec) : 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *path = NULL;
     size_t limit = 0, max_tokens = 0;
+    bool agree = false;
     int rounds = 5;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--limit") == 0 && i + 1 < argc)
@@ -67,8 +118,10 @@ int main(int argc, char **argv)
             rounds = atoi(argv[++i]);
         else if (strcmp(argv[i], "--max-tokens") == 0 && i + 1 < argc)
             max_tokens = (size_t)strtoul(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--agree") == 0)
+            agree = true;
         else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-            printf("usage: %s [MBOX] [--limit N] [--rounds N] [--max-tokens N]\n", argv[0]);
+            printf("usage: %s [MBOX] [--limit N] [--rounds N] [--max-tokens N] [--agree]\n", argv[0]);
             return 0;
         } else
             path = argv[i];
@@ -148,6 +201,17 @@ int main(int argc, char **argv)
     printf("prepare: %.2f us/msg CPU (%.3f s per pass)\n", n ? best * 1e6 / (double)n : 0.0, best);
     printf("checksums: text+tokens+flags %016llx  signatures %016llx\n", (unsigned long long)text_check,
            (unsigned long long)check);
+    if (agree && n) {
+        bw_campaign_config base = cfg;
+        bw_campaign_norm_limits_default(&base.norm);
+        uint64_t *a = cluster_all(&base, in, n), *b = cluster_all(&cfg, in, n);
+        size_t ca = 0, cb = 0;
+        for (size_t i = 0; i < n; i++)
+            ca = a[i] > ca ? a[i] : ca, cb = b[i] > cb ? b[i] : cb;
+        printf("agreement: max_tokens %zu vs %zu: %zu vs %zu campaigns, B-cubed F1 %.4f\n",
+               base.norm.max_tokens, cfg.norm.max_tokens, ca, cb, bcubed_f1(a, b, n));
+        free(a), free(b);
+    }
     bw_campaign_prepared_free(&prep);
     bw_campaign_token_cache_free(cache);
     for (size_t i = 0; i < n; i++) {

@@ -738,6 +738,19 @@ static void report_progress(writer *wr, pipeline *p, double started, bool final)
     wr->config->progress(wr->config->progress_ctx, wr->stats, final);
 }
 
+// Returns written slots (and their bytes) to the reader; p->lock held.
+static void hand_back_locked(pipeline *p, uint64_t *done, size_t *released)
+{
+    if (!*done)
+        return;
+    p->written += *done;
+    p->inflight_bytes -= *released;
+    *done = 0;
+    *released = 0;
+    if (p->reader_waiting)
+        pthread_cond_signal(&p->can_fill);
+}
+
 static bw_status run_writer(pipeline *p, writer *wr, double started, char *errbuf)
 {
     bw_status st = BW_OK;
@@ -748,14 +761,7 @@ static bw_status run_writer(pipeline *p, writer *wr, double started, char *errbu
         // Take every slot that is done, in sequence, in one lock round trip; hand back the
         // ones written since the last time in the same trip.
         pthread_mutex_lock(&p->lock);
-        if (done) {
-            p->written += done;
-            p->inflight_bytes -= released;
-            done = 0;
-            released = 0;
-            if (p->reader_waiting)
-                pthread_cond_signal(&p->can_fill);
-        }
+        hand_back_locked(p, &done, &released);
         uint64_t ready = 0;
         for (;;) {
             while (p->written + ready < p->filled &&
@@ -800,12 +806,7 @@ static bw_status run_writer(pipeline *p, writer *wr, double started, char *errbu
                 // whole run: handing back only after the run left the writer waiting 0.59 s
                 // of a 1.66 s bench/ingest run for slots the stalled workers had not done.
                 pthread_mutex_lock(&p->lock);
-                p->written += done;
-                p->inflight_bytes -= released;
-                done = 0;
-                released = 0;
-                if (p->reader_waiting)
-                    pthread_cond_signal(&p->can_fill);
+                hand_back_locked(p, &done, &released);
                 pthread_mutex_unlock(&p->lock);
             }
             if (wr->in_batch >= wr->config->batch_messages && (st = commit_batch(wr, errbuf)) != BW_OK)

@@ -158,50 +158,10 @@ unsigned bw_url_set_flags(const bw_url_set *set) { return set->flags; }
 // and random per set, but these tables are bounded (max_urls items, DOMAIN_CACHE_SIZE
 // entries) and see every URL of every message, where bw_siphash's 2-4 rounds and byte-wise
 // loads were 2.4k instructions a message. 1-3 is the variant Rust's HashMap and CPython's
-// string hash use for the same purpose.
-#define URL_ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define URL_SIPROUND                                                                         \
-    do {                                                                                     \
-        v0 += v1; v1 = URL_ROTL(v1, 13); v1 ^= v0; v0 = URL_ROTL(v0, 32);                    \
-        v2 += v3; v3 = URL_ROTL(v3, 16); v3 ^= v2;                                           \
-        v0 += v3; v3 = URL_ROTL(v3, 21); v3 ^= v0;                                           \
-        v2 += v1; v1 = URL_ROTL(v1, 17); v1 ^= v2; v2 = URL_ROTL(v2, 32);                    \
-    } while (0)
-
-static inline uint64_t load_le64(const char *p)
+// string hash use for the same purpose (bw_siphash13, src/util/hash.c).
+static inline uint64_t url_hash(const bw_hash_key *key, const char *in, size_t n)
 {
-    uint64_t v;
-    memcpy(&v, p, 8);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    v = __builtin_bswap64(v);
-#endif
-    return v;
-}
-
-static uint64_t url_hash(const bw_hash_key *key, const char *in, size_t n)
-{
-    uint64_t v0 = 0x736f6d6570736575ULL ^ key->k0;
-    uint64_t v1 = 0x646f72616e646f6dULL ^ key->k1;
-    uint64_t v2 = 0x6c7967656e657261ULL ^ key->k0;
-    uint64_t v3 = 0x7465646279746573ULL ^ key->k1;
-    size_t blocks = n & ~(size_t)7;
-    for (size_t i = 0; i < blocks; i += 8) {
-        uint64_t m = load_le64(in + i);
-        v3 ^= m;
-        URL_SIPROUND;
-        v0 ^= m;
-    }
-    uint64_t b = (uint64_t)n << 56;
-    for (size_t i = 0; i < (n & 7); i++)
-        b |= (uint64_t)(unsigned char)in[blocks + i] << (8 * i);
-    v3 ^= b;
-    URL_SIPROUND;
-    v0 ^= b;
-    v2 ^= 0xff;
-    URL_SIPROUND;
-    URL_SIPROUND;
-    URL_SIPROUND;
-    return v0 ^ v1 ^ v2 ^ v3;
+    return bw_siphash13(key, in, n);
 }
 
 // ---- character classes ----

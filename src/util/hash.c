@@ -45,9 +45,10 @@ static inline uint64_t load_le64(const unsigned char *p)
     return v;
 }
 
-uint64_t bw_siphash(const bw_hash_key *key, const void *data, size_t n)
+// SipHash-c-d: c rounds per 8-byte block, d to finish. Inlined into the two variants, so
+// the round counts are constants.
+static inline uint64_t siphash_cd(const bw_hash_key *key, const unsigned char *in, size_t n, int c, int d)
 {
-    const unsigned char *in = data;
     uint64_t v0 = 0x736f6d6570736575ULL ^ key->k0;
     uint64_t v1 = 0x646f72616e646f6dULL ^ key->k1;
     uint64_t v2 = 0x6c7967656e657261ULL ^ key->k0;
@@ -56,23 +57,31 @@ uint64_t bw_siphash(const bw_hash_key *key, const void *data, size_t n)
     for (size_t i = 0; i < blocks; i += 8) {
         uint64_t m = load_le64(in + i);
         v3 ^= m;
-        SIPROUND;
-        SIPROUND;
+        for (int r = 0; r < c; r++)
+            SIPROUND;
         v0 ^= m;
     }
     uint64_t b = (uint64_t)n << 56;
     for (size_t i = 0; i < (n & 7); i++)
         b |= (uint64_t)in[blocks + i] << (8 * i);
     v3 ^= b;
-    SIPROUND;
-    SIPROUND;
+    for (int r = 0; r < c; r++)
+        SIPROUND;
     v0 ^= b;
     v2 ^= 0xff;
-    SIPROUND;
-    SIPROUND;
-    SIPROUND;
-    SIPROUND;
+    for (int r = 0; r < d; r++)
+        SIPROUND;
     return v0 ^ v1 ^ v2 ^ v3;
+}
+
+uint64_t bw_siphash(const bw_hash_key *key, const void *data, size_t n)
+{
+    return siphash_cd(key, data, n, 2, 4);
+}
+
+uint64_t bw_siphash13(const bw_hash_key *key, const void *data, size_t n)
+{
+    return siphash_cd(key, data, n, 1, 3);
 }
 
 // OpenSSL 3's one-shot SHA256() looks the algorithm up in the provider registry on every

@@ -82,6 +82,21 @@ static void test_siphash_vector(void **state)
     assert_true(bw_siphash(&key, msg, 15) == 0xa129ca6149be45e5ULL);
 }
 
+static void test_siphash13_vector(void **state)
+{
+    (void)state;
+    // SipHash-1-3 with the paper's key and messages 00..n-1: values of the implementation
+    // the URL module had before it moved here (empty, one whole block, block + 7 bytes).
+    bw_hash_key key = { 0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL };
+    unsigned char msg[15];
+    for (int i = 0; i < 15; i++)
+        msg[i] = (unsigned char)i;
+    assert_true(bw_siphash13(&key, msg, 0) == 0xabac0158050fc4dcULL);
+    assert_true(bw_siphash13(&key, msg, 8) == 0x369095118d299a8eULL);
+    assert_true(bw_siphash13(&key, msg, 15) == 0xd320d86d2a519956ULL);
+    assert_true(bw_siphash13(&key, msg, 15) != bw_siphash(&key, msg, 15));
+}
+
 static void test_sha256_vector(void **state)
 {
     (void)state;
@@ -142,7 +157,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_buf_growth),    cmocka_unit_test(test_json_string),
         cmocka_unit_test(test_escaped),       cmocka_unit_test(test_slices),
-        cmocka_unit_test(test_arena_cap),     cmocka_unit_test(test_siphash_vector),
+        cmocka_unit_test(test_arena_cap),     cmocka_unit_test(test_siphash_vector), cmocka_unit_test(test_siphash13_vector),
         cmocka_unit_test(test_sha256_vector), cmocka_unit_test(test_ip_cidr),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -230,14 +230,15 @@ bw_status bw_store_top_sender_ips(bw_store *store, const bw_store_range *range, 
 bw_status bw_store_top_domains(bw_store *store, const bw_store_range *range, size_t limit,
                                bw_store_count_fn fn, void *ctx, char *errbuf)
 {
-    // url_domains holds each (domain, message) pair once, in domain order: unranged it is
+    // url_domains holds each (domain id, message) pair once, in id order: unranged it is
     // one scan of that table; ranged, each pair is checked against its message's time.
     bool ranged = range && (range->has_since || range->has_until);
     return build_and_run(store,
-        ranged ? "SELECT d.domain, 0, NULL, NULL, count(*) AS c FROM url_domains d"
-                 " JOIN messages m ON m.id = d.msg_id WHERE d.domain IS NOT NULL"
-               : "SELECT d.domain, 0, NULL, NULL, count(*) AS c FROM url_domains d WHERE d.domain IS NOT NULL",
-        " GROUP BY d.domain ORDER BY c DESC, d.domain LIMIT :limit", ranged ? range : NULL, limit,
+        ranged ? "SELECT n.name, 0, NULL, NULL, count(*) AS c FROM url_domains d"
+                 " JOIN domains n ON n.id = d.domain_id JOIN messages m ON m.id = d.msg_id WHERE 1"
+               : "SELECT n.name, 0, NULL, NULL, count(*) AS c FROM url_domains d"
+                 " JOIN domains n ON n.id = d.domain_id WHERE 1",
+        " GROUP BY d.domain_id ORDER BY c DESC, n.name LIMIT :limit", ranged ? range : NULL, limit,
         fn, ctx, errbuf);
 }
 

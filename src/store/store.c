@@ -34,6 +34,9 @@ enum store_stmt {
     STMT_NEXT_MESSAGE_ID,
     STMT_PUT_CAMPAIGN,
     STMT_ADD_CAMPAIGN_LINK,
+    STMT_INSERT_MESSAGE_URLS,
+    STMT_FIND_DOMAIN,
+    STMT_INSERT_DOMAIN,
     STMT_COUNT
 };
 
@@ -75,16 +78,19 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_ADD_CAMPAIGN_LINK] =
         "INSERT INTO campaign_links(a, b, domain, time) VALUES(?1, ?2, ?3, ?4)"
         " ON CONFLICT(a, b, domain) DO UPDATE SET time = min(time, excluded.time)",
+    [STMT_INSERT_MESSAGE_URLS] = "INSERT OR FAIL INTO message_urls(msg_id, urls) VALUES(?1, ?2)",
+    [STMT_FIND_DOMAIN] = "SELECT id FROM domains WHERE name = ?1",
+    [STMT_INSERT_DOMAIN] = "INSERT INTO domains(name) VALUES(?1)",
 };
 
-// URL rows go in with one statement per URL_GROUP rows of a message: a statement step
-// costs about as much as the B-tree insert it does (cursor open, halt, reset), and a
-// message has 4.5 URLs on average. Replaying bench/ingest's 60,460 messages into a store,
-// add_message fell from 3.24 to 2.64 billion instructions (callgrind). The statement is
-// INSERT OR FAIL: a multi-row plain INSERT would keep a statement journal to undo a partial
-// statement (it spilled to a temporary file: +0.2 s system time); the caller rolls the
-// whole batch back on any error anyway.
-enum { URL_GROUP = 8, URL_COLUMNS = 7 };
+// A message's url_domains rows go in with one statement per URL_GROUP rows: a statement
+// step costs about as much as the B-tree insert it does (cursor open, halt, reset). When
+// URLs had a row each, grouping took add_message on bench/ingest's 60,460 messages from
+// 3.24 to 2.64 billion instructions (callgrind). The statement is INSERT OR IGNORE: a
+// multi-row plain INSERT would keep a statement journal to undo a partial statement (it
+// spilled to a temporary file: +0.2 s system time); the caller rolls the whole batch back
+// on any error anyway.
+enum { URL_GROUP = 8, DOMAIN_COLUMNS = 2 };
 
 // Background checkpoints (bw_store_background_checkpoints). SQLite's automatic checkpoint
 // runs inside the COMMIT that takes the WAL past 1000 pages, on the committing thread, and
@@ -123,10 +129,11 @@ struct bw_store {
     bool in_batch;
     int opened_version;
     sqlite3_stmt *stmt[STMT_COUNT];
-    sqlite3_stmt *url_stmt[URL_GROUP];   // [n - 1] inserts n URL rows
     sqlite3_stmt *domain_stmt[URL_GROUP];   // [n - 1] inserts n url_domains rows
-    bw_slice *domains;          // scratch: one message's URL domains, sorted and made distinct
+    int64_t *domain_ids;        // scratch: one message's URL domain ids, sorted and made distinct
     size_t domain_cap;
+    bw_domain_cache *domain_cache;   // domain name -> domains.id (urls.c)
+    bw_buf urls_json;           // scratch: one message's message_urls value
     // ASNs already written to `asns` by this handle, so the upsert runs once per ASN and
     // not once per message. Open addressing; keys come from the ASN database (bounded by
     // its size, ~100k), not from mail, so an unkeyed hash cannot be flooded by an attacker.
@@ -165,7 +172,7 @@ static sqlite3_stmt *group_stmt_get(bw_store *store, sqlite3_stmt **slot, const 
 {
     if (*slot)
         return *slot;
-    char sql[128 + URL_GROUP * (URL_COLUMNS * 2 + 4)];
+    char sql[128 + URL_GROUP * (DOMAIN_COLUMNS * 2 + 4)];
     size_t n = (size_t)snprintf(sql, sizeof sql, "%s", head);
     for (size_t r = 0; r < rows && n < sizeof sql; r++) {
         n += (size_t)snprintf(sql + n, sizeof sql - n, "%s(?", r ? "," : "");
@@ -181,17 +188,11 @@ static sqlite3_stmt *group_stmt_get(bw_store *store, sqlite3_stmt **slot, const 
     return *slot;
 }
 
-static sqlite3_stmt *url_stmt_get(bw_store *store, size_t rows, char *errbuf)
-{
-    return group_stmt_get(store, &store->url_stmt[rows - 1],
-                          "INSERT OR FAIL INTO urls(msg_id, seq, url, host, domain, from_html, obfuscated) VALUES",
-                          URL_COLUMNS, rows, errbuf);
-}
-
 static sqlite3_stmt *domain_stmt_get(bw_store *store, size_t rows, char *errbuf)
 {
     return group_stmt_get(store, &store->domain_stmt[rows - 1],
-                          "INSERT OR IGNORE INTO url_domains(domain, msg_id) VALUES", 2, rows, errbuf);
+                          "INSERT OR IGNORE INTO url_domains(domain_id, msg_id) VALUES", DOMAIN_COLUMNS, rows,
+                          errbuf);
 }
 
 // Runs a cached statement that returns no rows; leaves it reset and unbound.
@@ -544,16 +545,16 @@ bw_status bw_store_close(bw_store *store, char *errbuf)
     checkpointer_stop(store);
     for (int i = 0; i < STMT_COUNT; i++)
         sqlite3_finalize(store->stmt[i]);
-    for (int i = 0; i < URL_GROUP; i++) {
-        sqlite3_finalize(store->url_stmt[i]);
+    for (int i = 0; i < URL_GROUP; i++)
         sqlite3_finalize(store->domain_stmt[i]);
-    }
     if (!store->read_only && s == BW_OK)
         sqlite3_exec(store->db, "PRAGMA optimize", NULL, NULL, NULL);
     if (sqlite3_close(store->db) != SQLITE_OK && s == BW_OK)
         s = bw_error(errbuf, BW_ERR_DB, "closing the database: %s", sqlite3_errmsg(store->db));
     free(store->asn_seen);
-    free(store->domains);
+    free(store->domain_ids);
+    bw_domain_cache_free(store->domain_cache);
+    bw_buf_free(&store->urls_json);
     free(store);
     return s;
 }
@@ -606,6 +607,8 @@ bw_status bw_store_rollback(bw_store *store, char *errbuf)
     store->asn_count = 0;
     if (store->asn_seen)
         memset(store->asn_seen, 0, store->asn_cap * sizeof *store->asn_seen);
+    // Likewise domain ids: the batch may have inserted the names they point at.
+    bw_domain_cache_clear(store->domain_cache);
     return s;
 }
 
@@ -792,48 +795,94 @@ static int hex_digit(char c)
     return -1;
 }
 
-static int compare_slices(const void *a, const void *b)
+static int compare_ids(const void *a, const void *b)
 {
-    const bw_slice *x = a, *y = b;
-    int c = memcmp(x->p, y->p, x->n < y->n ? x->n : y->n);
-    return c ? c : (x->n > y->n) - (x->n < y->n);
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
 }
 
-// One url_domains row per distinct non-empty domain of the message's URLs (at most the
-// analyzer's max_urls of them): sorted, so equal domains are neighbours and the rows go in
-// in key order.
-static bw_status store_url_domains(bw_store *store, int64_t id, const bw_mail_record *record, char *errbuf)
+// The id of a domain name in `domains`, inserting it when new.
+static bw_status domain_id(bw_store *store, bw_slice name, int64_t *id, char *errbuf)
 {
+    if (!store->domain_cache && !(store->domain_cache = bw_domain_cache_new()))
+        return bw_error(errbuf, BW_ERR_NOMEM, "out of memory");
+    if ((*id = bw_domain_cache_get(store->domain_cache, name)) > 0)
+        return BW_OK;
+    sqlite3_stmt *find = stmt_get(store, STMT_FIND_DOMAIN, errbuf);
+    if (!find)
+        return BW_ERR_DB;
+    bind_slice(find, 1, name);
+    int rc = sqlite3_step(find);
+    *id = rc == SQLITE_ROW ? sqlite3_column_int64(find, 0) : 0;
+    sqlite3_reset(find);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return db_error(store, errbuf, "looking up a URL domain");
+    if (!*id) {
+        sqlite3_stmt *ins = stmt_get(store, STMT_INSERT_DOMAIN, errbuf);
+        if (!ins)
+            return BW_ERR_DB;
+        bind_slice(ins, 1, name);
+        bw_status s = stmt_run(store, ins, errbuf, "storing a URL domain");
+        if (s != BW_OK)
+            return s;
+        *id = sqlite3_last_insert_rowid(store->db);
+    }
+    if (bw_domain_cache_put(store->domain_cache, name, *id) != 0)
+        return bw_error(errbuf, BW_ERR_NOMEM, "out of memory");
+    return BW_OK;
+}
+
+// A message's URLs: one message_urls row (the JSON array) and one url_domains row per
+// distinct non-empty domain (at most the analyzer's max_urls of them), sorted by id so the
+// rows go in in key order.
+static bw_status store_urls(bw_store *store, int64_t id, const bw_mail_record *record, char *errbuf)
+{
+    if (bw_store_urls_json(&store->urls_json, record->urls, record->url_count) != 0)
+        return bw_error(errbuf, BW_ERR_NOMEM, "out of memory");
+    sqlite3_stmt *st = stmt_get(store, STMT_INSERT_MESSAGE_URLS, errbuf);
+    if (!st)
+        return BW_ERR_DB;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, store->urls_json.p, store->urls_json.n > INT_MAX ? INT_MAX : (int)store->urls_json.n,
+                      SQLITE_STATIC);
+    bw_status s = stmt_run(store, st, errbuf, "storing URLs");
+    if (s != BW_OK)
+        return s;
     if (record->url_count > store->domain_cap) {
-        bw_slice *grown = realloc(store->domains, record->url_count * sizeof *grown);
+        int64_t *grown = realloc(store->domain_ids, record->url_count * sizeof *grown);
         if (!grown)
             return bw_error(errbuf, BW_ERR_NOMEM, "out of memory");
-        store->domains = grown;
+        store->domain_ids = grown;
         store->domain_cap = record->url_count;
     }
     size_t n = 0;
-    for (size_t i = 0; i < record->url_count; i++)
-        if (record->urls[i].domain.n && record->urls[i].domain.p)
-            store->domains[n++] = record->urls[i].domain;
+    for (size_t i = 0; i < record->url_count; i++) {
+        bw_slice d = record->urls[i].domain;
+        if (!d.n || !d.p)
+            continue;
+        if ((s = domain_id(store, d, &store->domain_ids[n], errbuf)) != BW_OK)
+            return s;
+        n++;
+    }
     if (n > 1)
-        qsort(store->domains, n, sizeof *store->domains, compare_slices);
+        qsort(store->domain_ids, n, sizeof *store->domain_ids, compare_ids);
     size_t distinct = 0;
     for (size_t i = 0; i < n; i++)
-        if (i == 0 || compare_slices(&store->domains[i - 1], &store->domains[i]) != 0)
-            store->domains[distinct++] = store->domains[i];
+        if (i == 0 || store->domain_ids[i - 1] != store->domain_ids[i])
+            store->domain_ids[distinct++] = store->domain_ids[i];
     for (size_t done = 0; done < distinct;) {
         size_t rows = distinct - done;
         if (rows > URL_GROUP)
             rows = URL_GROUP;
-        sqlite3_stmt *st = domain_stmt_get(store, rows, errbuf);
-        if (!st)
+        sqlite3_stmt *ins = domain_stmt_get(store, rows, errbuf);
+        if (!ins)
             return BW_ERR_DB;
         for (size_t r = 0; r < rows; r++) {
-            bind_slice(st, (int)(2 * r + 1), store->domains[done + r]);
-            sqlite3_bind_int64(st, (int)(2 * r + 2), id);
+            sqlite3_bind_int64(ins, (int)(2 * r + 1), store->domain_ids[done + r]);
+            sqlite3_bind_int64(ins, (int)(2 * r + 2), id);
         }
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
+        int rc = sqlite3_step(ins);
+        sqlite3_reset(ins);
         if (rc != SQLITE_DONE)
             return db_error(store, errbuf, "storing URL domains");
         done += rows;
@@ -907,36 +956,7 @@ bw_status bw_store_add_message(bw_store *store, const bw_mail_record *record,
         return s;
     if (!msg || record->url_count == 0)
         return BW_OK;
-    for (size_t done = 0; done < record->url_count;) {
-        size_t rows = record->url_count - done;
-        if (rows > URL_GROUP)
-            rows = URL_GROUP;
-        sqlite3_stmt *url = url_stmt_get(store, rows, errbuf);
-        if (!url)
-            return BW_ERR_DB;
-        for (size_t r = 0; r < rows; r++) {
-            const bw_url *u = &record->urls[done + r];
-            int base = (int)r * URL_COLUMNS;
-            sqlite3_bind_int64(url, base + 1, id);
-            sqlite3_bind_int64(url, base + 2, (int64_t)(done + r));
-            if (u->url.n)
-                bind_slice(url, base + 3, u->url);
-            else
-                sqlite3_bind_text(url, base + 3, "", 0, SQLITE_STATIC);
-            bind_slice(url, base + 4, u->host);
-            bind_slice(url, base + 5, u->domain);
-            sqlite3_bind_int(url, base + 6, u->from_html);
-            sqlite3_bind_int(url, base + 7, u->obfuscated);
-        }
-        // Every parameter is bound on each use, so no clear_bindings: the slices bound
-        // SQLITE_STATIC are not read after the reset.
-        int rc = sqlite3_step(url);
-        sqlite3_reset(url);
-        if (rc != SQLITE_DONE)
-            return db_error(store, errbuf, "storing URL");
-        done += rows;
-    }
-    return store_url_domains(store, id, record, errbuf);
+    return store_urls(store, id, record, errbuf);
 }
 
 bw_status bw_store_add_error(bw_store *store, int64_t source_id, uint64_t offset,

@@ -111,7 +111,8 @@ static const char *const dump_queries[] = {
     " header_fingerprint, anomalies, part_count, text_bytes, url_count, campaign_id, similarity,"
     " rule_labels FROM messages ORDER BY id",
     "SELECT msg_id, seq, url, host, domain, from_html, obfuscated FROM urls ORDER BY msg_id, seq",
-    "SELECT domain, msg_id FROM url_domains ORDER BY domain, msg_id",
+    "SELECT id, name FROM domains ORDER BY id",
+    "SELECT domain_id, msg_id FROM url_domains ORDER BY domain_id, msg_id",
     "SELECT id, path, format, messages, duplicates, errors, bytes FROM sources ORDER BY id",
     "SELECT id, source_id, offset, reason FROM ingest_errors ORDER BY id",
     "SELECT asn, name, country FROM asns ORDER BY asn",

@@ -573,7 +573,7 @@ static void test_deferred_indexes(void **state)
     char err[BW_ERRBUF_SIZE];
     bw_store *store = open_db();
     int64_t all = index_count(store);
-    assert_int_equal(all, 4);   // messages_seen, _date, _asn, _campaign (urls_domain: gone in v4)
+    assert_int_equal(all, 3);   // messages_seen, _asn, _campaign (urls_domain: gone in v4, _date in v5)
     bool deferred;
     assert_int_equal(bw_store_defer_indexes(store, 0, &deferred, err), BW_OK);
     assert_true(deferred);
@@ -617,6 +617,23 @@ static int64_t query_int(bw_store *store, const char *sql)
     return v;
 }
 
+// Every row of sql as "a|b|c\n" lines.
+static void dump_rows(bw_store *store, const char *sql, bw_buf *out)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(bw_store_sqlite(store), sql, -1, &st, NULL), SQLITE_OK);
+    bw_buf_clear(out);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        for (int c = 0; c < sqlite3_column_count(st); c++) {
+            const unsigned char *v = sqlite3_column_text(st, c);
+            assert_int_equal(bw_buf_append(out, c ? "|" : "", c ? 1 : 0), 0);
+            assert_int_equal(bw_buf_append(out, v ? (const char *)v : "", (size_t)sqlite3_column_bytes(st, c)), 0);
+        }
+        assert_int_equal(bw_buf_append(out, "\n", 1), 0);
+    }
+    sqlite3_finalize(st);
+}
+
 static int collect_domain(void *ctx, const bw_store_count *c)
 {
     bw_buf *out = ctx;
@@ -627,7 +644,8 @@ static int collect_domain(void *ctx, const bw_store_count *c)
 
 // Schema 4: url_domains holds each message's distinct URL domains (exactly the distinct
 // (domain, msg_id) pairs of urls), also for messages with more URLs than one insert
-// statement takes, and top_domains counts messages per domain from it.
+// statement takes, and top_domains counts messages per domain from it. Schema 5 keys the
+// pairs by domain id (PAIRS below reads them back as names).
 static void test_url_domains(void **state)
 {
     (void)state;
@@ -656,12 +674,15 @@ static void test_url_domains(void **state)
     assert_int_equal(bw_store_add_message(store, &f.rec, &meta, &inserted, err), BW_OK);
     assert_true(inserted);
     assert_int_equal(bw_store_commit(store, err), BW_OK);
+#define PAIRS "SELECT n.name, d.msg_id FROM url_domains d JOIN domains n ON n.id = d.domain_id"
     assert_int_equal(query_int(store, "SELECT count(*) FROM urls"), 3 + 21);
     assert_int_equal(query_int(store, "SELECT count(*) FROM url_domains"), 2 + 5);
-    assert_int_equal(query_int(store, "SELECT count(*) FROM (SELECT domain, msg_id FROM url_domains EXCEPT"
+    assert_int_equal(query_int(store, "SELECT count(*) FROM domains"), 6);   // example.com, a-e.test
+    assert_int_equal(query_int(store, "SELECT count(*) FROM (" PAIRS " EXCEPT"
                                       " SELECT DISTINCT domain, msg_id FROM urls WHERE domain IS NOT NULL)"), 0);
     assert_int_equal(query_int(store, "SELECT count(*) FROM (SELECT DISTINCT domain, msg_id FROM urls"
-                                      " WHERE domain IS NOT NULL EXCEPT SELECT domain, msg_id FROM url_domains)"), 0);
+                                      " WHERE domain IS NOT NULL EXCEPT " PAIRS ")"), 0);
+#undef PAIRS
     bw_buf got = BW_BUF_INIT;
     assert_int_equal(bw_store_top_domains(store, &BW_STORE_RANGE_ALL, 3, collect_domain, &got, err), BW_OK);
     assert_string_equal(got.p, "a.test=2 b.test=1 c.test=1 ");
@@ -670,6 +691,62 @@ static void test_url_domains(void **state)
     assert_int_equal(bw_store_top_domains(store, &range, 2, collect_domain, &got, err), BW_OK);
     assert_string_equal(got.p, "a.test=2 b.test=1 ");
     bw_buf_free(&got);
+    assert_int_equal(bw_store_close(store, err), BW_OK);
+}
+
+// Schema 5: a URL's bytes come back through the urls view exactly as written, whatever
+// they hold (quote, backslash, control bytes, DEL, 8-bit bytes that are not UTF-8), with an
+// empty host or domain as NULL; and a domain first stored in a batch that is rolled back is
+// not pointed at afterwards (the writer's id cache forgets it with the batch).
+static void test_url_values_and_rollback(void **state)
+{
+    (void)state;
+    char err[BW_ERRBUF_SIZE];
+    bw_store *store = open_db();
+    int64_t src;
+    assert_int_equal(bw_store_source_open(store, "v.mbox", "mbox", &src, err), BW_OK);
+    static const char odd[] = "http://q.test/\"a\\b\x01\x1f\x7f\xff\xc3\xa9/";
+    bw_url urls[2] = {
+        { .url = { odd, sizeof odd - 1 }, .host = BW_SLICE_LIT("q.test"), .domain = BW_SLICE_LIT("q.test"),
+          .from_html = true, .obfuscated = true },
+        { .url = BW_SLICE_LIT("http://1.2.3.4/"), .host = BW_SLICE_NULL, .domain = BW_SLICE_NULL },
+    };
+    fake_mail f;
+    bool inserted;
+    // Batch 1 stores q.test and is rolled back.
+    assert_int_equal(bw_store_begin(store, err), BW_OK);
+    fake_init(&f, 1, "a", 1000000000, 0);
+    f.rec.urls = urls;
+    f.rec.url_count = 2;
+    bw_store_message_meta meta = meta_for(src, 0, 0);
+    assert_int_equal(bw_store_add_message(store, &f.rec, &meta, &inserted, err), BW_OK);
+    assert_int_equal(bw_store_rollback(store, err), BW_OK);
+    assert_int_equal(query_int(store, "SELECT count(*) FROM domains"), 0);
+    // Batch 2 stores it again and commits: every pair names a stored domain.
+    assert_int_equal(bw_store_begin(store, err), BW_OK);
+    assert_int_equal(bw_store_add_message(store, &f.rec, &meta, &inserted, err), BW_OK);
+    assert_true(inserted);
+    assert_int_equal(bw_store_commit(store, err), BW_OK);
+    assert_int_equal(query_int(store, "SELECT count(*) FROM url_domains WHERE domain_id NOT IN (SELECT id FROM domains)"), 0);
+    assert_int_equal(query_int(store, "SELECT count(*) FROM url_domains"), 1);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(bw_store_sqlite(store),
+                                        "SELECT url, host, domain, from_html, obfuscated, typeof(seq) FROM urls ORDER BY seq",
+                                        -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_bytes(st, 0), (int)sizeof odd - 1);
+    assert_memory_equal(sqlite3_column_blob(st, 0), odd, sizeof odd - 1);
+    assert_string_equal((const char *)sqlite3_column_text(st, 1), "q.test");
+    assert_int_equal(sqlite3_column_int(st, 3), 1);
+    assert_int_equal(sqlite3_column_int(st, 4), 1);
+    assert_string_equal((const char *)sqlite3_column_text(st, 5), "integer");
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_string_equal((const char *)sqlite3_column_text(st, 0), "http://1.2.3.4/");
+    assert_int_equal(sqlite3_column_type(st, 1), SQLITE_NULL);
+    assert_int_equal(sqlite3_column_type(st, 2), SQLITE_NULL);
+    assert_int_equal(sqlite3_column_int(st, 3), 0);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
     assert_int_equal(bw_store_close(store, err), BW_OK);
 }
 
@@ -695,10 +772,20 @@ static void test_migrate_from_v3(void **state)
     sqlite3_close(db);
     bw_store *store = open_db();
     assert_int_equal(bw_store_opened_version(store), 3);
-    assert_int_equal(query_int(store, "PRAGMA user_version"), 4);
+    assert_int_equal(query_int(store, "PRAGMA user_version"), BW_STORE_SCHEMA_VERSION);
     assert_int_equal(query_int(store, "SELECT count(*) FROM sqlite_master WHERE name = 'urls_domain'"), 0);
     assert_int_equal(query_int(store, "SELECT count(*) FROM url_domains"), 3);
-    assert_int_equal(query_int(store, "SELECT count(*) FROM url_domains WHERE domain = 'a.test'"), 2);
+    assert_int_equal(query_int(store, "SELECT count(*) FROM url_domains d JOIN domains n ON n.id = d.domain_id"
+                                      " WHERE n.name = 'a.test'"), 2);
+    // Migration 5 turned the URL rows into one JSON row a message; the urls view gives
+    // them back unchanged, in order, with the NULL domain still NULL.
+    assert_int_equal(query_int(store, "SELECT count(*) FROM message_urls"), 2);
+    assert_int_equal(query_int(store, "SELECT count(*) FROM sqlite_master WHERE name = 'messages_date'"), 0);
+    bw_buf rows = BW_BUF_INIT;
+    dump_rows(store, "SELECT msg_id, seq, url, coalesce(domain, 'NULL'), from_html FROM urls ORDER BY msg_id, seq", &rows);
+    assert_string_equal(rows.p, "1|0|http://a.test/|a.test|0\n1|1|http://a.test/x|a.test|0\n1|2|http://b.test/|b.test|0\n"
+                                "2|0|http://a.test/|a.test|0\n2|1|http://10.1.2.3/|NULL|0\n");
+    bw_buf_free(&rows);
     assert_int_equal(bw_store_close(store, err), BW_OK);
 }
 
@@ -796,6 +883,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_schema_v3, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deferred_indexes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_url_domains, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_url_values_and_rollback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_v3, setup, teardown),
         cmocka_unit_test_setup_teardown(test_background_checkpoints, setup, teardown),
     };

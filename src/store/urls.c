@@ -19,9 +19,10 @@
 
 // ---- JSON --------------------------------------------------------------------------
 
-// A JSON string of s. Control bytes, quote, backslash and DEL are escaped; other bytes go
-// through as they are, so a URL reads back byte for byte (SQLite's JSON functions do not
-// require valid UTF-8 inside strings, and the parser's URLs may hold raw 8-bit bytes).
+// A JSON string of s, escaped as SQLite's json_array() does (so the two agree byte for
+// byte: tests compare them): \" \\ \b \f \n \r \t, \u00XX for the other control bytes;
+// every other byte goes through as it is, 8-bit ones included, so a URL reads back byte for
+// byte (SQLite's JSON functions do not require valid UTF-8 inside strings).
 static int json_string(bw_buf *b, bw_slice s)
 {
     static const char hex[] = "0123456789abcdef";
@@ -29,11 +30,22 @@ static int json_string(bw_buf *b, bw_slice s)
     size_t start = 0;
     for (size_t i = 0; i < s.n; i++) {
         unsigned char c = (unsigned char)s.p[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c != 0x7f)
+        if (c >= 0x20 && c != '"' && c != '\\')
             continue;
         char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+        size_t n = 2;
+        switch (c) {
+        case '"': esc[1] = '"'; break;
+        case '\\': esc[1] = '\\'; break;
+        case '\b': esc[1] = 'b'; break;
+        case '\f': esc[1] = 'f'; break;
+        case '\n': esc[1] = 'n'; break;
+        case '\r': esc[1] = 'r'; break;
+        case '\t': esc[1] = 't'; break;
+        default: n = 6;
+        }
         rc |= bw_buf_append(b, s.p + start, i - start);
-        rc |= bw_buf_append(b, esc, sizeof esc);
+        rc |= bw_buf_append(b, esc, n);
         start = i + 1;
     }
     rc |= bw_buf_append(b, s.p + start, s.n - start);

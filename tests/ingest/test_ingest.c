@@ -187,6 +187,14 @@ static void test_spamassassin_and_reingest(void **state)
     assert_int_equal(count_rows(store, "SELECT sum(messages) FROM sources"), SPAMASSASSIN_MESSAGES);
     assert_int_equal(count_rows(store, "SELECT count(*) FROM messages WHERE part_count IS NULL"), 0);
     assert_true(count_rows(store, "SELECT count(*) FROM urls") > 10000);
+    // Each message's URLs (schema 5): valid JSON, one entry per URL counted, and the same
+    // bytes SQLite's json_array() makes of the values read back through the urls view.
+    assert_int_equal(count_rows(store, "SELECT count(*) FROM message_urls WHERE NOT json_valid(urls)"), 0);
+    assert_int_equal(count_rows(store, "SELECT count(*) FROM messages m WHERE coalesce(m.url_count, 0) !="
+                                       " (SELECT count(*) FROM urls u WHERE u.msg_id = m.id)"), 0);
+    assert_int_equal(count_rows(store, "SELECT count(*) FROM message_urls mu WHERE mu.urls != (SELECT '[' ||"
+                                       " group_concat(json_array(url, host, domain, from_html, obfuscated), ',')"
+                                       " || ']' FROM (SELECT * FROM urls u WHERE u.msg_id = mu.msg_id ORDER BY seq))"), 0);
     assert_true(count_rows(store, "SELECT count(*) FROM messages WHERE sender_ip IS NOT NULL") > 3000);
     assert_true(count_rows(store, "SELECT count(*) FROM messages WHERE seen_at IS NOT NULL") > 6000);
     uint64_t first_new = stats.new_messages;

@@ -705,7 +705,7 @@ static void test_url_values_and_rollback(void **state)
     bw_store *store = open_db();
     int64_t src;
     assert_int_equal(bw_store_source_open(store, "v.mbox", "mbox", &src, err), BW_OK);
-    static const char odd[] = "http://q.test/\"a\\b\x01\x1f\x7f\xff\xc3\xa9/";
+    static const char odd[] = "http://q.test/\"a\\b\x01\t\n\x1f\x7f\xff\xc3\xa9/";
     bw_url urls[2] = {
         { .url = { odd, sizeof odd - 1 }, .host = BW_SLICE_LIT("q.test"), .domain = BW_SLICE_LIT("q.test"),
           .from_html = true, .obfuscated = true },
@@ -729,6 +729,10 @@ static void test_url_values_and_rollback(void **state)
     assert_int_equal(bw_store_commit(store, err), BW_OK);
     assert_int_equal(query_int(store, "SELECT count(*) FROM url_domains WHERE domain_id NOT IN (SELECT id FROM domains)"), 0);
     assert_int_equal(query_int(store, "SELECT count(*) FROM url_domains"), 1);
+    // The stored JSON is what SQLite's own json_array() makes of the same values.
+    assert_int_equal(query_int(store, "SELECT count(*) FROM message_urls mu WHERE mu.urls = (SELECT '[' ||"
+                                      " group_concat(json_array(url, host, domain, from_html, obfuscated), ',')"
+                                      " || ']' FROM (SELECT * FROM urls u WHERE u.msg_id = mu.msg_id ORDER BY seq))"), 1);
     sqlite3_stmt *st;
     assert_int_equal(sqlite3_prepare_v2(bw_store_sqlite(store),
                                         "SELECT url, host, domain, from_html, obfuscated, typeof(seq) FROM urls ORDER BY seq",

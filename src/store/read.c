@@ -94,12 +94,13 @@ bw_store_iter *bw_store_iter_messages(bw_store *store, const bw_store_range *ran
     if (bw_store_prepare_ranged(store,
         "SELECT m.id, lower(hex(m.sha256)), m.ingested_at, m.date, m.received_at, m.seen_at, s.path,"
         " m.source_offset, m.size, m.sender_ip, m.helo, m.sender_asn, a.name, m.envelope_from,"
-        " m.envelope_to, m.subject, m.from_addr, m.message_id, m.header_fingerprint, m.anomalies,"
+        " m.envelope_to, m.subject, m.from_addr, m.message_id, f.fingerprint, m.anomalies,"
         " m.part_count, m.url_count, m.text_bytes,"
         " (SELECT group_concat(d, ' ') FROM (SELECT u.domain AS d FROM urls u"
         "   WHERE u.msg_id = m.id AND u.domain IS NOT NULL GROUP BY u.domain ORDER BY min(u.seq)))"
         " FROM messages m LEFT JOIN sources s ON s.id = m.source_id"
-        " LEFT JOIN asns a ON a.asn = m.sender_asn WHERE 1",
+        " LEFT JOIN asns a ON a.asn = m.sender_asn LEFT JOIN header_fingerprints f ON f.id = m.header_fp_id"
+        " WHERE 1",
         range, " ORDER BY m.seen_at, m.id", &st, errbuf) != BW_OK)
         return NULL;
     bw_store_iter *it = calloc(1, sizeof *it);

@@ -37,6 +37,8 @@ enum store_stmt {
     STMT_INSERT_MESSAGE_URLS,
     STMT_FIND_DOMAIN,
     STMT_INSERT_DOMAIN,
+    STMT_FIND_FINGERPRINT,
+    STMT_INSERT_FINGERPRINT,
     STMT_COUNT
 };
 
@@ -47,7 +49,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_INSERT_MESSAGE] =
         "INSERT OR IGNORE INTO messages(sha256, ingested_at, date, received_at, seen_at, source_id,"
         " source_offset, size, sender_ip, sender_asn, helo, envelope_from, envelope_to, subject,"
-        " from_addr, message_id, header_fingerprint, anomalies, part_count, text_bytes, url_count,"
+        " from_addr, message_id, header_fp_id, anomalies, part_count, text_bytes, url_count,"
         " id, campaign_id, similarity, rule_labels)"
         " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,"
         " ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
@@ -81,6 +83,8 @@ static const char *const stmt_sql[STMT_COUNT] = {
     [STMT_INSERT_MESSAGE_URLS] = "INSERT OR FAIL INTO message_urls(msg_id, urls) VALUES(?1, ?2)",
     [STMT_FIND_DOMAIN] = "SELECT id FROM domains WHERE name = ?1",
     [STMT_INSERT_DOMAIN] = "INSERT INTO domains(name) VALUES(?1)",
+    [STMT_FIND_FINGERPRINT] = "SELECT id FROM header_fingerprints WHERE fingerprint = ?1",
+    [STMT_INSERT_FINGERPRINT] = "INSERT INTO header_fingerprints(fingerprint) VALUES(?1)",
 };
 
 // A message's url_domains rows go in with one statement per URL_GROUP rows: a statement
@@ -132,7 +136,8 @@ struct bw_store {
     sqlite3_stmt *domain_stmt[URL_GROUP];   // [n - 1] inserts n url_domains rows
     int64_t *domain_ids;        // scratch: one message's URL domain ids, sorted and made distinct
     size_t domain_cap;
-    bw_domain_cache *domain_cache;   // domain name -> domains.id (urls.c)
+    bw_id_cache *domain_cache;   // domain name -> domains.id (idcache.c)
+    bw_id_cache *fingerprint_cache;   // header fingerprint -> header_fingerprints.id
     bw_buf urls_json;           // scratch: one message's message_urls value
     // ASNs already written to `asns` by this handle, so the upsert runs once per ASN and
     // not once per message. Open addressing; keys come from the ASN database (bounded by
@@ -553,7 +558,8 @@ bw_status bw_store_close(bw_store *store, char *errbuf)
         s = bw_error(errbuf, BW_ERR_DB, "closing the database: %s", sqlite3_errmsg(store->db));
     free(store->asn_seen);
     free(store->domain_ids);
-    bw_domain_cache_free(store->domain_cache);
+    bw_id_cache_free(store->domain_cache);
+    bw_id_cache_free(store->fingerprint_cache);
     bw_buf_free(&store->urls_json);
     free(store);
     return s;
@@ -608,7 +614,8 @@ bw_status bw_store_rollback(bw_store *store, char *errbuf)
     if (store->asn_seen)
         memset(store->asn_seen, 0, store->asn_cap * sizeof *store->asn_seen);
     // Likewise domain ids: the batch may have inserted the names they point at.
-    bw_domain_cache_clear(store->domain_cache);
+    bw_id_cache_clear(store->domain_cache);
+    bw_id_cache_clear(store->fingerprint_cache);
     return s;
 }
 
@@ -801,14 +808,24 @@ static int compare_ids(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-// The id of a domain name in `domains`, inserting it when new.
-static bw_status domain_id(bw_store *store, bw_slice name, int64_t *id, char *errbuf)
+// An interned string's row id (domains, header_fingerprints): from the writer's cache,
+// else the table (find), else a new row (insert). name is not empty.
+typedef struct intern_table {
+    enum store_stmt find, insert;
+    const char *what;
+} intern_table;
+
+static const intern_table DOMAINS = { STMT_FIND_DOMAIN, STMT_INSERT_DOMAIN, "a URL domain" };
+static const intern_table FINGERPRINTS = { STMT_FIND_FINGERPRINT, STMT_INSERT_FINGERPRINT, "a header fingerprint" };
+
+static bw_status intern(bw_store *store, bw_id_cache **cache, const intern_table *t, bw_slice name, int64_t *id,
+                        char *errbuf)
 {
-    if (!store->domain_cache && !(store->domain_cache = bw_domain_cache_new()))
+    if (!*cache && !(*cache = bw_id_cache_new()))
         return bw_error(errbuf, BW_ERR_NOMEM, "out of memory");
-    if ((*id = bw_domain_cache_get(store->domain_cache, name)) > 0)
+    if ((*id = bw_id_cache_get(*cache, name)) > 0)
         return BW_OK;
-    sqlite3_stmt *find = stmt_get(store, STMT_FIND_DOMAIN, errbuf);
+    sqlite3_stmt *find = stmt_get(store, t->find, errbuf);
     if (!find)
         return BW_ERR_DB;
     bind_slice(find, 1, name);
@@ -816,18 +833,18 @@ static bw_status domain_id(bw_store *store, bw_slice name, int64_t *id, char *er
     *id = rc == SQLITE_ROW ? sqlite3_column_int64(find, 0) : 0;
     sqlite3_reset(find);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        return db_error(store, errbuf, "looking up a URL domain");
+        return bw_error(errbuf, BW_ERR_DB, "looking up %s: %s", t->what, sqlite3_errmsg(store->db));
     if (!*id) {
-        sqlite3_stmt *ins = stmt_get(store, STMT_INSERT_DOMAIN, errbuf);
+        sqlite3_stmt *ins = stmt_get(store, t->insert, errbuf);
         if (!ins)
             return BW_ERR_DB;
         bind_slice(ins, 1, name);
-        bw_status s = stmt_run(store, ins, errbuf, "storing a URL domain");
+        bw_status s = stmt_run(store, ins, errbuf, t->what);
         if (s != BW_OK)
             return s;
         *id = sqlite3_last_insert_rowid(store->db);
     }
-    if (bw_domain_cache_put(store->domain_cache, name, *id) != 0)
+    if (bw_id_cache_put(*cache, name, *id) != 0)
         return bw_error(errbuf, BW_ERR_NOMEM, "out of memory");
     return BW_OK;
 }
@@ -860,7 +877,7 @@ static bw_status store_urls(bw_store *store, int64_t id, const bw_mail_record *r
         bw_slice d = record->urls[i].domain;
         if (!d.n || !d.p)
             continue;
-        if ((s = domain_id(store, d, &store->domain_ids[n], errbuf)) != BW_OK)
+        if ((s = intern(store, &store->domain_cache, &DOMAINS, d, &store->domain_ids[n], errbuf)) != BW_OK)
             return s;
         n++;
     }
@@ -897,10 +914,18 @@ bw_status bw_store_add_message(bw_store *store, const bw_mail_record *record,
     uint8_t digest[BW_SHA256_LEN];
     if (!parse_digest(record->sha256, digest))
         return bw_error(errbuf, BW_ERR_INVALID, "message hash is not 64 hex digits");
+    const bw_message *msg = record->message;
+    // A duplicate has the fingerprint of the stored copy, so interning first adds no row
+    // that no message refers to.
+    int64_t fingerprint_id = 0;
+    bw_status s;
+    if (msg && record->header_fingerprint.n &&
+        (s = intern(store, &store->fingerprint_cache, &FINGERPRINTS, record->header_fingerprint, &fingerprint_id,
+                    errbuf)) != BW_OK)
+        return s;
     sqlite3_stmt *st = stmt_get(store, STMT_INSERT_MESSAGE, errbuf);
     if (!st)
         return BW_ERR_DB;
-    const bw_message *msg = record->message;
     bool has_received = record->received_count > 0 && record->received[0].has_time;
     int64_t received_at = has_received ? (int64_t)record->received[0].time : 0;
     bool has_date = msg && msg->has_date;
@@ -926,7 +951,8 @@ bw_status bw_store_add_message(bw_store *store, const bw_mail_record *record,
         bind_slice(st, 14, msg->subject);
         bind_slice(st, 15, msg->from);
         bind_slice(st, 16, msg->message_id);
-        bind_slice(st, 17, record->header_fingerprint);
+        if (fingerprint_id)
+            sqlite3_bind_int64(st, 17, fingerprint_id);
         sqlite3_bind_int64(st, 19, (int64_t)msg->part_count);
         sqlite3_bind_int64(st, 20, (int64_t)record->text.n);
         sqlite3_bind_int64(st, 21, (int64_t)record->url_count);
@@ -938,7 +964,7 @@ bw_status bw_store_add_message(bw_store *store, const bw_mail_record *record,
         sqlite3_bind_double(st, 24, meta->similarity);
     }
     bind_slice(st, 25, meta->rule_labels);
-    bw_status s = stmt_run(store, st, errbuf, "storing message");
+    s = stmt_run(store, st, errbuf, "storing message");
     if (s != BW_OK)
         return s;
     if (sqlite3_changes(store->db) == 0) {

@@ -60,14 +60,15 @@ bool bw_store_checkpoint_counts_get(bw_store *store, bw_store_checkpoint_counts 
 // [url, host, domain, from_html, obfuscated], empty host/domain as null. 0 or -1 (no memory).
 int bw_store_urls_json(bw_buf *out, const bw_url *urls, size_t count);
 
-// The writer's map from domain name to its id in `domains` (urls.c). Keyed hash, bounded
-// (it starts again empty past a million names); holds only ids the caller read or inserted,
-// so it must be cleared when a transaction that inserted some is rolled back.
-typedef struct bw_domain_cache bw_domain_cache;
-bw_domain_cache *bw_domain_cache_new(void);
-void bw_domain_cache_free(bw_domain_cache *c);
-void bw_domain_cache_clear(bw_domain_cache *c);
-int64_t bw_domain_cache_get(const bw_domain_cache *c, bw_slice name);   // 0: not cached
-int bw_domain_cache_put(bw_domain_cache *c, bw_slice name, int64_t id);  // 0 or -1
+// The writer's map from an interned string (a domain name, a header fingerprint) to its
+// row id (idcache.c). Keyed hash, bounded (it starts again empty past a million names);
+// holds only ids the caller read or inserted, so it must be cleared when a transaction
+// that inserted some is rolled back.
+typedef struct bw_id_cache bw_id_cache;
+bw_id_cache *bw_id_cache_new(void);
+void bw_id_cache_free(bw_id_cache *c);
+void bw_id_cache_clear(bw_id_cache *c);
+int64_t bw_id_cache_get(const bw_id_cache *c, bw_slice name);   // 0: not cached
+int bw_id_cache_put(bw_id_cache *c, bw_slice name, int64_t id);  // 0 or -1
 
 #endif

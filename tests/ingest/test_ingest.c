@@ -108,7 +108,8 @@ static void ingest(bw_store *store, const char *const *paths, size_t n, size_t t
 static const char *const dump_queries[] = {
     "SELECT id, sha256, date, received_at, seen_at, source_id, source_offset, size, sender_ip,"
     " sender_asn, helo, envelope_from, envelope_to, subject, from_addr, message_id,"
-    " header_fingerprint, anomalies, part_count, text_bytes, url_count, campaign_id, similarity,"
+    " (SELECT f.fingerprint FROM header_fingerprints f WHERE f.id = messages.header_fp_id),"
+    " anomalies, part_count, text_bytes, url_count, campaign_id, similarity,"
     " rule_labels FROM messages ORDER BY id",
     "SELECT msg_id, seq, url, host, domain, from_html, obfuscated FROM urls ORDER BY msg_id, seq",
     "SELECT id, name FROM domains ORDER BY id",

@@ -754,6 +754,53 @@ static void test_url_values_and_rollback(void **state)
     assert_int_equal(bw_store_close(store, err), BW_OK);
 }
 
+// bw_store_urls_json against SQLite's own json_array() on random byte strings (lengths
+// across the 16-byte steps of the vector scan, bytes biased to the ones that need escapes).
+static void test_urls_json_matches_sqlite(void **state)
+{
+    (void)state;
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db, "SELECT '[' || json_array(?1, ?2, ?3, ?4, ?5) || ']'", -1, &st, NULL),
+                     SQLITE_OK);
+    static const unsigned char special[] = { 0, 1, 8, 9, 10, 12, 13, 0x1f, ' ', '"', '\\', 0x7f, 0x80, 0xc3, 0xff, 'a' };
+    uint64_t r = 0x9e3779b97f4a7c15ULL;
+    char text[3][80];
+    bw_buf out = BW_BUF_INIT;
+    for (int round = 0; round < 5000; round++) {
+        bw_url u = { .from_html = round & 1, .obfuscated = (round >> 1) & 1 };
+        bw_slice *fields[3] = { &u.url, &u.host, &u.domain };
+        for (int f = 0; f < 3; f++) {
+            r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+            size_t n = (size_t)(r % 70);
+            for (size_t i = 0; i < n; i++) {
+                r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+                text[f][i] = (char)((r & 3) ? 'a' + (char)(r >> 8) % 26 : (char)special[(r >> 8) & 15]);
+            }
+            *fields[f] = bw_slice_make(text[f], n);
+        }
+        assert_int_equal(bw_store_urls_json(&out, &u, 1), 0);
+        sqlite3_bind_text(st, 1, u.url.p, (int)u.url.n, SQLITE_STATIC);
+        for (int f = 1; f < 3; f++) {
+            if (fields[f]->n)
+                sqlite3_bind_text(st, f + 1, fields[f]->p, (int)fields[f]->n, SQLITE_STATIC);
+            else
+                sqlite3_bind_null(st, f + 1);
+        }
+        sqlite3_bind_int(st, 4, u.from_html);
+        sqlite3_bind_int(st, 5, u.obfuscated);
+        assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+        int n = sqlite3_column_bytes(st, 0);
+        assert_int_equal((size_t)n, out.n);
+        assert_memory_equal(sqlite3_column_text(st, 0), out.p, out.n);
+        sqlite3_reset(st);
+    }
+    bw_buf_free(&out);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
 // A schema-3 file: migration 4 fills url_domains from its urls rows and drops the old
 // urls(domain, msg_id) index.
 static void test_migrate_from_v3(void **state)
@@ -927,6 +974,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_deferred_indexes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_url_domains, setup, teardown),
         cmocka_unit_test_setup_teardown(test_url_values_and_rollback, setup, teardown),
+        cmocka_unit_test(test_urls_json_matches_sqlite),
         cmocka_unit_test_setup_teardown(test_migrate_from_v3, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_v5, setup, teardown),
         cmocka_unit_test_setup_teardown(test_background_checkpoints, setup, teardown),

@@ -106,13 +106,14 @@ enum { URL_GROUP = 8, DOMAIN_COLUMNS = 2 };
 //
 // A WAL starts again from its beginning only when a transaction begins with every frame
 // copied back. A writer that never pauses always has its last commit uncopied (the
-// background thread is one commit behind it), so once the WAL holds CKPT_RESET_PAGES the
+// background thread is one commit behind it), so once the WAL holds CKPT_RESET_BYTES the
 // committing thread waits for the background pass and copies the rest itself: the WAL file
 // stays bounded and the next transaction restarts it.
-enum {
-    CKPT_PAGES = 1000,           // SQLite's default wal_autocheckpoint
-    CKPT_RESET_PAGES = 4096,     // 64 MB with 16 KB pages
-};
+// In bytes, so that they do not change with the page size: 16 MB is SQLite's default
+// wal_autocheckpoint of 1000 pages at the 16 KB pages botwatch used first.
+#define CKPT_BYTES ((int64_t)16 << 20)
+#define CKPT_RESET_BYTES ((int64_t)64 << 20)
+
 
 typedef struct bw_checkpointer {
     sqlite3 *db;                 // the checkpointer's own connection
@@ -120,7 +121,7 @@ typedef struct bw_checkpointer {
     pthread_mutex_t lock;
     pthread_cond_t wake, done;
     bool requested, busy, stop;
-    int pages, reset_pages;      // CKPT_PAGES, CKPT_RESET_PAGES (tests make them small)
+    int pages, reset_pages;      // CKPT_BYTES, CKPT_RESET_BYTES in pages (tests make them small)
     int failed_rc;               // the last failure (SQLITE_OK: none), reported when stopped
     bw_store_checkpoint_counts counts;
 } bw_checkpointer;
@@ -260,6 +261,12 @@ static int64_t pragma_int(sqlite3 *db, const char *sql)
     sqlite3_finalize(st);
     return v;
 }
+static int pages_for(sqlite3 *db, int64_t bytes)
+{
+    int64_t page = pragma_int(db, "PRAGMA page_size");
+    int64_t n = page > 0 ? bytes / page : 1000;
+    return n < 16 ? 16 : n > INT_MAX ? INT_MAX : (int)n;
+}
 
 // Grows (or sets) the automatic cache to fit the file as it is now; called at open and after
 // each commit, so a long ingest into a new file gets a bigger cache as its index grows.
@@ -358,17 +365,20 @@ bw_status bw_store_open(const char *path, const bw_store_options *opts, bw_store
             goto fail;
         }
     } else {
-        // 16 KB pages for a new file (ignored for an existing one): bulk ingest makes a
-        // quarter of the write syscalls of the 4 KB default (63k -> 15k pwrites for 60k
-        // messages; ~20% less CPU in a store-only benchmark, within noise end to end),
-        // while report queries still read small pages.
-        if (store->opened_version == 0 && (s = exec_simple(store->db, "PRAGMA page_size = 16384", errbuf)) != BW_OK)
+        // 32 KB pages for a new file (ignored for an existing one): the ingest writer is the
+        // pipeline's serial stage and each WAL frame costs it two write system calls. 16 KB
+        // made a quarter of the writes of the 4 KB default (63k -> 15k pwrites for 60k
+        // messages); 32 KB took bench/ingest from 50.4-50.9k to 52.8-53.5k msgs/s (4 pairs,
+        // 28 Nov 2026), and reports read no slower (docs/store.md).
+        if (store->opened_version == 0 && (s = exec_simple(store->db, "PRAGMA page_size = 32768", errbuf)) != BW_OK)
             goto fail;
         // WAL: readers (report, export) run while ingest writes; NORMAL syncs only at
         // checkpoints, which WAL makes safe against corruption (a crash may lose the last
         // commits, never the file). OFF skips even those syncs for one-off bulk loads.
         if ((s = exec_simple(store->db, "PRAGMA journal_mode = WAL", errbuf)) != BW_OK)
             goto fail;
+        // SQLite's automatic checkpoint counts pages: keep it at 16 MB whatever their size.
+        sqlite3_wal_autocheckpoint(store->db, pages_for(store->db, CKPT_BYTES));
         if ((s = exec_simple(store->db, opts->bulk_load ? "PRAGMA synchronous = OFF"
                                                         : "PRAGMA synchronous = NORMAL", errbuf)) != BW_OK)
             goto fail;
@@ -455,8 +465,8 @@ static void checkpointer_stop(bw_store *store)
     bw_checkpointer *c = store->ckpt;
     if (!c)
         return;
-    // SQLite's own hook again (it replaces ours), at its default size.
-    sqlite3_wal_autocheckpoint(store->db, CKPT_PAGES);
+    // SQLite's own hook again (it replaces ours), at the size every handle uses.
+    sqlite3_wal_autocheckpoint(store->db, pages_for(store->db, CKPT_BYTES));
     pthread_mutex_lock(&c->lock);
     c->stop = true;
     pthread_cond_signal(&c->wake);
@@ -505,8 +515,9 @@ bw_status bw_store_background_checkpoints(bw_store *store, bool on, char *errbuf
         free(c);
         return s;
     }
-    c->pages = store->ckpt_pages > 0 ? store->ckpt_pages : CKPT_PAGES;
-    c->reset_pages = store->ckpt_reset_pages > c->pages ? store->ckpt_reset_pages : CKPT_RESET_PAGES;
+    c->pages = store->ckpt_pages > 0 ? store->ckpt_pages : pages_for(store->db, CKPT_BYTES);
+    c->reset_pages = store->ckpt_reset_pages > c->pages ? store->ckpt_reset_pages
+                                                        : pages_for(store->db, CKPT_RESET_BYTES);
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->wake, NULL);
     pthread_cond_init(&c->done, NULL);

@@ -385,6 +385,11 @@ bw_status bw_store_open(const char *path, const bw_store_options *opts, bw_store
         size_t count;
         const bw_store_migration *steps = bw_store_migrations(&count);
         char why[BW_ERRBUF_SIZE] = "";
+        // Said before it starts: on a large store a migration rewrites tables for a while,
+        // and a botwatch older than the new version will then refuse the file.
+        if (store->opened_version > 0 && store->opened_version < BW_STORE_SCHEMA_VERSION)
+            bw_warn("store", "upgrading %s from schema %d to %d (once; older botwatch versions cannot open it after)",
+                    path, store->opened_version, BW_STORE_SCHEMA_VERSION);
         if ((s = bw_store_migrate(store->db, steps, count, BW_STORE_SCHEMA_VERSION, why)) != BW_OK) {
             bw_error(errbuf, s, "%s: %s", path, why);
             goto fail;

@@ -97,7 +97,7 @@ static const char *const stmt_sql[STMT_COUNT] = {
 enum { URL_GROUP = 8, DOMAIN_COLUMNS = 2 };
 
 // Background checkpoints (bw_store_background_checkpoints). SQLite's automatic checkpoint
-// runs inside the COMMIT that takes the WAL past 1000 pages, on the committing thread, and
+// runs inside the COMMIT that takes the WAL past its size (16 MB), on the committing thread, and
 // with synchronous=NORMAL it waits there for two disk syncs (the WAL, then the database
 // file). On bench/ingest the 13 commits of a run spent 0.34 s that way, during which the
 // ingest writer stopped and, once the ring filled, so did the reader and the workers. A
@@ -113,7 +113,6 @@ enum { URL_GROUP = 8, DOMAIN_COLUMNS = 2 };
 // wal_autocheckpoint of 1000 pages at the 16 KB pages botwatch used first.
 #define CKPT_BYTES ((int64_t)16 << 20)
 #define CKPT_RESET_BYTES ((int64_t)64 << 20)
-
 
 typedef struct bw_checkpointer {
     sqlite3 *db;                 // the checkpointer's own connection
@@ -261,6 +260,8 @@ static int64_t pragma_int(sqlite3 *db, const char *sql)
     sqlite3_finalize(st);
     return v;
 }
+
+// A size in bytes as pages of this file (at least 16).
 static int pages_for(sqlite3 *db, int64_t bytes)
 {
     int64_t page = pragma_int(db, "PRAGMA page_size");
@@ -629,7 +630,7 @@ bw_status bw_store_rollback(bw_store *store, char *errbuf)
     store->asn_count = 0;
     if (store->asn_seen)
         memset(store->asn_seen, 0, store->asn_cap * sizeof *store->asn_seen);
-    // Likewise domain ids: the batch may have inserted the names they point at.
+    // Likewise the interned ids: the batch may have inserted the names they point at.
     bw_id_cache_clear(store->domain_cache);
     bw_id_cache_clear(store->fingerprint_cache);
     return s;

@@ -9,8 +9,9 @@
 // and on bench/ingest it, not the parsers, set the pace (the ring sat full 86% of the run
 // with both workers idle a quarter of it). Per URL it paid a statement step and a B-tree
 // insert (~18k instructions a message at 4.5 URLs), per domain a text-keyed B-tree insert
-// (~13k); one JSON row and integer-keyed pairs take the writer from 0.75-0.79 s to 0.63-0.70 s
-// of CPU and the run from 44.7-46.1k to 49.4-49.7k msgs/s (paired, 28 Nov 2026).
+// (~13k); one JSON row and integer-keyed pairs took the writer from 0.74-0.77 s to
+// 0.62-0.64 s of CPU and the run from 43.0-44.6k to 47.7-50.2k msgs/s (alternating pairs,
+// 28 Nov 2026; docs/store.md).
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>

@@ -9,9 +9,12 @@
 #include "store_internal.h"
 
 // Open addressing with keyed SipHash-1-3: the names come from mail, so an unkeyed hash
-// could be flooded. Bounded: at ID_CACHE_MAX names the cache starts again empty (the ids
-// stay in their table; a miss only costs one statement).
-enum { ID_CACHE_MIN_SLOTS = 1024, ID_CACHE_MAX = 1 << 20 };
+// could be flooded. Bounded, since mail decides how many names there are and how long they
+// are (a fingerprint can be kilobytes): past ID_CACHE_MAX names or ID_CACHE_MAX_BYTES of
+// them the cache starts again empty (the ids stay in their table; a miss costs one
+// statement). At most ~12 MB of slots and 16-32 MB of name buffer a cache.
+enum { ID_CACHE_MIN_SLOTS = 1024, ID_CACHE_MAX = 1 << 18 };
+#define ID_CACHE_MAX_BYTES ((size_t)16 << 20)
 
 typedef struct id_slot {
     uint64_t hash;
@@ -97,9 +100,11 @@ static int grow(bw_id_cache *c)
 
 int bw_id_cache_put(bw_id_cache *c, bw_slice name, int64_t id)
 {
-    if (id <= 0 || name.n > UINT32_MAX)
+    if (id <= 0)
         return -1;
-    if (c->count >= ID_CACHE_MAX || c->names.n > (size_t)UINT32_MAX - name.n)
+    if (name.n > ID_CACHE_MAX_BYTES)
+        return 0;   // not kept: looked up in the table every time (and off/n fit 32 bits)
+    if (c->count >= ID_CACHE_MAX || c->names.n + name.n > ID_CACHE_MAX_BYTES)
         bw_id_cache_clear(c);
     if ((c->count + 1) * 4 > c->cap * 3 && grow(c) != 0)
         return -1;

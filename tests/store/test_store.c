@@ -754,6 +754,39 @@ static void test_url_values_and_rollback(void **state)
     assert_int_equal(bw_store_close(store, err), BW_OK);
 }
 
+// The writer's id cache stays bounded whatever mail sends it: past 16 MB of names it starts
+// again empty (the first names are gone, the newest found), and a name longer than that is
+// never kept. Ids come back for the names they were put with.
+static void test_id_cache_bounds(void **state)
+{
+    (void)state;
+    bw_id_cache *c = bw_id_cache_new();
+    assert_non_null(c);
+    static char name[4096];
+    bw_slice s = bw_slice_make(name, sizeof name);
+    enum { FILL = (16 << 20) / sizeof name };   // names that fit in the byte bound
+    for (int i = 0; i < FILL; i++) {
+        snprintf(name, sizeof name, "%08d", i);
+        assert_int_equal(bw_id_cache_put(c, s, i + 1), 0);
+    }
+    snprintf(name, sizeof name, "%08d", 0);
+    assert_int_equal(bw_id_cache_get(c, s), 1);
+    snprintf(name, sizeof name, "%08d", FILL - 1);
+    assert_int_equal(bw_id_cache_get(c, s), FILL);
+    snprintf(name, sizeof name, "%08d", FILL);   // one more: over the bound
+    assert_int_equal(bw_id_cache_put(c, s, FILL + 1), 0);
+    assert_int_equal(bw_id_cache_get(c, s), FILL + 1);
+    snprintf(name, sizeof name, "%08d", 0);
+    assert_int_equal(bw_id_cache_get(c, s), 0);
+    char *huge = calloc(1, (16u << 20) + 1);
+    assert_non_null(huge);
+    bw_slice h = bw_slice_make(huge, (16u << 20) + 1);
+    assert_int_equal(bw_id_cache_put(c, h, 7), 0);
+    assert_int_equal(bw_id_cache_get(c, h), 0);
+    free(huge);
+    bw_id_cache_free(c);
+}
+
 // bw_store_urls_json against SQLite's own json_array() on random byte strings (lengths
 // across the 16-byte steps of the vector scan, bytes biased to the ones that need escapes).
 static void test_urls_json_matches_sqlite(void **state)
@@ -976,6 +1009,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_url_domains, setup, teardown),
         cmocka_unit_test_setup_teardown(test_url_values_and_rollback, setup, teardown),
         cmocka_unit_test(test_urls_json_matches_sqlite),
+        cmocka_unit_test(test_id_cache_bounds),
         cmocka_unit_test_setup_teardown(test_migrate_from_v3, setup, teardown),
         cmocka_unit_test_setup_teardown(test_migrate_from_v5, setup, teardown),
         cmocka_unit_test_setup_teardown(test_background_checkpoints, setup, teardown),

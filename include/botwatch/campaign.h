@@ -241,6 +241,28 @@ bw_status bw_campaign_prepare_cached(const bw_campaign_config *config, const bw_
 bw_status bw_campaign_index_add_prepared(bw_campaign_index *index, const bw_campaign_msg *msg,
                                          const bw_campaign_prepared *prepared, bw_campaign_assignment *out);
 
+// add_prepared in two steps, for a writer that learns only after the lookup whether the
+// message is new: ingest looks the message up, stores its row with the campaign id the
+// match names (INSERT OR IGNORE by SHA-256), and commits the match only if the row was
+// inserted; a duplicate is dropped without a separate lookup of its hash.
+// bw_campaign_index_match changes nothing the index's results depend on. The match is
+// valid until the index changes (a commit, an eviction, reserve_ids, a load): commit
+// refuses a stale one with BW_ERR_INVALID. match then commit of one message is exactly
+// add_prepared. On a new campaign, campaign_id is the id it will get.
+typedef struct bw_campaign_match {
+    uint64_t campaign_id;     // the campaign the message joins, or the id a new one gets
+    double similarity;        // as bw_campaign_assignment
+    bool is_new;
+    // Private to the index.
+    void *priv_campaign;
+    uint64_t priv_checked, priv_generation, priv_params;
+} bw_campaign_match;
+bw_status bw_campaign_index_match(bw_campaign_index *index, const bw_campaign_prepared *prepared,
+                                  bw_campaign_match *match);
+bw_status bw_campaign_index_commit(bw_campaign_index *index, const bw_campaign_msg *msg,
+                                   const bw_campaign_prepared *prepared, const bw_campaign_match *match,
+                                   bw_campaign_assignment *out);
+
 // The index's clock: the latest message time it has seen (saved with its state); false if
 // it has seen none. Ingest dates a message without any time by it.
 bool bw_campaign_index_now(const bw_campaign_index *index, int64_t *now);

@@ -107,12 +107,14 @@ typedef struct bw_store_message_meta {
 // with the same record->sha256 is already stored, in which case nothing is written and
 // *inserted is false. record->message may be NULL for a message that could not be parsed:
 // only the hash, sizes and source are stored then. Strings are copied by SQLite. With
-// meta->id set, a row with that id already present is an error (BW_ERR_DB), not a duplicate.
+// meta->id set (ingest takes it from bw_store_next_message_id before the INSERT, so that
+// the message's campaign can name it), a duplicate hash is still a duplicate, and a row
+// with that id already present under another hash is an error (BW_ERR_DB).
 bw_status bw_store_add_message(bw_store *store, const bw_mail_record *record,
                                const bw_store_message_meta *meta, bool *inserted, char *errbuf);
 
 // Whether a message with this SHA-256 (64 hex digits) is stored: lets a writer that must
-// know a new message's row id before inserting it (campaign samples) skip duplicates first.
+// know whether a hash is stored without writing anything.
 bw_status bw_store_has_message(bw_store *store, const char *sha256_hex, bool *found, char *errbuf);
 // The row id the next new message gets (max(id) + 1, tracked across inserts of this
 // handle). Only meaningful inside a batch, where no other writer can insert.

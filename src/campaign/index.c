@@ -660,6 +660,7 @@ static int campaign_update(bw_campaign_index *x, campaign *c, const bw_campaign_
 
 static void evict_at(bw_campaign_index *x, size_t pos)
 {
+    x->generation++;
     campaign *c = x->camps[pos];
     if (x->cfg.on_evict) {
         bw_campaign_summary s;
@@ -850,8 +851,10 @@ bool bw_campaign_index_now(const bw_campaign_index *x, int64_t *now)
 
 void bw_campaign_index_reserve_ids(bw_campaign_index *x, uint64_t next_id)
 {
-    if (next_id > x->next_id && next_id != UINT64_MAX)
+    if (next_id > x->next_id && next_id != UINT64_MAX) {
         x->next_id = next_id;
+        x->generation++;
+    }
 }
 
 bw_status bw_campaign_index_add(bw_campaign_index *x, const bw_campaign_msg *msg, bw_campaign_assignment *out)
@@ -866,18 +869,21 @@ bw_status bw_campaign_index_add(bw_campaign_index *x, const bw_campaign_msg *msg
 bw_status bw_campaign_index_add_prepared(bw_campaign_index *x, const bw_campaign_msg *in,
                                          const bw_campaign_prepared *prep, bw_campaign_assignment *out)
 {
+    bw_campaign_match m;
+    bw_status st = bw_campaign_index_match(x, prep, &m);
+    return st == BW_OK ? bw_campaign_index_commit(x, in, prep, &m, out) : st;
+}
+
+bw_status bw_campaign_index_match(bw_campaign_index *x, const bw_campaign_prepared *prep, bw_campaign_match *m)
+{
+    memset(m, 0, sizeof *m);
     if (prep->params != x->params)
         return BW_ERR_INVALID;
-    bw_campaign_msg clamped = *in;
-    clamped.time = clamp_time(in->time);
-    const bw_campaign_msg *msg = &clamped;
-    if (msg->time > x->now)
-        x->now = msg->time;
     const uint32_t *sig = prep->sig;
-    unsigned flags = prep->norm_flags;
 
     // Candidates: every representative sharing a band; the best estimated similarity
     // wins, ties to the older (smaller id) campaign so the result is order-determined.
+    // Only the stamps change here (which representatives this lookup compared).
     x->stamp++;
     if (x->stamp == 0) {
         for (size_t r = 0; r < x->rep_used; r++)
@@ -886,6 +892,7 @@ bw_status bw_campaign_index_add_prepared(bw_campaign_index *x, const bw_campaign
     }
     campaign *best = NULL;
     double best_sim = -1;
+    uint64_t checked = 0;
     // A signature equal to a representative's has similarity 1 with it, the highest there
     // is, and only representatives equal to it tie; every representative is in the exact
     // table once, so the smallest owner id among the equal ones found there is what the
@@ -900,7 +907,7 @@ bw_status bw_campaign_index_add_prepared(bw_campaign_index *x, const bw_campaign
             const rep *r = &x->reps[le->rep];
             if (memcmp(r->sig, sig, sizeof r->sig) != 0)
                 continue;
-            x->stats.candidates_checked++;
+            checked++;
             if (!best || r->owner->id < best->id)
                 best = r->owner;
         }
@@ -925,7 +932,7 @@ bw_status bw_campaign_index_add_prepared(bw_campaign_index *x, const bw_campaign
                 if (r->stamp == x->stamp)
                     continue;
                 r->stamp = x->stamp;
-                x->stats.candidates_checked++;
+                checked++;
                 double sim = bw_campaign_sig_similarity(sig, r->sig);
                 if (sim > best_sim || (sim == best_sim && best && r->owner->id < best->id)) {
                     best_sim = sim;
@@ -934,8 +941,36 @@ bw_status bw_campaign_index_add_prepared(bw_campaign_index *x, const bw_campaign
             }
         }
     }
-    bool is_new = false;
-    if (!best || best_sim < x->cfg.threshold) {
+    m->is_new = !best || best_sim < x->cfg.threshold;
+    m->campaign_id = m->is_new ? x->next_id : best->id;
+    m->similarity = m->is_new ? 1.0 : best_sim;
+    m->priv_campaign = m->is_new ? NULL : best;
+    m->priv_checked = checked;
+    m->priv_generation = x->generation;
+    m->priv_params = prep->params;
+    return BW_OK;
+}
+
+bw_status bw_campaign_index_commit(bw_campaign_index *x, const bw_campaign_msg *in,
+                                   const bw_campaign_prepared *prep, const bw_campaign_match *m,
+                                   bw_campaign_assignment *out)
+{
+    // The match must be of this prepared message against the index as it is now.
+    if (prep->params != x->params || m->priv_params != prep->params || m->priv_generation != x->generation ||
+        (!m->is_new && !m->priv_campaign))
+        return BW_ERR_INVALID;
+    x->generation++;
+    bw_campaign_msg clamped = *in;
+    clamped.time = clamp_time(in->time);
+    const bw_campaign_msg *msg = &clamped;
+    if (msg->time > x->now)
+        x->now = msg->time;
+    const uint32_t *sig = prep->sig;
+    unsigned flags = prep->norm_flags;
+    x->stats.candidates_checked += m->priv_checked;
+    campaign *best = m->priv_campaign;
+    double best_sim = m->similarity;
+    if (m->is_new) {
         best = bw_campaign_new_one(x, x->next_id);
         if (!best)
             return BW_ERR_NOMEM;
@@ -946,8 +981,6 @@ bw_status bw_campaign_index_add_prepared(bw_campaign_index *x, const bw_campaign
         }
         x->next_id++;
         x->stats.campaigns_created++;
-        is_new = true;
-        best_sim = 1.0;
     } else if (best_sim < x->cfg.new_rep_below &&
                bw_campaign_rep_add(x, best, sig, prep->band_keys, prep->sig_key) != 0) {
         return BW_ERR_NOMEM;
@@ -960,7 +993,7 @@ bw_status bw_campaign_index_add_prepared(bw_campaign_index *x, const bw_campaign
         x->stats.truncated_messages++;
     if (out) {
         out->campaign_id = best->id;
-        out->is_new = is_new;
+        out->is_new = m->is_new;
         out->similarity = best_sim;
         out->norm_flags = flags;
     }

@@ -103,6 +103,7 @@ struct bw_campaign_index {
     uint32_t *rep_free;
     size_t rep_free_count;
     uint32_t stamp;
+    uint64_t generation;    // bumped by every change a bw_campaign_match may not outlive
     lsh_table lsh;          // (band key, representative), once per band
     // (signature key, representative), once per representative: a message whose signature
     // equals a representative's is decided by one lookup here instead of the bands.

@@ -564,6 +564,7 @@ static void clear(bw_campaign_index *x)
 
 bw_status bw_campaign_index_load(bw_campaign_index *x, const void *data, size_t n, char *errbuf)
 {
+    x->generation++;   // no bw_campaign_match made before survives a load
     if (x->camp_count || x->stats.messages)
         return bw_error(errbuf, BW_ERR_INVALID, "campaign: load needs an empty index");
     reader r = { data, n, 0, NULL, 0, false };

@@ -577,17 +577,19 @@ static void log_bad_input(const slot *s, const char *reason)
     bw_buf_free(&name);
 }
 
-// A new message joins its campaign before its row is written, so the row carries its
-// campaign: the row id it will get is the campaign's sample id. Duplicates (same SHA-256
-// stored before, in this run or an earlier one) are found first and never join again.
-static bw_status assign_campaign(writer *wr, const slot *s, const bw_message *msg, const bw_mail_record *rec,
-                                 bw_store_message_meta *meta, bool *duplicate, char *errbuf)
+// A new message's row carries its campaign: the writer looks the message up in the index
+// (bw_campaign_index_match changes nothing), stores the row with that campaign id and the
+// row id it gets (the campaign's sample id), and commits the match only if the row was
+// inserted. A duplicate (same SHA-256 stored before, in this run or an earlier one) is
+// ignored by the INSERT and never joins: the INSERT's own uniqueness check finds it, so
+// there is no separate lookup of the hash (a B-tree probe of 32-byte keys per message).
+static bw_status match_campaign(writer *wr, const slot *s, const bw_message *msg, const bw_mail_record *rec,
+                                bw_store_message_meta *meta, bw_campaign_msg *cm, bw_campaign_match *m,
+                                char *errbuf)
 {
-    bw_status st = bw_store_has_message(wr->store, s->sha256, duplicate, errbuf);
-    if (st != BW_OK || *duplicate)
-        return st;
     int64_t id;
-    if ((st = bw_store_next_message_id(wr->store, &id, errbuf)) != BW_OK)
+    bw_status st = bw_store_next_message_id(wr->store, &id, errbuf);
+    if (st != BW_OK)
         return st;
     // The arrival time every report uses (seen_at). A message without one is dated by the
     // stream (the latest time the index has seen), not by the wall clock: one undated
@@ -600,20 +602,28 @@ static bw_status assign_campaign(writer *wr, const slot *s, const bw_message *ms
         when = s->date;
     else
         bw_campaign_index_now(wr->campaigns->index, &when);
-    bw_campaign_msg cm = {
+    *cm = (bw_campaign_msg){
         .id = (uint64_t)id, .time = when, .subject = msg->subject, .urls = rec->urls, .url_count = rec->url_count,
         .sender_ip = rec->sender_ip, .asn = s->asn,
     };
-    bw_campaign_assignment a;
+    if ((st = bw_campaign_index_match(wr->campaigns->index, &s->prep, m)) != BW_OK)
+        return bw_error(errbuf, st, "campaigns: %s", bw_status_name(st));
+    meta->id = id;
+    meta->campaign_id = m->campaign_id;
+    meta->similarity = m->similarity;
+    return BW_OK;
+}
+
+static bw_status commit_campaign(writer *wr, const slot *s, const bw_campaign_msg *cm, const bw_campaign_match *m,
+                                 char *errbuf)
+{
     ingest_campaigns *c = wr->campaigns;
-    st = bw_campaign_index_add_prepared(c->index, &cm, &s->prep, &a);
+    bw_campaign_assignment a;
+    bw_status st = bw_campaign_index_commit(c->index, cm, &s->prep, m, &a);
     if (c->status != BW_OK)   // storing an evicted campaign failed
         return bw_error(errbuf, c->status, "%s", c->error);
     if (st != BW_OK)
         return bw_error(errbuf, st, "campaigns: %s", bw_status_name(st));
-    meta->id = id;
-    meta->campaign_id = a.campaign_id;
-    meta->similarity = a.similarity;
     wr->stats->campaign_messages++;
     return BW_OK;
 }
@@ -684,14 +694,14 @@ static bw_status write_slot(writer *wr, const slot *s, char *errbuf)
         .rule_labels = s->parsed ? ref(s, s->rule_labels) : BW_SLICE_NULL,
     };
     bool inserted;
-    bool duplicate = false;
-    if (wr->campaigns && s->parsed && s->prepared) {
-        if ((st = assign_campaign(wr, s, &msg, &rec, &meta, &duplicate, errbuf)) != BW_OK)
-            return st;
-    }
-    if (duplicate)
-        inserted = false;
-    else if ((st = bw_store_add_message(wr->store, &rec, &meta, &inserted, errbuf)) != BW_OK)
+    bool campaign = wr->campaigns && s->parsed && s->prepared;
+    bw_campaign_msg cm;
+    bw_campaign_match match;
+    if (campaign && (st = match_campaign(wr, s, &msg, &rec, &meta, &cm, &match, errbuf)) != BW_OK)
+        return st;
+    if ((st = bw_store_add_message(wr->store, &rec, &meta, &inserted, errbuf)) != BW_OK)
+        return st;
+    if (campaign && inserted && (st = commit_campaign(wr, s, &cm, &match, errbuf)) != BW_OK)
         return st;
     if (inserted && meta.rule_labels.n)
         wr->stats->labelled++;

@@ -985,11 +985,17 @@ bw_status bw_store_add_message(bw_store *store, const bw_mail_record *record,
     if (s != BW_OK)
         return s;
     if (sqlite3_changes(store->db) == 0) {
-        // Same sha256 already stored: a duplicate. With an explicit id the caller checked
-        // for that first, so it is the id that is taken.
-        if (meta->id > 0)
-            return bw_error(errbuf, BW_ERR_DB, "storing message: row id %lld or its hash is already in use",
-                            (long long)meta->id);
+        // Same sha256 already stored: a duplicate. With an explicit id (from
+        // bw_store_next_message_id, so normally free) make sure it is the hash and not the id
+        // that is taken: a duplicate is rare, and this lookup runs only then.
+        if (meta->id > 0) {
+            bool found = false;
+            if ((s = bw_store_has_message(store, record->sha256, &found, errbuf)) != BW_OK)
+                return s;
+            if (!found)
+                return bw_error(errbuf, BW_ERR_DB, "storing message: row id %lld is already in use",
+                                (long long)meta->id);
+        }
         return BW_OK;
     }
     *inserted = true;

@@ -563,6 +563,88 @@ static void *split_worker(void *arg)
     return NULL;
 }
 
+// Ingest's duplicate handling: match, store the row, commit only if it was inserted. A
+// match that is never committed must leave no trace, a committed one must give what
+// add_prepared gives, and a match the index changed under must be refused.
+static void test_match_commit(void **state)
+{
+    (void)state;
+    bw_campaign_config cfg;
+    bw_campaign_config_default(&cfg);
+    cfg.key = KEY;
+    cfg.idle_window = 3600;   // evictions happen inside the stream
+    bw_campaign_index *ref = new_index(&cfg), *two = new_index(&cfg);
+    bw_campaign_prepared prep = BW_CAMPAIGN_PREPARED_INIT;
+    uint64_t skipped = 0;
+    for (unsigned i = 0; i < SPLIT_N; i++) {
+        char buf[256];
+        bw_url url;
+        bw_campaign_msg m;
+        split_message(i, buf, sizeof buf, &url, &m);
+        assert_int_equal(bw_campaign_prepare(&cfg, &m, &prep), BW_OK);
+        bw_campaign_match match;
+        assert_int_equal(bw_campaign_index_match(two, &prep, &match), BW_OK);
+        if (i % 3 == 1) {   // "a duplicate": looked up, never committed, not given to ref
+            skipped++;
+            continue;
+        }
+        bw_campaign_assignment a, b;
+        assert_int_equal(bw_campaign_index_add_prepared(ref, &m, &prep, &a), BW_OK);
+        assert_int_equal(bw_campaign_index_commit(two, &m, &prep, &match, &b), BW_OK);
+        assert_int_equal(match.campaign_id, b.campaign_id);
+        assert_int_equal(match.is_new, b.is_new);
+        assert_int_equal(a.campaign_id, b.campaign_id);
+        assert_int_equal(a.is_new, b.is_new);
+        assert_true(a.similarity == b.similarity && match.similarity == b.similarity);
+    }
+    assert_true(skipped > 0);
+    bw_buf s1 = BW_BUF_INIT, s2 = BW_BUF_INIT;
+    assert_int_equal(bw_campaign_index_save(ref, &s1), BW_OK);
+    assert_int_equal(bw_campaign_index_save(two, &s2), BW_OK);
+    assert_int_equal(s1.n, s2.n);
+    assert_memory_equal(s1.p, s2.p, s1.n);
+    bw_campaign_stats x, y;
+    bw_campaign_index_stats(ref, &x);
+    bw_campaign_index_stats(two, &y);
+    assert_int_equal(x.messages, y.messages);
+    assert_int_equal(x.candidates_checked, y.candidates_checked);
+    assert_int_equal(x.campaigns_created, y.campaigns_created);
+    assert_true(y.campaigns_evicted > 0);
+
+    // Stale: two matches against the same state; once the first is committed, the second
+    // (which may name the id the first just took) is refused, and so is a replay.
+    char b1[256], b2[256];
+    bw_url u1, u2;
+    bw_campaign_msg m1, m2;
+    split_message(SPLIT_N + 1, b1, sizeof b1, &u1, &m1);
+    split_message(SPLIT_N + 2, b2, sizeof b2, &u2, &m2);
+    bw_campaign_prepared p2 = BW_CAMPAIGN_PREPARED_INIT;
+    assert_int_equal(bw_campaign_prepare(&cfg, &m1, &prep), BW_OK);
+    assert_int_equal(bw_campaign_prepare(&cfg, &m2, &p2), BW_OK);
+    bw_campaign_match k1, k2;
+    assert_int_equal(bw_campaign_index_match(two, &prep, &k1), BW_OK);
+    assert_int_equal(bw_campaign_index_match(two, &p2, &k2), BW_OK);
+    bw_campaign_assignment a;
+    assert_int_equal(bw_campaign_index_commit(two, &m1, &prep, &k1, &a), BW_OK);
+    assert_int_equal(bw_campaign_index_commit(two, &m2, &p2, &k2, &a), BW_ERR_INVALID);
+    assert_int_equal(bw_campaign_index_commit(two, &m1, &prep, &k1, &a), BW_ERR_INVALID);
+    // A match for one prepared message cannot commit another's.
+    assert_int_equal(bw_campaign_index_match(two, &p2, &k2), BW_OK);
+    bw_campaign_config other = cfg;
+    other.key = (bw_hash_key){ 7, 7 };
+    bw_campaign_prepared foreign = BW_CAMPAIGN_PREPARED_INIT;
+    assert_int_equal(bw_campaign_prepare(&other, &m2, &foreign), BW_OK);
+    assert_int_equal(bw_campaign_index_commit(two, &m2, &foreign, &k2, &a), BW_ERR_INVALID);
+    assert_int_equal(bw_campaign_index_match(two, &foreign, &k2), BW_ERR_INVALID);
+    bw_campaign_prepared_free(&foreign);
+    bw_campaign_prepared_free(&p2);
+    bw_campaign_prepared_free(&prep);
+    bw_buf_free(&s1);
+    bw_buf_free(&s2);
+    bw_campaign_index_free(ref);
+    bw_campaign_index_free(two);
+}
+
 static void test_prepare_split(void **state)
 {
     (void)state;
@@ -735,6 +817,7 @@ int main(void)
         cmocka_unit_test(test_caps),
         cmocka_unit_test(test_determinism_and_persistence),
         cmocka_unit_test(test_prepare_split),
+        cmocka_unit_test(test_match_commit),
         cmocka_unit_test(test_bad_config),
         cmocka_unit_test(test_normalize_fast_path),
         cmocka_unit_test(test_signature_pinned),

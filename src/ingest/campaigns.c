@@ -128,14 +128,41 @@ static int cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static bw_status put_summary(ingest_campaigns *c, const bw_campaign_summary *s, bool in_memory, char *errbuf)
+static int grow_array(void **p, size_t *cap, size_t need, size_t size)
 {
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap * 2 : 256;
+    while (ncap < need)
+        ncap *= 2;
+    void *np = realloc(*p, ncap * size);
+    if (!np)
+        return -1;
+    *p = np;
+    *cap = ncap;
+    return 0;
+}
+
+static void rows_free(rows_out *r)
+{
+    free(r->rows);
+    free(r->links);
+    bw_buf_free(&r->text);
+    memset(r, 0, sizeof *r);
+}
+
+// Builds the row of one summary into r (appended); CPU only, no store access.
+static bw_status build_row(ingest_campaigns *c, rows_out *r, const bw_campaign_summary *s, bool in_memory)
+{
+    if (grow_array((void **)&r->rows, &r->cap, r->count + 1, sizeof *r->rows) ||
+        grow_array((void **)&r->links, &r->link_cap, r->link_count + s->link_count, sizeof *r->links))
+        return BW_ERR_NOMEM;
     for (int i = 0; i < 4; i++)
         bw_buf_clear(&c->json[i]);
     // Samples in ascending id order: the reservoir's slot order is an implementation detail.
     uint64_t *samples = s->sample_count ? malloc(s->sample_count * sizeof *samples) : NULL;
     if (s->sample_count && !samples)
-        return bw_error(errbuf, BW_ERR_NOMEM, "out of memory writing campaign %llu", (unsigned long long)s->id);
+        return BW_ERR_NOMEM;
     if (s->sample_count) {
         memcpy(samples, s->samples, s->sample_count * sizeof *samples);
         qsort(samples, s->sample_count, sizeof *samples, cmp_u64);
@@ -144,20 +171,59 @@ static bw_status put_summary(ingest_campaigns *c, const bw_campaign_summary *s, 
              json_samples(&c->json[2], samples, s->sample_count) | json_links(&c->json[3], s->links, s->link_count);
     free(samples);
     if (rc)
-        return bw_error(errbuf, BW_ERR_NOMEM, "out of memory writing campaign %llu", (unsigned long long)s->id);
-    bw_store_campaign_row row = {
+        return BW_ERR_NOMEM;
+    row_out *o = &r->rows[r->count];
+    *o = (row_out){ .row = {
         .id = s->id, .first_seen = s->first_seen, .last_seen = s->last_seen, .messages = s->messages,
         .sender_ips = s->sender_ips, .subnets24 = s->subnets24, .asns = s->asns,
-        .template_text = s->template_text, .subjects_json = bw_buf_slice(&c->json[0]),
-        .domains_json = bw_buf_slice(&c->json[1]), .samples_json = bw_buf_slice(&c->json[2]),
-        .links_json = bw_buf_slice(&c->json[3]), .in_memory = in_memory,
-    };
-    bw_status st = bw_store_put_campaign(c->store, &row, errbuf);
-    for (size_t i = 0; st == BW_OK && i < s->link_count; i++)
-        if (s->links[i].other_id != s->id)
-            st = bw_store_add_campaign_link(c->store, s->id, s->links[i].other_id, s->links[i].domain,
-                                            s->links[i].time, errbuf);
+        .template_text = s->template_text, .in_memory = in_memory,
+    } };
+    for (int i = 0; i < 4; i++) {
+        o->json_off[i] = r->text.n;
+        o->json_len[i] = c->json[i].n;
+        if (bw_buf_append(&r->text, c->json[i].p ? c->json[i].p : "", c->json[i].n) != 0)
+            return BW_ERR_NOMEM;
+    }
+    o->link_first = r->link_count;
+    for (size_t i = 0; i < s->link_count; i++) {
+        if (s->links[i].other_id == s->id)
+            continue;
+        link_out *l = &r->links[r->link_count++];
+        *l = (link_out){ s->links[i].other_id, s->links[i].time, r->text.n, s->links[i].domain.n };
+        if (bw_buf_append(&r->text, s->links[i].domain.p ? s->links[i].domain.p : "", s->links[i].domain.n) != 0)
+            return BW_ERR_NOMEM;
+    }
+    o->link_count = r->link_count - o->link_first;
+    r->count++;
+    return BW_OK;
+}
+
+static bw_status write_rows(ingest_campaigns *c, const rows_out *r, char *errbuf)
+{
+    bw_status st = BW_OK;
+    for (size_t k = 0; k < r->count && st == BW_OK; k++) {
+        bw_store_campaign_row row = r->rows[k].row;
+        bw_slice *cols[4] = { &row.subjects_json, &row.domains_json, &row.samples_json, &row.links_json };
+        for (int i = 0; i < 4; i++)
+            *cols[i] = bw_slice_make(r->text.p + r->rows[k].json_off[i], r->rows[k].json_len[i]);
+        st = bw_store_put_campaign(c->store, &row, errbuf);
+        for (size_t i = 0; st == BW_OK && i < r->rows[k].link_count; i++) {
+            const link_out *l = &r->links[r->rows[k].link_first + i];
+            st = bw_store_add_campaign_link(c->store, row.id, l->other_id,
+                                            bw_slice_make(r->text.p + l->domain_off, l->domain_len), l->time, errbuf);
+        }
+    }
     return st;
+}
+
+static bw_status put_summary(ingest_campaigns *c, const bw_campaign_summary *s, bool in_memory, char *errbuf)
+{
+    rows_out *r = &c->evicted;
+    r->count = r->link_count = 0;
+    bw_buf_clear(&r->text);
+    if (build_row(c, r, s, in_memory) != BW_OK)
+        return bw_error(errbuf, BW_ERR_NOMEM, "out of memory writing campaign %llu", (unsigned long long)s->id);
+    return write_rows(c, r, errbuf);
 }
 
 // The index hands over a campaign it evicts: its row becomes final (in_memory = 0). Runs in
@@ -179,6 +245,7 @@ bw_status ingest_campaigns_open(ingest_campaigns *c, bw_store *store, const bw_c
     c->store = store;
     for (int i = 0; i < 4; i++)
         c->json[i] = BW_BUF_INIT;
+    c->evicted.text = c->final.text = c->state = (bw_buf)BW_BUF_INIT;
     if (base)
         c->cfg = *base;
     else
@@ -234,34 +301,55 @@ bw_status ingest_campaigns_open(ingest_campaigns *c, bw_store *store, const bw_c
     return st;
 }
 
-bw_status ingest_campaigns_finish(ingest_campaigns *c, char *errbuf)
+bw_status ingest_campaigns_finish_prepare(ingest_campaigns *c)
 {
     if (c->status != BW_OK)
-        return bw_error(errbuf, c->status, "%s", c->error);
-    bw_status st = bw_store_begin(c->store, errbuf);
-    if (st != BW_OK)
-        return st;
+        return c->status;
+    rows_out *r = &c->final;
+    r->count = r->link_count = 0;
+    bw_buf_clear(&r->text);
+    bw_buf_clear(&c->state);
     size_t count;
     const uint64_t *ids = bw_campaign_index_ids(c->index, &count);
+    bw_status st = BW_OK;
     for (size_t i = 0; i < count && st == BW_OK; i++) {
         // A campaign that got neither a message nor a link in this run still has the row
         // the previous run wrote with the state it was loaded from.
         if (!bw_campaign_index_changed(c->index, ids[i]))
             continue;
         bw_campaign_summary s;
-        st = bw_campaign_index_get(c->index, ids[i], &s);
-        if (st == BW_OK)
-            st = put_summary(c, &s, true, errbuf);
-        else
-            bw_error(errbuf, st, "campaign %llu: %s", (unsigned long long)ids[i], bw_status_name(st));
+        if ((st = bw_campaign_index_get(c->index, ids[i], &s)) != BW_OK) {
+            snprintf(c->error, sizeof c->error, "campaign %llu: %s", (unsigned long long)ids[i], bw_status_name(st));
+            break;
+        }
+        if ((st = build_row(c, r, &s, true)) != BW_OK)
+            snprintf(c->error, sizeof c->error, "out of memory writing campaign %llu", (unsigned long long)ids[i]);
     }
-    bw_buf blob = BW_BUF_INIT;
-    if (st == BW_OK && (st = bw_campaign_index_save(c->index, &blob)) != BW_OK)
-        bw_error(errbuf, st, "saving the campaign state: %s", bw_status_name(st));
+    if (st == BW_OK && (st = bw_campaign_index_save(c->index, &c->state)) != BW_OK)
+        snprintf(c->error, sizeof c->error, "saving the campaign state: %s", bw_status_name(st));
+    c->finish_status = st;
+    c->finish_prepared = true;
+    return st;
+}
+
+bw_status ingest_campaigns_finish(ingest_campaigns *c, char *errbuf)
+{
+    if (c->status != BW_OK)
+        return bw_error(errbuf, c->status, "%s", c->error);
+    if (!c->finish_prepared)
+        ingest_campaigns_finish_prepare(c);
+    c->finish_prepared = false;
+    if (c->finish_status != BW_OK)
+        return bw_error(errbuf, c->finish_status, "%s", c->error);
+    bw_status st = bw_store_begin(c->store, errbuf);
+    if (st != BW_OK)
+        return st;
+    st = write_rows(c, &c->final, errbuf);
     if (st == BW_OK)
-        st = bw_store_campaign_state_put(c->store, BW_CAMPAIGN_STATE_VERSION, (int64_t)time(NULL), blob.p, blob.n,
-                                         errbuf);
-    bw_buf_free(&blob);
+        st = bw_store_campaign_state_put(c->store, BW_CAMPAIGN_STATE_VERSION, (int64_t)time(NULL), c->state.p,
+                                         c->state.n, errbuf);
+    rows_free(&c->final);
+    bw_buf_free(&c->state);
     if (st == BW_OK)
         return bw_store_commit(c->store, errbuf);
     bw_store_rollback(c->store, NULL);
@@ -274,4 +362,7 @@ void ingest_campaigns_close(ingest_campaigns *c)
     c->index = NULL;
     for (int i = 0; i < 4; i++)
         bw_buf_free(&c->json[i]);
+    rows_free(&c->evicted);
+    rows_free(&c->final);
+    bw_buf_free(&c->state);
 }

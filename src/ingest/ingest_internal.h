@@ -13,6 +13,29 @@
 #include "botwatch/store.h"
 #include "botwatch/str.h"
 
+// Campaign rows built but not yet written (campaigns.c): the JSON columns and link
+// domains live in text (offsets, since it grows while rows are added); a row's template
+// points into the index, which does not change before the rows are written.
+typedef struct row_out {
+    bw_store_campaign_row row;
+    size_t json_off[4], json_len[4];
+    size_t link_first, link_count;   // into rows_out.links
+} row_out;
+
+typedef struct link_out {
+    uint64_t other_id;
+    int64_t time;
+    size_t domain_off, domain_len;
+} link_out;
+
+typedef struct rows_out {
+    row_out *rows;
+    size_t count, cap;
+    link_out *links;
+    size_t link_count, link_cap;
+    bw_buf text;
+} rows_out;
+
 // The campaign index of one ingest run, fed by the ordered writer, and what it writes.
 typedef struct ingest_campaigns {
     bw_store *store;
@@ -24,6 +47,13 @@ typedef struct ingest_campaigns {
     uint64_t created_before;    // campaigns_created when the run started
     uint64_t evicted_before;
     bool state_reset;           // the saved state could not be loaded and was discarded
+    rows_out evicted;           // scratch for the row of an evicted campaign
+    // End of run: rows of the campaigns still in memory and the state blob, built by
+    // ingest_campaigns_finish_prepare (possibly on another thread) and written by finish.
+    rows_out final;
+    bw_buf state;
+    bool finish_prepared;
+    bw_status finish_status;
 } ingest_campaigns;
 
 // Reads the store's key and saved index (outside any batch). A saved state that cannot be
@@ -35,6 +65,11 @@ bw_status ingest_campaigns_open(ingest_campaigns *c, bw_store *store, const bw_c
 // Upserts a row for every campaign still in memory (in_memory = 1) and saves the index
 // state, in one transaction (outside any batch).
 bw_status ingest_campaigns_finish(ingest_campaigns *c, char *errbuf);
+// The CPU half of finish, which touches only the index (no store): builds those rows and
+// the state blob (template inference is most of it), so that another thread can do it
+// while the writer's connection rebuilds the report indexes. finish calls it itself if
+// nobody did; its failure is reported by finish.
+bw_status ingest_campaigns_finish_prepare(ingest_campaigns *c);
 void ingest_campaigns_close(ingest_campaigns *c);
 
 

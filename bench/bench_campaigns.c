@@ -349,6 +349,7 @@ int main(int argc, char **argv)
         { "no-peers", no_argument, NULL, 'P' },       { "ssdeep-threshold", required_argument, NULL, 'S' },
         { "tlsh-threshold", required_argument, NULL, 'T' }, { "threshold", required_argument, NULL, 'J' },
         { "max-reps", required_argument, NULL, 'R' },       { "records", no_argument, NULL, 'r' },
+        { "max-tokens", required_argument, NULL, 'K' },
         { "botnet-window", required_argument, NULL, 'W' }, { "botnet-components", no_argument, NULL, 'C' },
         { "botnet-min-weight", required_argument, NULL, 'M' }, { "botnet-subnet-weight", required_argument, NULL, 'U' },
         { "botnet-cross", required_argument, NULL, 'Y' }, { "botnet-resolution", required_argument, NULL, 'Z' },
@@ -366,6 +367,7 @@ int main(int argc, char **argv)
     int ssdeep_threshold = 30, tlsh_threshold = 150;
     double threshold = 0;
     unsigned max_reps = 0;
+    size_t max_tokens = 0;
     bw_botnet_config bc;
     bw_botnet_config_default(&bc);
     bool botnet_verbose = false;
@@ -385,6 +387,7 @@ int main(int argc, char **argv)
         case 'T': tlsh_threshold = atoi(optarg); break;
         case 'J': threshold = atof(optarg); break;
         case 'R': max_reps = (unsigned)atoi(optarg); break;
+        case 'K': max_tokens = (size_t)atol(optarg); break;
         case 'W': bc.ip_window = bc.subnet_window = (int64_t)(atof(optarg) * 86400); break;
         case 'C': bc.method = BW_BOTNET_COMPONENTS; break;
         case 'M': bc.min_weight = atof(optarg); break;
@@ -404,7 +407,7 @@ int main(int argc, char **argv)
         case 'h':
             printf("usage: bench_campaigns [--messages N] [--campaigns N] [--botnets N] [--days N] [--seed N]\n"
                    "                       [--scale K] [--no-peers] [--ssdeep-threshold S] [--tlsh-threshold D]\n"
-                   "                       [--threshold J] [--max-reps N]   (botwatch parameters)\n"
+                   "                       [--threshold J] [--max-reps N] [--max-tokens N]   (botwatch parameters)\n"
                    "                       [--records]   (spamsim's records instead of parsing each message)\n"
                    "                       [--botnet-window DAYS] [--botnet-components] [--botnet-min-weight W]\n"
                    "                       [--botnet-subnet-weight W] [--botnet-min-subnets N] [--botnet-verbose]\n"
@@ -464,6 +467,8 @@ int main(int argc, char **argv)
         cc.threshold = threshold;
     if (max_reps > 0)
         cc.max_reps = max_reps;
+    if (max_tokens > 0)
+        cc.norm.max_tokens = max_tokens;
     bw_campaign_index *idx = bw_campaign_index_new(&cc, errbuf);
     double spent = 0;
     size_t peak_index = 0, bytes_in = 0;

@@ -28,6 +28,7 @@
 
 #include "botwatch/ingest.h"
 #include "botwatch/intake.h"
+#include "botwatch/log.h"
 #include "botwatch/rules.h"
 #include "botwatch/store.h"
 
@@ -250,11 +251,13 @@ int main(int argc, char **argv)
                 die("--mode wants base, campaigns or full");
         } else if (!strcmp(argv[i], "--keep"))
             keep = true;
+        else if (!strcmp(argv[i], "--verbose"))
+            bw_log_set_level(BW_LOG_INFO);   // ingest's phase timings (end of run) on stderr
         else if (argv[i][0] != '-')
             mbox = argv[i];
         else {
             fprintf(stderr, "usage: bench_ingest [--copies N] [--threads N] [--cache-mb N] [--repeat N]"
-                            " [--mode base|campaigns|full] [--keep] [MBOX]\n");
+                            " [--mode base|campaigns|full] [--keep] [--verbose] [MBOX]\n");
             return 2;
         }
     }

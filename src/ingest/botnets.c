@@ -519,44 +519,124 @@ done:
     return s;
 }
 
+// The campaigns table as it will be once override's rows are upserted: a reader opened
+// before the end-of-run rows are written sees the older rows of in-memory campaigns (or
+// none), so their (messages, first_seen, last_seen) come from the rows themselves.
+static bw_status merge_override(inputs *in, const rows_out *override, char *errbuf)
+{
+    if (!override || !override->count)
+        return BW_OK;
+    size_t n = in->ncampaigns + override->count;
+    bw_botnet_campaign *merged = malloc(n * sizeof *merged);
+    if (!merged)
+        return bw_error(errbuf, BW_ERR_NOMEM, "botnets: out of memory");
+    size_t i = 0, j = 0, k = 0;
+    // Both are in ascending id order (the index lists its campaigns by id).
+    while (i < in->ncampaigns || j < override->count) {
+        const bw_store_campaign_row *r = j < override->count ? &override->rows[j].row : NULL;
+        if (r && j > 0 && override->rows[j - 1].row.id >= r->id) {
+            free(merged);
+            return bw_error(errbuf, BW_ERR_INVALID, "botnets: campaign rows out of order");
+        }
+        if (!r || (i < in->ncampaigns && in->campaigns[i].id < r->id)) {
+            merged[k++] = in->campaigns[i++];
+            continue;
+        }
+        if (i < in->ncampaigns && in->campaigns[i].id == r->id)
+            i++;
+        merged[k++] = (bw_botnet_campaign){ .id = r->id, .messages = r->messages, .first_seen = r->first_seen,
+                                            .last_seen = r->last_seen };
+        j++;
+    }
+    free(in->campaigns);
+    in->campaigns = merged;
+    in->ncampaigns = k;
+    in->campaign_cap = n;
+    return BW_OK;
+}
+
+struct ingest_botnet_plan {
+    inputs in;
+    bw_botnet_result *result;
+};
+
+void ingest_botnet_plan_free(ingest_botnet_plan *plan)
+{
+    if (!plan)
+        return;
+    inputs *in = &plan->in;
+    bw_botnet_result_free(plan->result);
+    free(in->campaigns);
+    free(in->label_off);
+    bw_buf_free(&in->label_text);
+    free(in->sightings);
+    free(in->ips);
+    for (size_t i = 0; i < in->nasns; i++) {
+        free(in->asns[i].name);
+        free(in->asns[i].country);
+    }
+    free(in->asns);
+    free(plan);
+}
+
+bw_status ingest_botnets_infer(sqlite3 *db, const rows_out *override, ingest_botnet_plan **out, char *errbuf)
+{
+    *out = NULL;
+    ingest_botnet_plan *plan = calloc(1, sizeof *plan);
+    if (!plan)
+        return bw_error(errbuf, BW_ERR_NOMEM, "botnets: out of memory");
+    inputs *in = &plan->in;
+    in->label_text = (bw_buf)BW_BUF_INIT;
+    // One read transaction: the three reads see the same database.
+    bool txn = sqlite3_get_autocommit(db) && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+    bw_status s = read_campaigns(db, in, errbuf);
+    if (s == BW_OK)
+        s = merge_override(in, override, errbuf);
+    if (s == BW_OK)
+        s = read_messages(db, in, errbuf);
+    if (s == BW_OK)
+        s = read_asns(db, in, errbuf);
+    if (txn)
+        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    if (s == BW_OK) {
+        // label_text no longer moves: offsets become the strings the inference reads.
+        for (size_t i = 0; i < in->ncampaigns; i++)
+            in->campaigns[i].labels = in->label_off[i] == SIZE_MAX ? NULL : in->label_text.p + in->label_off[i];
+        s = bw_botnet_infer(NULL, in->campaigns, in->ncampaigns, in->sightings, in->nsightings, &plan->result,
+                            errbuf);
+    }
+    if (s != BW_OK) {
+        ingest_botnet_plan_free(plan);
+        return s;
+    }
+    bw_botnet_stats st;
+    bw_botnet_result_stats(plan->result, &st);
+    bw_info("ingest", "botnets inferred botnets=%zu campaigns=%zu sightings=%zu edges=%zu modularity=%.3f",
+            st.botnets, st.campaigns, st.sightings, st.edges, st.modularity);
+    *out = plan;
+    return BW_OK;
+}
+
+bw_status ingest_botnets_write(bw_store *store, const ingest_botnet_plan *plan, uint64_t *botnets, char *errbuf)
+{
+    *botnets = 0;
+    if (bw_store_in_batch(store))
+        return bw_error(errbuf, BW_ERR_INVALID, "botnets: the store has an open batch");
+    bw_status s = write_botnets(bw_store_sqlite(store), &plan->in, plan->result, errbuf);
+    if (s == BW_OK)
+        *botnets = bw_botnet_result_count(plan->result);
+    return s;
+}
+
 bw_status ingest_botnets(bw_store *store, uint64_t *botnets, char *errbuf)
 {
     *botnets = 0;
     if (bw_store_in_batch(store))
         return bw_error(errbuf, BW_ERR_INVALID, "botnets: the store has an open batch");
-    sqlite3 *db = bw_store_sqlite(store);
-    inputs in = { .label_text = BW_BUF_INIT };
-    bw_botnet_result *result = NULL;
-    bw_status s = read_campaigns(db, &in, errbuf);
+    ingest_botnet_plan *plan;
+    bw_status s = ingest_botnets_infer(bw_store_sqlite(store), NULL, &plan, errbuf);
     if (s == BW_OK)
-        s = read_messages(db, &in, errbuf);
-    if (s == BW_OK)
-        s = read_asns(db, &in, errbuf);
-    if (s == BW_OK) {
-        // label_text no longer moves: offsets become the strings the inference reads.
-        for (size_t i = 0; i < in.ncampaigns; i++)
-            in.campaigns[i].labels = in.label_off[i] == SIZE_MAX ? NULL : in.label_text.p + in.label_off[i];
-        s = bw_botnet_infer(NULL, in.campaigns, in.ncampaigns, in.sightings, in.nsightings, &result, errbuf);
-    }
-    if (s == BW_OK) {
-        bw_botnet_stats st;
-        bw_botnet_result_stats(result, &st);
-        bw_info("ingest", "botnets inferred botnets=%zu campaigns=%zu sightings=%zu edges=%zu modularity=%.3f",
-                st.botnets, st.campaigns, st.sightings, st.edges, st.modularity);
-        s = write_botnets(db, &in, result, errbuf);
-        if (s == BW_OK)
-            *botnets = bw_botnet_result_count(result);
-    }
-    bw_botnet_result_free(result);
-    free(in.campaigns);
-    free(in.label_off);
-    bw_buf_free(&in.label_text);
-    free(in.sightings);
-    free(in.ips);
-    for (size_t i = 0; i < in.nasns; i++) {
-        free(in.asns[i].name);
-        free(in.asns[i].country);
-    }
-    free(in.asns);
+        s = ingest_botnets_write(store, plan, botnets, errbuf);
+    ingest_botnet_plan_free(plan);
     return s;
 }

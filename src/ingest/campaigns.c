@@ -348,7 +348,7 @@ bw_status ingest_campaigns_finish(ingest_campaigns *c, char *errbuf)
     if (st == BW_OK)
         st = bw_store_campaign_state_put(c->store, BW_CAMPAIGN_STATE_VERSION, (int64_t)time(NULL), c->state.p,
                                          c->state.n, errbuf);
-    rows_free(&c->final);
+    // The rows stay until close: the botnet inference may still be reading them.
     bw_buf_free(&c->state);
     if (st == BW_OK)
         return bw_store_commit(c->store, errbuf);

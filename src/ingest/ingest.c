@@ -15,6 +15,7 @@
 // not depend on the thread count either (campaigns.c, botnets.c).
 #include <errno.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -833,9 +834,42 @@ static bw_status run_writer(pipeline *p, writer *wr, double started, char *errbu
     return commit_batch(wr, errbuf);
 }
 
-static void *campaigns_finish_main(void *arg)
+// The end of run's second thread, twice. First it builds the campaign rows and state
+// (template inference, JSON: the index only) while the writer's connection rebuilds the
+// report indexes; then it reads and infers the botnets on a read connection of its own
+// while the writer writes those rows (the messages are all committed; the rows just built
+// stand in for the campaign rows not written yet). It never touches the writer's
+// connection.
+typedef struct finisher {
+    ingest_campaigns *campaigns;
+    const char *db_path;           // NULL: botnets are inferred later, on the writer
+    ingest_botnet_plan *plan;      // the botnets, if inferred here
+    char why[BW_ERRBUF_SIZE];      // why not, if it failed (the writer then does it)
+    double cpu;                    // CPU seconds of both runs (counted as the writer's)
+} finisher;
+
+static void *finisher_rows_main(void *arg)
 {
-    ingest_campaigns_finish_prepare(arg);
+    finisher *f = arg;
+    double cpu0 = thread_cpu_seconds();
+    ingest_campaigns_finish_prepare(f->campaigns);
+    f->cpu += thread_cpu_seconds() - cpu0;
+    return NULL;
+}
+
+static void *finisher_botnets_main(void *arg)
+{
+    finisher *f = arg;
+    double cpu0 = thread_cpu_seconds();
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(f->db_path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        snprintf(f->why, sizeof f->why, "read connection: %s", db ? sqlite3_errmsg(db) : "out of memory");
+    } else {
+        sqlite3_busy_timeout(db, 5000);
+        ingest_botnets_infer(db, &f->campaigns->final, &f->plan, f->why);
+    }
+    sqlite3_close(db);
+    f->cpu += thread_cpu_seconds() - cpu0;
     return NULL;
 }
 
@@ -991,9 +1025,14 @@ join:
     // (SQLite only); then written. Not after a failed run: its messages keep their campaign
     // ids, the next run continues from the previous state and never reuses those ids.
     bool finish_campaigns = campaigns_open && st == BW_OK;
-    pthread_t finisher;
-    bool finisher_started = finish_campaigns && deferred &&
-                            pthread_create(&finisher, NULL, campaigns_finish_main, &campaigns) == 0;
+    finisher fin = { .campaigns = &campaigns };
+    if (cfg.botnets) {
+        const char *path = sqlite3_db_filename(bw_store_sqlite(store), "main");
+        fin.db_path = path && *path ? path : NULL;   // a temporary database has no path
+    }
+    pthread_t rows_thread, botnets_thread;
+    bool rows_started = finish_campaigns && deferred &&
+                        pthread_create(&rows_thread, NULL, finisher_rows_main, &fin) == 0;
     if (deferred) {
         // Also after a failed run: what was committed gets its indexes now (if this fails
         // too, the next read-write open rebuilds them).
@@ -1007,36 +1046,51 @@ join:
                 snprintf(errbuf, BW_ERRBUF_SIZE, "%s", why);
         }
     }
-    if (finisher_started)
-        pthread_join(finisher, NULL);
+    if (rows_started)
+        pthread_join(rows_thread, NULL);
+    bool botnets_started = false;
     if (finish_campaigns) {
         // Campaign rows for what is still in memory, and the state the next run continues
-        // from (finish builds them itself if no thread did).
-        double rows_started = now_seconds();
+        // from (finish builds them itself if no thread did), while the botnets are read.
+        double rows_at = now_seconds();
+        if (!rows_started)
+            ingest_campaigns_finish_prepare(&campaigns);
+        botnets_started = st == BW_OK && fin.db_path && campaigns.finish_status == BW_OK &&
+                          pthread_create(&botnets_thread, NULL, finisher_botnets_main, &fin) == 0;
         char rows_why[BW_ERRBUF_SIZE];   // the first failure keeps errbuf
         bw_status cs_st = ingest_campaigns_finish(&campaigns, st == BW_OK ? errbuf : rows_why);
         if (st == BW_OK)
             st = cs_st;
         bw_info("ingest", "campaign rows and state saved seconds=%.2f (built alongside the indexes: %s)",
-                now_seconds() - rows_started, finisher_started ? "yes" : "no");
+                now_seconds() - rows_at, rows_started ? "yes" : "no");
         bw_campaign_stats cs;
         bw_campaign_index_stats(campaigns.index, &cs);
         stats->campaigns_created = cs.campaigns_created - campaigns.created_before;
         stats->campaigns_evicted = cs.campaigns_evicted - campaigns.evicted_before;
         stats->campaigns_active = cs.campaigns_active;
     }
+    if (botnets_started)
+        pthread_join(botnets_thread, NULL);
     if (campaigns_open && cfg.botnets && st == BW_OK) {
         // Over the whole store, after the indexes are back (messages_campaign serves it).
-        double botnets_started = now_seconds();
-        st = ingest_botnets(store, &stats->botnets, errbuf);
-        bw_info("ingest", "botnets inferred and stored seconds=%.2f", now_seconds() - botnets_started);
+        double botnets_at = now_seconds();
+        if (fin.plan) {
+            st = ingest_botnets_write(store, fin.plan, &stats->botnets, errbuf);
+        } else {
+            if (botnets_started)
+                bw_info("ingest", "botnets inferred on the writer: %s", fin.why);
+            st = ingest_botnets(store, &stats->botnets, errbuf);
+        }
+        bw_info("ingest", "botnets inferred and stored seconds=%.2f", now_seconds() - botnets_at);
     }
+    ingest_botnet_plan_free(fin.plan);
     if (background_ckpt)
         bw_store_background_checkpoints(store, false, NULL);
     stats->seconds_finish = now_seconds() - finish_started;
     stats->cpu_reader = p.cpu_reader;
     stats->cpu_workers = p.cpu_workers;
-    stats->cpu_writer = thread_cpu_seconds() - writer_cpu_started;
+    // The end-of-run thread works for the writer: its CPU is the writer's.
+    stats->cpu_writer = thread_cpu_seconds() - writer_cpu_started + fin.cpu;
     log_thread_cpu("writer");
     report_progress(&wr, &p, started, true);
     stats->elapsed = now_seconds() - started;

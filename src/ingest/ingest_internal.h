@@ -68,7 +68,8 @@ bw_status ingest_campaigns_finish(ingest_campaigns *c, char *errbuf);
 // The CPU half of finish, which touches only the index (no store): builds those rows and
 // the state blob (template inference is most of it), so that another thread can do it
 // while the writer's connection rebuilds the report indexes. finish calls it itself if
-// nobody did; its failure is reported by finish.
+// nobody did; its failure is reported by finish. The rows (c->final) stay until close, for
+// the botnet inference that reads them while finish writes them.
 bw_status ingest_campaigns_finish_prepare(ingest_campaigns *c);
 void ingest_campaigns_close(ingest_campaigns *c);
 
@@ -76,5 +77,14 @@ void ingest_campaigns_close(ingest_campaigns *c);
 // End of a run: botnets inferred over every campaign of the store, written with
 // campaigns.botnet_id in one transaction (outside any batch). *botnets = how many.
 bw_status ingest_botnets(bw_store *store, uint64_t *botnets, char *errbuf);
+// The same in two steps, so that the reading and inference can run on another thread with
+// a read connection of its own while the writer still writes: infer reads db as if the
+// rows in override (may be NULL) were already upserted into campaigns; write stores the
+// result on the writer's handle.
+typedef struct ingest_botnet_plan ingest_botnet_plan;
+typedef struct sqlite3 sqlite3;
+bw_status ingest_botnets_infer(sqlite3 *db, const rows_out *override, ingest_botnet_plan **plan, char *errbuf);
+bw_status ingest_botnets_write(bw_store *store, const ingest_botnet_plan *plan, uint64_t *botnets, char *errbuf);
+void ingest_botnet_plan_free(ingest_botnet_plan *plan);
 
 #endif

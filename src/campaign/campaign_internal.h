@@ -80,6 +80,14 @@ void bw_campaign_sketch_init(bw_campaign_sketch *s, const bw_hash_key *key, unsi
 void bw_campaign_sketch_finish(bw_campaign_sketch *s);
 // Any token (p need not be padded).
 void bw_campaign_sketch_token(bw_campaign_sketch *s, const char *p, size_t n);
+// Token hashes (bw_campaign_token_hash) in a batch, as bw_campaign_sketch_padded() would
+// take their tokens one by one: h[0, count) are the new hashes, and the
+// BW_CAMPAIGN_SKETCH_HISTORY words before h must be the sketch's last token hashes, oldest
+// first (0 before its first token), as bw_campaign_sketch_history() writes them. The
+// shingle state then stays in registers over the batch (the normaliser queues its hashes).
+#define BW_CAMPAIGN_SKETCH_HISTORY BW_CAMPAIGN_MAX_SHINGLE_K
+void bw_campaign_sketch_history(const bw_campaign_sketch *s, uint64_t history[BW_CAMPAIGN_SKETCH_HISTORY]);
+void bw_campaign_sketch_hashes(bw_campaign_sketch *s, const uint64_t *h, size_t count);
 
 static inline uint64_t bw_campaign_load64(const char *p)
 {

@@ -5,7 +5,11 @@
 // and bin; empty bins (short texts) are filled by optimal densification (Shrivastava 2017),
 // which keeps the equal-bin fraction an unbiased estimate of Jaccard similarity.
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "campaign_internal.h"
 
@@ -90,6 +94,94 @@ void bw_campaign_sketch_token(bw_campaign_sketch *s, const char *p, size_t n)
     bw_campaign_sketch_padded(s, padded, n);
 }
 
+void bw_campaign_sketch_history(const bw_campaign_sketch *s, uint64_t history[BW_CAMPAIGN_SKETCH_HISTORY])
+{
+    // The ring holds the last hashes, and zeros where there was no token yet.
+    for (size_t age = 1; age <= BW_CAMPAIGN_SKETCH_HISTORY; age++)
+        history[BW_CAMPAIGN_SKETCH_HISTORY - age] = s->window[(s->tokens - age) & (BW_CAMPAIGN_MAX_SHINGLE_K - 1)];
+}
+
+// Bit i set for each of the 64 bins at sig whose value is below UINT32_MAX.
+static uint64_t below_max(const uint32_t *sig)
+{
+    uint64_t bits = 0;
+#ifdef __SSE2__
+    const __m128i max = _mm_set1_epi32(-1);
+    for (unsigned i = 0; i < 64; i += 16) {
+        // Four compares packed to 16 bytes: one movemask for 16 bins.
+        __m128i a = _mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)(const void *)(sig + i)), max);
+        __m128i b = _mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)(const void *)(sig + i + 4)), max);
+        __m128i c = _mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)(const void *)(sig + i + 8)), max);
+        __m128i d = _mm_cmpeq_epi32(_mm_loadu_si128((const __m128i *)(const void *)(sig + i + 12)), max);
+        __m128i at_max = _mm_packs_epi16(_mm_packs_epi32(a, b), _mm_packs_epi32(c, d));
+        bits |= (uint64_t)(~(unsigned)_mm_movemask_epi8(at_max) & 0xFFFFu) << i;
+    }
+#else
+    for (unsigned i = 0; i < 64; i++)
+        bits |= (uint64_t)(sig[i] != UINT32_MAX) << i;
+#endif
+    return bits;
+}
+
+void bw_campaign_sketch_hashes(bw_campaign_sketch *s, const uint64_t *h, size_t count)
+{
+    if (count == 0)
+        return;
+    const size_t k = s->k, tokens = s->tokens;
+    const uint64_t base_k1 = s->base_k1;
+    const uint64_t *leaving = h - k;     // the hash k tokens back (k <= the history)
+    uint32_t *sig = s->sig;
+    uint64_t roll = s->roll, filled[2] = { s->filled[0], s->filled[1] };
+    size_t i = 0;
+    // The first k - 1 tokens of the text make no shingle of their own.
+    for (; i < count && tokens + i + 1 < k; i++)
+        roll = bw_campaign_roll(roll, leaving[i], base_k1, h[i]);
+    // bw_campaign_sketch_add(), but the filled bits are not set per shingle: a bin below
+    // UINT32_MAX got a shingle (bins start at UINT32_MAX and only shingles lower them), so
+    // only a shingle whose value is UINT32_MAX itself (about one in 2^32) is marked here,
+    // and the rest are read off the bins after the batch (5 of ~30 instructions a token).
+    for (; i < count; i++) {
+        roll = bw_campaign_roll(roll, leaving[i], base_k1, h[i]);
+        uint64_t m = bw_campaign_mix64(roll);
+        unsigned bin = (unsigned)(m >> 57);
+        uint32_t v = (uint32_t)m;
+        if (v < sig[bin])
+            sig[bin] = v;
+        else if (v == UINT32_MAX)
+            filled[bin >> 6] |= 1ULL << (bin & 63);
+    }
+    for (unsigned bin = 0; bin < BW_CAMPAIGN_SIG; bin += 64)
+        filled[bin >> 6] |= below_max(sig + bin);
+    s->roll = roll;
+    s->filled[0] = filled[0];
+    s->filled[1] = filled[1];
+    s->tokens = tokens + count;
+    // The ring as bw_campaign_sketch_padded() would have left it (h[-1], ... are history).
+    for (size_t age = 1; age <= BW_CAMPAIGN_SKETCH_HISTORY; age++)
+        s->window[(s->tokens - age) & (BW_CAMPAIGN_MAX_SHINGLE_K - 1)] = h[(ptrdiff_t)count - (ptrdiff_t)age];
+}
+
+// The filled bin an empty bin copies: the first filled one of its probe sequence (the
+// cached probes first, in their own loop, then computed ones).
+static inline unsigned densify_source(const bw_hash_key *key, const bw_campaign_token_cache *cache,
+                                      const uint64_t filled[2], unsigned bin)
+{
+    uint64_t attempt = 1;
+    if (cache) {
+        const uint8_t *probe = cache->probes[bin];
+        for (; attempt <= BW_CAMPAIGN_CACHE_PROBES; attempt++) {
+            unsigned src = probe[attempt - 1];
+            if ((filled[src >> 6] >> (src & 63)) & 1)
+                return src;
+        }
+    }
+    for (;; attempt++) {
+        unsigned src = probe_source(key, bin, attempt);
+        if ((filled[src >> 6] >> (src & 63)) & 1)
+            return src;
+    }
+}
+
 void bw_campaign_sketch_finish(bw_campaign_sketch *s)
 {
     if (s->tokens == 0)
@@ -110,18 +202,11 @@ void bw_campaign_sketch_finish(bw_campaign_sketch *s)
             s->sig[bin] = s->sig[only];
         return;
     }
-    const bw_campaign_token_cache *cache = s->cache;
+    const uint64_t filled[2] = { f0, f1 };
     for (unsigned half = 0; half < 2; half++) {
-        for (uint64_t empty = ~s->filled[half]; empty; empty &= empty - 1) {
+        for (uint64_t empty = ~filled[half]; empty; empty &= empty - 1) {
             unsigned bin = half * 64 + (unsigned)__builtin_ctzll(empty);
-            for (uint64_t attempt = 1;; attempt++) {
-                unsigned src = cache && attempt <= BW_CAMPAIGN_CACHE_PROBES ? cache->probes[bin][attempt - 1]
-                                                                         : probe_source(s->key, bin, attempt);
-                if (s->filled[src >> 6] & (1ULL << (src & 63))) {
-                    s->sig[bin] = s->sig[src];
-                    break;
-                }
-            }
+            s->sig[bin] = s->sig[densify_source(s->key, s->cache, filled, bin)];
         }
     }
 }

@@ -6,6 +6,9 @@
 // this runs on every ingested message and its input is hostile.
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "campaign_internal.h"
 
@@ -151,28 +154,34 @@ static inline bool is_alnum(unsigned char c) { return is_digit(c) || is_alpha(c)
 static inline bool is_hex(unsigned char c) { return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f'); }
 static inline unsigned char lower(unsigned char c) { return (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 0x20) : c; }
 
-// Where tokens go: the template text and the sketch's running state. Every token touches
+// Where tokens go: the template text and the sketch's token hashes. Every token touches
 // these, so they are plain scalars (and pointers) that the hot loop keeps in a local copy,
 // in registers: kept in memory, each byte stored into a word or the text (through char
 // pointers, which may alias anything) would force them to be reloaded.
+// The sink only hashes a token (NH, a few instructions) and queues the hash; the shingles
+// are rolled, mixed and binned by bw_campaign_sketch_hashes() a batch at a time, in a loop
+// that keeps the sketch's state in registers. Done per token here, with the state in this
+// struct (in memory: it is too large for the registers), that part was about 50
+// instructions a token; the batch loop needs about 26 (callgrind, bench_prepare, 28 Nov 2026).
+#define SINK_HASH_BATCH 256
 typedef struct token_sink {
     size_t tokens, max_tokens;
-    size_t text_max;        // tokens written to the text (the rest are only sketched)
+    size_t text_limit;      // tokens written to the text (the rest are only sketched), at
+                            // most max_tokens: one compare for a token of the text
     bw_buf *out;
     char *text;             // out's bytes, length and capacity, written back by sink_store
     size_t text_n, text_cap;
     bool full;              // max_tokens reached: ignore the rest
     bool nomem;
     bool stop;              // full or nomem
-    bool sketching;         // the rest is the sketch's state (bw_campaign_sketch)
-    unsigned k;
-    size_t sketch_tokens;
-    uint64_t roll, base_k1;
+    bool sketching;         // hash the tokens into sketch
+    // Queued token hashes: hashes[0, hashes_n), after the BW_CAMPAIGN_SKETCH_HISTORY hashes
+    // before them (as bw_campaign_sketch_hashes() wants them).
+    uint64_t *hashes;
+    size_t hashes_n;
+    bw_campaign_sketch *sketch;
     uint64_t nh[4];
     const uint64_t *nh_tail;
-    uint64_t filled[2];
-    uint64_t *window;
-    uint32_t *sig;
     const bw_hash_key *key;
 } token_sink;
 
@@ -209,22 +218,37 @@ static bool __attribute__((noinline)) sink_grow(token_sink *k, size_t room)
     return true;
 }
 
+// Sketches the queued token hashes and keeps the last ones as the next batch's history.
+static void __attribute__((noinline)) sink_flush_hashes(token_sink *k)
+{
+    bw_campaign_sketch_hashes(k->sketch, k->hashes, k->hashes_n);
+    if (k->hashes_n >= BW_CAMPAIGN_SKETCH_HISTORY)
+        memcpy(k->hashes - BW_CAMPAIGN_SKETCH_HISTORY, k->hashes + k->hashes_n - BW_CAMPAIGN_SKETCH_HISTORY,
+               BW_CAMPAIGN_SKETCH_HISTORY * sizeof *k->hashes);
+    else
+        memmove(k->hashes - BW_CAMPAIGN_SKETCH_HISTORY, k->hashes - BW_CAMPAIGN_SKETCH_HISTORY + k->hashes_n,
+                BW_CAMPAIGN_SKETCH_HISTORY * sizeof *k->hashes);
+    k->hashes_n = 0;
+}
+
 // Writes one padded token (while the text has room) and hashes it into the sketch.
 static inline void sink_token(token_sink *k, const char *tok, size_t n)
 {
-    if (k->tokens >= k->max_tokens) {
-        k->full = k->stop = true;
-        return;
-    }
-    if (k->tokens < k->text_max) {
+    if (k->tokens >= k->text_limit) {
+        // Past the text's tokens, or at the cap.
+        if (k->tokens >= k->max_tokens) {
+            k->full = k->stop = true;
+            return;
+        }
+    } else {
         size_t room = n < BW_CAMPAIGN_TOKEN_KEY ? BW_CAMPAIGN_TOKEN_KEY : n;
         if (k->text_n + room + 2 > k->text_cap && !sink_grow(k, room + 1)) {
             k->nomem = k->stop = true;
             return;
         }
         char *d = k->text + k->text_n;
-        if (k->tokens > 0)
-            *d++ = ' ';
+        *d = ' ';                   // the first token overwrites it
+        d += k->tokens > 0;
         if (n < BW_CAMPAIGN_TOKEN_KEY) {
             memcpy(d, tok, BW_CAMPAIGN_TOKEN_KEY);   // the padding's zero ends the text
         } else {
@@ -236,28 +260,19 @@ static inline void sink_token(token_sink *k, const char *tok, size_t n)
     k->tokens++;
     if (!k->sketching)
         return;
-    // bw_campaign_sketch_padded() on the scalars.
+    // bw_campaign_token_hash(); the rest of bw_campaign_sketch_padded() is done in batches.
     uint64_t th;
     if (n >= BW_CAMPAIGN_TOKEN_KEY) {
         th = bw_campaign_token_hash(k->key, k->nh, tok, n);
     } else {
-        // bw_campaign_token_hash(), its second product looked up when the third word is 0.
+        // Its second product looked up when the third word is 0.
         uint64_t w0 = bw_campaign_load64(tok), w1 = bw_campaign_load64(tok + 8), w2 = bw_campaign_load64(tok + 16);
         th = bw_campaign_mul_fold(w0 + k->nh[0], w1 + k->nh[1]) +
              (w2 ? bw_campaign_mul_fold(w2 + k->nh[2], n + k->nh[3]) : k->nh_tail[n]);
     }
-    uint64_t *leaving = &k->window[(k->sketch_tokens - k->k) & (BW_CAMPAIGN_MAX_SHINGLE_K - 1)];
-    k->roll = bw_campaign_roll(k->roll, *leaving, k->base_k1, th);
-    k->window[k->sketch_tokens & (BW_CAMPAIGN_MAX_SHINGLE_K - 1)] = th;
-    k->sketch_tokens++;
-    if (k->sketch_tokens >= k->k) {
-        uint64_t h = bw_campaign_mix64(k->roll);
-        unsigned bin = (unsigned)(h >> 57);
-        uint32_t v = (uint32_t)h;
-        if (v < k->sig[bin])
-            k->sig[bin] = v;
-        k->filled[bin >> 6] |= 1ULL << (bin & 63);
-    }
+    k->hashes[k->hashes_n++] = th;
+    if (k->hashes_n == SINK_HASH_BATCH)
+        sink_flush_hashes(k);
 }
 
 static inline void emit(norm_state *st, const char *tok, size_t n) { sink_token(&st->sink, tok, n); }
@@ -701,8 +716,30 @@ general:
 static size_t __attribute__((noinline)) slow_chunk(norm_state *st, const unsigned char *p, size_t n, size_t start)
 {
     size_t i = start;
-    unsigned seen = 0;
-    while (i < n) {
+    unsigned seen = 0;      // only S_AT and S_COLON are read
+    bool at_end = false;
+#ifdef __SSE2__
+    // The chunk's end and its '@' and ':' 16 bytes at a time: these chunks (links,
+    // addresses) are long, and the byte loop below was a fifth of the general path
+    // (callgrind, bench_prepare, 28 Nov 2026).
+    while (!at_end && n - i >= 16) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+        __m128i sep = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x20)), x),
+                                   _mm_cmpeq_epi8(x, _mm_set1_epi8(0x7F)));
+        unsigned seps = (unsigned)_mm_movemask_epi8(sep);
+        unsigned ats = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8('@')));
+        unsigned colons = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(x, _mm_set1_epi8(':')));
+        unsigned inside = seps ? (1u << __builtin_ctz(seps)) - 1 : 0xFFFF;
+        seen |= (ats & inside ? S_AT : 0) | (colons & inside ? S_COLON : 0);
+        if (seps) {
+            i += (size_t)__builtin_ctz(seps);
+            at_end = true;
+        } else {
+            i += 16;
+        }
+    }
+#endif
+    while (!at_end && i < n) {
         unsigned t = CHUNK_SPECIAL[p[i]];
         if (t & S_SPACE)
             break;
@@ -731,6 +768,91 @@ static size_t __attribute__((noinline)) slow_chunk(norm_state *st, const unsigne
     return i;
 }
 
+#ifdef __SSE2__
+// KEEP_BYTES + 16 - r: r bytes 0xFF, then zeros (keeps the first r bytes of a block).
+static const uint8_t KEEP_BYTES[32] = { 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                                        0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF };
+
+// The digit (bits 0+), hex digit (bits 16+) and upper-case (bits 32+) counts of p[0, n).
+static uint64_t __attribute__((noinline)) word_counts(const unsigned char *p, size_t n)
+{
+    uint64_t counts = 0;
+    for (size_t i = 0; i < n; i++)
+        counts += WORD_BYTE[p[i]] >> 16;
+    return counts;
+}
+
+// The plain chunks, 16 input bytes at a time: whitespace, and a word of ASCII letters and
+// digits, perhaps with one trailing punctuation byte (S_PUNCT: "word," "Re:"), followed by
+// whitespace, all inside the 16 bytes at p + i. One load classifies the block (letters,
+// digits, separators) and folds it; the word goes to buf with its padding in one store,
+// and the whitespace after it is skipped from the same masks. Such a chunk is one that
+// fast_chunk() takes (no leading punctuation, one run within the cap, no join, too short
+// for base64), and this gives its token exactly. Returns where the next chunk or separator
+// starts (after the separators the block shows), or 0, having done nothing, for
+// anything else (and when fewer than 16 bytes are left): fast_chunk() or slow_chunk() then
+// take the chunk. Before this, a table lookup, store and count per word byte and another
+// lookup per separator were 21% of preparation (callgrind, bench_prepare, 28 Nov 2026);
+// see docs/campaigns.md §7 for the count after.
+static inline size_t plain_block(const norm_state *st, token_sink *k, char *buf, size_t longest,
+                                 const unsigned char *p, size_t n, size_t i)
+{
+    if (n - i < 16)
+        return 0;
+    const __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+    // Range checks as one signed compare each: c - lo < len (unsigned) is c + (0x80 - lo) <
+    // 0x80 + len (signed). Bytes >= 0x80 fall outside both ranges.
+    const __m128i letter = _mm_cmplt_epi8(_mm_add_epi8(_mm_or_si128(x, _mm_set1_epi8(0x20)),
+                                                       _mm_set1_epi8((char)(0x80 - 'a'))),
+                                          _mm_set1_epi8((char)(0x80 + 26)));
+    const __m128i digit = _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - '0'))),
+                                         _mm_set1_epi8((char)(0x80 + 10)));
+    // Bytes <= 0x20 (0x7F, also a separator, is left to the byte paths).
+    const __m128i space = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x20)), x);
+    unsigned spaces = (unsigned)_mm_movemask_epi8(space);
+    if (spaces & 1)
+        return i + (size_t)__builtin_ctz(~spaces);   // at most 16 bytes on
+    unsigned digits = (unsigned)_mm_movemask_epi8(digit);
+    unsigned word_bytes = (unsigned)_mm_movemask_epi8(_mm_or_si128(letter, digit));
+    size_t r = (size_t)__builtin_ctz(~word_bytes);   // the run's length, at most 16
+    if (r - 1 >= longest)   // also r == 0
+        return 0;
+    size_t after = r;                             // the chunk's length
+    if (!((spaces >> r) & 1)) {
+        if (!((spaces >> (r + 1)) & 1) || !(CHUNK_SPECIAL[p[i + r]] & S_PUNCT))
+            return 0;
+        after = r + 1;
+    }
+    __m128i folded = _mm_or_si128(x, _mm_and_si128(letter, _mm_set1_epi8(0x20)));
+    __m128i keep = _mm_loadu_si128((const __m128i *)(const void *)(KEEP_BYTES + 16 - r));
+    _mm_storeu_si128((__m128i *)(void *)buf, _mm_and_si128(folded, keep));
+    unsigned run = (1u << r) - 1;
+    digits &= run;
+    if (digits == 0) {
+        if (is_rcpt_word(st, buf, r))
+            SINK_LIT(k, "<rcpt>");
+        else
+            sink_token(k, buf, r);
+    } else if (digits == run) {
+        SINK_LIT(k, "<num>");
+    } else {
+        uint64_t counts = word_counts(p + i, r);
+        size_t ndigits = (size_t)counts & 0xFFFF, hexes = (size_t)(counts >> 16) & 0xFFFF;
+        if (r >= 8 && hexes == r)
+            SINK_LIT(k, "<hex>");
+        else if (ndigits >= 3)
+            SINK_LIT(k, "<id>");
+        else if (is_rcpt_word(st, buf, r))
+            SINK_LIT(k, "<rcpt>");
+        else
+            sink_token(k, buf, r);
+    }
+    _mm_storeu_si128((__m128i *)(void *)buf, _mm_setzero_si128());
+    // The whitespace after the chunk, as far as this block shows it (at least one byte).
+    return i + after + (size_t)__builtin_ctz(~(spaces >> after));
+}
+#endif
+
 static void normalize_part(norm_state *st, bw_slice s)
 {
     const unsigned char *p = (const unsigned char *)s.p;
@@ -738,7 +860,19 @@ static void normalize_part(norm_state *st, bw_slice s)
     char *buf = st->wbuf;
     token_sink k = st->sink;   // in registers; st->sink is the copy the general path uses
     size_t i = 0;
+#ifdef __SSE2__
+    // plain_block() takes runs of 1 to 14 bytes (one byte may follow them in the block,
+    // then a separator) within the word cap; none with general_only.
+    const size_t plain_longest = st->general_only ? 0 : cap < 14 ? cap : 14;
+#endif
     while (i < n && !k.stop) {
+#ifdef __SSE2__
+        size_t next = plain_longest ? plain_block(st, &k, buf, plain_longest, p, n, i) : 0;
+        if (next) {
+            i = next;
+            continue;
+        }
+#endif
         while (i < n && (CHUNK_SPECIAL[p[i]] & S_SPACE))
             i++;
         if (i == n)
@@ -798,23 +932,22 @@ static bw_status normalize(const bw_campaign_norm_limits *limits, bw_slice subje
     st.rcpt_addr = rcpt_addr;
     token_sink *k = &st.sink;
     k->max_tokens = limits->max_tokens;
-    k->text_max = text_max_tokens;
+    k->text_limit = text_max_tokens < limits->max_tokens ? text_max_tokens : limits->max_tokens;
     k->out = out;
     k->text = out->p;
     k->text_n = out->n;
     k->text_cap = out->cap;
+    // The sink's hash queue, after the sketch's last token hashes (not in norm_state: it
+    // would be zeroed for every message).
+    uint64_t hashes[BW_CAMPAIGN_SKETCH_HISTORY + SINK_HASH_BATCH];
     if (sketch) {
         k->sketching = true;
-        k->k = sketch->k;
-        k->sketch_tokens = sketch->tokens;
-        k->roll = sketch->roll;
-        k->base_k1 = sketch->base_k1;
+        k->sketch = sketch;
+        bw_campaign_sketch_history(sketch, hashes);
+        k->hashes = hashes + BW_CAMPAIGN_SKETCH_HISTORY;
+        k->hashes_n = 0;
         memcpy(k->nh, sketch->nh, sizeof k->nh);
         k->nh_tail = sketch->nh_tail;
-        k->filled[0] = sketch->filled[0];
-        k->filled[1] = sketch->filled[1];
-        k->window = sketch->window;
-        k->sig = sketch->sig;
         k->key = sketch->key;
     }
     add_rcpt_words(&st, rcpt_name);
@@ -835,12 +968,8 @@ static bw_status normalize(const bw_campaign_norm_limits *limits, bw_slice subje
     }
     if (k->full)
         st.flags |= BW_NORM_TOKEN_LIMIT;
-    if (sketch) {
-        sketch->tokens = k->sketch_tokens;
-        sketch->roll = k->roll;
-        sketch->filled[0] = k->filled[0];
-        sketch->filled[1] = k->filled[1];
-    }
+    if (sketch)
+        sink_flush_hashes(k);
     bool nomem = k->nomem;
     out->n = k->text_n;
     if (out->cap == 0 && bw_buf_reserve(out, 1) != 0)

@@ -766,6 +766,163 @@ static void test_normalize_fast_path(void **state)
     bw_buf_free(&general);
 }
 
+// Fast vs general on one text, with the limits given: text, token count and flags.
+static void check_fast_general(const bw_campaign_norm_limits *lim, bw_slice input, bw_slice rcpt_addr,
+                               bw_slice rcpt_name)
+{
+    // In a buffer of exactly its size, so that AddressSanitizer sees a read past its end.
+    char *exact = malloc(input.n ? input.n : 1);
+    assert_non_null(exact);
+    if (input.n)
+        memcpy(exact, input.p, input.n);
+    bw_slice text = bw_slice_make(exact, input.n);
+    bw_buf fast = BW_BUF_INIT, general = BW_BUF_INIT;
+    size_t tokens_fast, tokens_general;
+    unsigned flags_fast, flags_general;
+    assert_int_equal(bw_campaign_normalize(lim, BW_SLICE_NULL, text, rcpt_addr, rcpt_name, &fast, &tokens_fast,
+                                           &flags_fast), BW_OK);
+    assert_int_equal(bw_campaign_normalize_general(lim, BW_SLICE_NULL, text, rcpt_addr, rcpt_name, &general,
+                                                   &tokens_general, &flags_general), BW_OK);
+    if (strcmp(fast.p, general.p) != 0)
+        print_error("input \"%.*s\": fast \"%s\", general \"%s\"\n", (int)text.n, text.p, fast.p, general.p);
+    assert_string_equal(fast.p, general.p);
+    assert_int_equal(tokens_fast, tokens_general);
+    assert_int_equal(flags_fast, flags_general);
+    bw_buf_free(&fast);
+    bw_buf_free(&general);
+    free(exact);
+}
+
+// The 16-byte block paths (plain words and whitespace in normalize_part, the chunk scan of
+// the general path): every interesting chunk at every offset 0..31 of a block, with what
+// follows it (a space, punctuation, another word, the text's end, so that the block does
+// or does not hold 16 bytes), and runs of 13 to 17 word bytes, which straddle the block's
+// end and the word cap. A stride or mask bug puts some chunk at a wrong offset here.
+static void test_normalize_block_offsets(void **state)
+{
+    (void)state;
+    static const char *const chunks[] = {
+        "a", "Zq", "john", "Smith", "abc12", "1234", "12ab", "deadbeef42", "x,", "Re:", "word.", "ok)", "a-b",
+        "(like", "can't", "1,299", "x@y.example", "http://h.example/p", "www.h.example", "\xc3\xa9t\xc3\xa9",
+        "w\x7f", "\x7f", "--", "@", ":", "abcdefghijklm", "abcdefghijklmn", "ABCDEFGHIJKLMNO", "abcdefghijklmnop",
+        "abcdefghijklmnopq", "a1b2c3d4e5f6a7b8c9", "QmFzZTY0IGlzIG5vdA", "x\xff",
+    };
+    static const char *const tails[] = { " ", "  \t\n", "", ",", " z", "\x7f", "\xc3\xa9 ", "-z ", ". Next words" };
+    bw_campaign_norm_limits small = { .max_input_bytes = 4096, .max_tokens = 1000, .max_token_bytes = 5 };
+    bw_campaign_norm_limits mid = { .max_input_bytes = 4096, .max_tokens = 1000, .max_token_bytes = 14 };
+    bw_campaign_norm_limits few = { .max_input_bytes = 4096, .max_tokens = 3, .max_token_bytes = 64 };
+    const bw_campaign_norm_limits *limits[] = { NULL, &small, &mid, &few };
+    bw_buf text = BW_BUF_INIT;
+    for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
+        for (size_t t = 0; t < sizeof tails / sizeof tails[0]; t++) {
+            for (unsigned offset = 0; offset < 32; offset++) {
+                for (unsigned lead = 0; lead < 2; lead++) {
+                    // offset bytes before the chunk: spaces, or words ("ab cd ...") ending in a space.
+                    bw_buf_clear(&text);
+                    for (unsigned i = 0; i < offset; i++)
+                        assert_int_equal(bw_buf_append(&text, lead == 0 || i + 1 == offset || i % 3 == 2 ? " "
+                                                                                                      : "w", 1), 0);
+                    assert_int_equal(bw_buf_append_cstr(&text, chunks[c]), 0);
+                    assert_int_equal(bw_buf_append_cstr(&text, tails[t]), 0);
+                    for (size_t l = 0; l < sizeof limits / sizeof limits[0]; l++) {
+                        bw_slice whole = bw_buf_slice(&text);
+                        check_fast_general(limits[l], whole, bw_slice_cstr("john.smith@x.example"),
+                                           bw_slice_cstr("John Smith"));
+                        // The same text followed by 16 more bytes, so that the block holds it all.
+                        bw_buf longer = BW_BUF_INIT;
+                        assert_int_equal(bw_buf_append(&longer, whole.p, whole.n), 0);
+                        assert_int_equal(bw_buf_append_cstr(&longer, " tail words here"), 0);
+                        check_fast_general(limits[l], bw_buf_slice(&longer), BW_SLICE_NULL, BW_SLICE_NULL);
+                        bw_buf_free(&longer);
+                    }
+                }
+            }
+        }
+    }
+    bw_buf_free(&text);
+}
+
+// The fused sketch (bw_campaign_normalize_sketch: token hashes queued and sketched in
+// batches) gives exactly bw_campaign_minhash() of the normalised text, for every shingle
+// size, across batch boundaries and at the token cap, with and without the token cache;
+// and the sketch it leaves takes more tokens as if they had been in the text.
+static void test_sketch_fused(void **state)
+{
+    (void)state;
+    static const char *const words[] = { "buy", "Cheap", "meds", "now", "at", "http://x.example/a", "only", "$39.95",
+                                         "dollars", "don't", "E-mail", "deadbeef0042", "caf\xc3\xa9", "x", "Re:" };
+    const size_t nwords = sizeof words / sizeof words[0];
+    static const size_t lengths[] = { 0, 1, 2, 3, 4, 9, 255, 256, 257, 520, 1100 };
+    bw_campaign_token_cache *cache = bw_campaign_token_cache_new();
+    assert_non_null(cache);
+    bw_buf text = BW_BUF_INIT, norm = BW_BUF_INIT, fused_text = BW_BUF_INIT;
+    uint64_t rng = 0x2545f4914f6cdd1dULL;
+    for (size_t li = 0; li < sizeof lengths / sizeof lengths[0]; li++) {
+        bw_buf_clear(&text);
+        for (size_t i = 0; i < lengths[li]; i++) {
+            rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+            bw_buf_printf(&text, "%s%s", i ? " " : "", words[(rng >> 33) % nwords]);
+        }
+        for (unsigned k = 1; k <= BW_CAMPAIGN_MAX_SHINGLE_K; k++) {
+            for (unsigned capped = 0; capped < 2; capped++) {
+                bw_campaign_norm_limits lim;
+                bw_campaign_norm_limits_default(&lim);
+                if (capped)
+                    lim.max_tokens = 300;
+                bw_buf_clear(&norm);
+                assert_int_equal(bw_campaign_normalize(&lim, BW_SLICE_NULL, bw_buf_slice(&text), BW_SLICE_NULL,
+                                                       BW_SLICE_NULL, &norm, NULL, NULL), BW_OK);
+                uint32_t expect[BW_CAMPAIGN_SIG], got[BW_CAMPAIGN_SIG];
+                bw_campaign_minhash(&KEY, k, bw_buf_slice(&norm), expect);
+                bw_campaign_sketch sketch;
+                bw_campaign_sketch_init(&sketch, &KEY, k, got, (k + capped) % 2 ? cache : NULL);
+                bw_buf_clear(&fused_text);
+                assert_int_equal(bw_campaign_normalize_sketch(&lim, BW_SLICE_NULL, bw_buf_slice(&text),
+                                                              BW_SLICE_NULL, BW_SLICE_NULL, &fused_text, SIZE_MAX,
+                                                              &sketch, NULL, NULL), BW_OK);
+                assert_string_equal(fused_text.p, norm.p);
+                // Two more tokens after the fused part: the shingle window must carry over.
+                bw_campaign_sketch_token(&sketch, "more", 4);
+                bw_campaign_sketch_token(&sketch, "words", 5);
+                bw_campaign_sketch_finish(&sketch);
+                bw_buf_printf(&norm, "%smore words", norm.n ? " " : "");
+                bw_campaign_minhash(&KEY, k, bw_buf_slice(&norm), expect);
+                assert_memory_equal(got, expect, sizeof got);
+            }
+        }
+    }
+    bw_buf_free(&text);
+    bw_buf_free(&norm);
+    bw_buf_free(&fused_text);
+    bw_campaign_token_cache_free(cache);
+
+    // A shingle whose value is UINT32_MAX leaves its bin at UINT32_MAX but filled (the batch
+    // marks it apart from the bins it reads off the signature). The hash is made by
+    // inverting the mixer (with k = 1 a token's shingle is its own hash).
+    uint64_t c1 = 0xff51afd7ed558ccdULL, c2 = 0xc4ceb9fe1a85ec53ULL, inv1 = c1, inv2 = c2;
+    for (int i = 0; i < 6; i++) {
+        inv1 *= 2 - c1 * inv1;   // Newton's iteration for the inverse mod 2^64
+        inv2 *= 2 - c2 * inv2;
+    }
+    uint64_t h = (77ULL << 57) | UINT32_MAX;
+    h ^= h >> 33;
+    h *= inv2;
+    h ^= h >> 33;
+    h *= inv1;
+    h ^= h >> 33;
+    assert_int_equal(bw_campaign_mix64(h), (77ULL << 57) | UINT32_MAX);
+    uint32_t sig[BW_CAMPAIGN_SIG];
+    bw_campaign_sketch sketch;
+    bw_campaign_sketch_init(&sketch, &KEY, 1, sig, NULL);
+    uint64_t hashes[BW_CAMPAIGN_SKETCH_HISTORY + 1];
+    bw_campaign_sketch_history(&sketch, hashes);
+    hashes[BW_CAMPAIGN_SKETCH_HISTORY] = h;
+    bw_campaign_sketch_hashes(&sketch, hashes + BW_CAMPAIGN_SKETCH_HISTORY, 1);
+    assert_int_equal(sig[77], UINT32_MAX);
+    assert_int_equal(sketch.filled[0], 0);
+    assert_int_equal(sketch.filled[1], 1ULL << (77 - 64));
+}
+
 // Signatures are stored (saved state, BW_CAMPAIGN_STATE_VERSION): a change of the token or
 // shingle hash must be deliberate, so a few values are pinned.
 static void test_signature_pinned(void **state)
@@ -820,6 +977,8 @@ int main(void)
         cmocka_unit_test(test_match_commit),
         cmocka_unit_test(test_bad_config),
         cmocka_unit_test(test_normalize_fast_path),
+        cmocka_unit_test(test_normalize_block_offsets),
+        cmocka_unit_test(test_sketch_fused),
         cmocka_unit_test(test_signature_pinned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -268,10 +268,9 @@ static void top_free(top_entry *t, size_t n)
         free(t[i].value);
 }
 
-void bw_campaign_free_one(bw_campaign_index *x, campaign *c)
+// A campaign's own memory (its representatives stay in the tables).
+static void campaign_memory_free(campaign *c)
 {
-    for (unsigned i = 0; i < c->rep_count; i++)
-        rep_release(x, c->reps[i]);
     free(c->ip_set.slots);
     free(c->ips);
     free(c->subnet_set.slots);
@@ -290,6 +289,13 @@ void bw_campaign_free_one(bw_campaign_index *x, campaign *c)
     free(c->members);
     free(c->template_text);
     free(c);
+}
+
+void bw_campaign_free_one(bw_campaign_index *x, campaign *c)
+{
+    for (unsigned i = 0; i < c->rep_count; i++)
+        rep_release(x, c->reps[i]);
+    campaign_memory_free(c);
 }
 
 campaign *bw_campaign_new_one(bw_campaign_index *x, uint64_t id)
@@ -757,8 +763,10 @@ void bw_campaign_index_free(bw_campaign_index *x)
 {
     if (!x)
         return;
+    // The tables go whole below: taking each representative out of 43 of them first was
+    // 38 million instructions at the end of a bench/ingest run (4,788 campaigns).
     for (size_t i = 0; i < x->camp_count; i++)
-        bw_campaign_free_one(x, x->camps[i]);
+        campaign_memory_free(x->camps[i]);
     free(x->camps);
     free(x->ids);
     free(x->reps);

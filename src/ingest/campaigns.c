@@ -301,14 +301,24 @@ bw_status ingest_campaigns_open(ingest_campaigns *c, bw_store *store, const bw_c
     return st;
 }
 
-bw_status ingest_campaigns_finish_prepare(ingest_campaigns *c)
+bw_status ingest_campaigns_save_state(ingest_campaigns *c)
+{
+    bw_status st = c->status;
+    bw_buf_clear(&c->state);
+    if (st == BW_OK && (st = bw_campaign_index_save(c->index, &c->state)) != BW_OK)
+        snprintf(c->state_error, sizeof c->state_error, "saving the campaign state: %s", bw_status_name(st));
+    c->state_status = st;
+    c->state_saved = true;
+    return st;
+}
+
+bw_status ingest_campaigns_build_rows(ingest_campaigns *c)
 {
     if (c->status != BW_OK)
-        return c->status;
+        return c->rows_status = c->status;
     rows_out *r = &c->final;
     r->count = r->link_count = 0;
     bw_buf_clear(&r->text);
-    bw_buf_clear(&c->state);
     size_t count;
     const uint64_t *ids = bw_campaign_index_ids(c->index, &count);
     bw_status st = BW_OK;
@@ -319,37 +329,55 @@ bw_status ingest_campaigns_finish_prepare(ingest_campaigns *c)
             continue;
         bw_campaign_summary s;
         if ((st = bw_campaign_index_get(c->index, ids[i], &s)) != BW_OK) {
-            snprintf(c->error, sizeof c->error, "campaign %llu: %s", (unsigned long long)ids[i], bw_status_name(st));
+            snprintf(c->rows_error, sizeof c->rows_error, "campaign %llu: %s", (unsigned long long)ids[i],
+                     bw_status_name(st));
             break;
         }
         if ((st = build_row(c, r, &s, true)) != BW_OK)
-            snprintf(c->error, sizeof c->error, "out of memory writing campaign %llu", (unsigned long long)ids[i]);
+            snprintf(c->rows_error, sizeof c->rows_error, "out of memory writing campaign %llu",
+                     (unsigned long long)ids[i]);
     }
-    if (st == BW_OK && (st = bw_campaign_index_save(c->index, &c->state)) != BW_OK)
-        snprintf(c->error, sizeof c->error, "saving the campaign state: %s", bw_status_name(st));
-    c->finish_status = st;
-    c->finish_prepared = true;
+    c->rows_status = st;
+    c->rows_built = true;
     return st;
+}
+
+bw_status ingest_campaigns_write_state(ingest_campaigns *c, char *errbuf)
+{
+    if (c->status != BW_OK)
+        return bw_error(errbuf, c->status, "%s", c->error);
+    if (!c->state_saved)
+        ingest_campaigns_save_state(c);
+    if (c->state_status != BW_OK)
+        return bw_error(errbuf, c->state_status, "%s", c->state_error);
+    bw_status st = bw_store_begin(c->store, errbuf);
+    if (st != BW_OK)
+        return st;
+    st = bw_store_campaign_state_put(c->store, BW_CAMPAIGN_STATE_VERSION, (int64_t)time(NULL), c->state.p, c->state.n,
+                                     errbuf);
+    bw_buf_free(&c->state);
+    if (st != BW_OK) {
+        bw_store_rollback(c->store, NULL);
+        return st;
+    }
+    c->state_written = true;
+    return BW_OK;
 }
 
 bw_status ingest_campaigns_finish(ingest_campaigns *c, char *errbuf)
 {
-    if (c->status != BW_OK)
-        return bw_error(errbuf, c->status, "%s", c->error);
-    if (!c->finish_prepared)
-        ingest_campaigns_finish_prepare(c);
-    c->finish_prepared = false;
-    if (c->finish_status != BW_OK)
-        return bw_error(errbuf, c->finish_status, "%s", c->error);
-    bw_status st = bw_store_begin(c->store, errbuf);
-    if (st != BW_OK)
+    bw_status st = BW_OK;
+    if (!c->state_written && (st = ingest_campaigns_write_state(c, errbuf)) != BW_OK)
         return st;
-    st = write_rows(c, &c->final, errbuf);
-    if (st == BW_OK)
-        st = bw_store_campaign_state_put(c->store, BW_CAMPAIGN_STATE_VERSION, (int64_t)time(NULL), c->state.p,
-                                         c->state.n, errbuf);
+    c->state_written = false;
+    if (!c->rows_built)
+        ingest_campaigns_build_rows(c);
+    c->rows_built = false;
+    if (c->rows_status != BW_OK)
+        st = bw_error(errbuf, c->rows_status, "%s", c->rows_error);
+    else
+        st = write_rows(c, &c->final, errbuf);
     // The rows stay until close: the botnet inference may still be reading them.
-    bw_buf_free(&c->state);
     if (st == BW_OK)
         return bw_store_commit(c->store, errbuf);
     bw_store_rollback(c->store, NULL);

@@ -834,25 +834,33 @@ static bw_status run_writer(pipeline *p, writer *wr, double started, char *errbu
     return commit_batch(wr, errbuf);
 }
 
-// The end of run's second thread, twice. First it builds the campaign rows and state
-// (template inference, JSON: the index only) while the writer's connection rebuilds the
-// report indexes; then it reads and infers the botnets on a read connection of its own
-// while the writer writes those rows (the messages are all committed; the rows just built
-// stand in for the campaign rows not written yet). It never touches the writer's
-// connection.
+// The end of run's second thread, twice. First it saves the campaign state and builds the
+// campaign rows (template inference, JSON: the index only) while the writer's connection
+// rebuilds the report indexes and then stores the state (which it hands over as soon as
+// it is made); then it reads and infers the botnets on a read connection of its own while
+// the writer writes the rows (the messages are all committed; the rows just built stand in
+// for the campaign rows not written yet). It never touches the writer's connection.
 typedef struct finisher {
     ingest_campaigns *campaigns;
     const char *db_path;           // NULL: botnets are inferred later, on the writer
     ingest_botnet_plan *plan;      // the botnets, if inferred here
     char why[BW_ERRBUF_SIZE];      // why not, if it failed (the writer then does it)
     double cpu;                    // CPU seconds of both runs (counted as the writer's)
+    pthread_mutex_t lock;
+    pthread_cond_t state_done;
+    bool state_ready;              // campaigns->state is made (or failed)
 } finisher;
 
 static void *finisher_rows_main(void *arg)
 {
     finisher *f = arg;
     double cpu0 = thread_cpu_seconds();
-    ingest_campaigns_finish_prepare(f->campaigns);
+    ingest_campaigns_save_state(f->campaigns);
+    pthread_mutex_lock(&f->lock);
+    f->state_ready = true;
+    pthread_cond_signal(&f->state_done);
+    pthread_mutex_unlock(&f->lock);
+    ingest_campaigns_build_rows(f->campaigns);
     f->cpu += thread_cpu_seconds() - cpu0;
     return NULL;
 }
@@ -1020,12 +1028,11 @@ join:
             snprintf(errbuf, BW_ERRBUF_SIZE, "%s", p.reader_error);
     }
     double finish_started = now_seconds();
-    // End of run. The campaign rows and state are built (template inference, JSON: CPU and
-    // the index only) on a second thread while this one rebuilds the report indexes
-    // (SQLite only); then written. Not after a failed run: its messages keep their campaign
+    // End of run (see finisher). Not after a failed run: its messages keep their campaign
     // ids, the next run continues from the previous state and never reuses those ids.
     bool finish_campaigns = campaigns_open && st == BW_OK;
-    finisher fin = { .campaigns = &campaigns };
+    finisher fin = { .campaigns = &campaigns, .lock = PTHREAD_MUTEX_INITIALIZER,
+                     .state_done = PTHREAD_COND_INITIALIZER };
     if (cfg.botnets) {
         const char *path = sqlite3_db_filename(bw_store_sqlite(store), "main");
         fin.db_path = path && *path ? path : NULL;   // a temporary database has no path
@@ -1046,19 +1053,29 @@ join:
                 snprintf(errbuf, BW_ERRBUF_SIZE, "%s", why);
         }
     }
-    if (rows_started)
-        pthread_join(rows_thread, NULL);
     bool botnets_started = false;
     if (finish_campaigns) {
-        // Campaign rows for what is still in memory, and the state the next run continues
-        // from (finish builds them itself if no thread did), while the botnets are read.
+        // The state blob first (ready long before the rows), the rows while the botnets are
+        // read, one transaction (write_state begins it, finish commits it).
         double rows_at = now_seconds();
-        if (!rows_started)
-            ingest_campaigns_finish_prepare(&campaigns);
-        botnets_started = st == BW_OK && fin.db_path && campaigns.finish_status == BW_OK &&
-                          pthread_create(&botnets_thread, NULL, finisher_botnets_main, &fin) == 0;
+        if (rows_started) {
+            pthread_mutex_lock(&fin.lock);
+            while (!fin.state_ready)
+                pthread_cond_wait(&fin.state_done, &fin.lock);
+            pthread_mutex_unlock(&fin.lock);
+        }
         char rows_why[BW_ERRBUF_SIZE];   // the first failure keeps errbuf
-        bw_status cs_st = ingest_campaigns_finish(&campaigns, st == BW_OK ? errbuf : rows_why);
+        char *why = st == BW_OK ? errbuf : rows_why;
+        bw_status cs_st = ingest_campaigns_write_state(&campaigns, why);
+        if (rows_started)
+            pthread_join(rows_thread, NULL);
+        else if (cs_st == BW_OK)
+            ingest_campaigns_build_rows(&campaigns);
+        if (cs_st == BW_OK) {
+            botnets_started = st == BW_OK && fin.db_path && campaigns.rows_status == BW_OK &&
+                              pthread_create(&botnets_thread, NULL, finisher_botnets_main, &fin) == 0;
+            cs_st = ingest_campaigns_finish(&campaigns, why);
+        }
         if (st == BW_OK)
             st = cs_st;
         bw_info("ingest", "campaign rows and state saved seconds=%.2f (built alongside the indexes: %s)",

@@ -49,11 +49,13 @@ typedef struct ingest_campaigns {
     bool state_reset;           // the saved state could not be loaded and was discarded
     rows_out evicted;           // scratch for the row of an evicted campaign
     // End of run: rows of the campaigns still in memory and the state blob, built by
-    // ingest_campaigns_finish_prepare (possibly on another thread) and written by finish.
+    // ingest_campaigns_save_state and _build_rows (possibly on another thread), written by
+    // ingest_campaigns_write_state and _finish.
     rows_out final;
     bw_buf state;
-    bool finish_prepared;
-    bw_status finish_status;
+    bool state_saved, state_written, rows_built;
+    bw_status state_status, rows_status;
+    char state_error[BW_ERRBUF_SIZE], rows_error[BW_ERRBUF_SIZE];
 } ingest_campaigns;
 
 // Reads the store's key and saved index (outside any batch). A saved state that cannot be
@@ -62,15 +64,20 @@ typedef struct ingest_campaigns {
 // highest one in use. base may be NULL (defaults).
 bw_status ingest_campaigns_open(ingest_campaigns *c, bw_store *store, const bw_campaign_config *base, bool reset,
                                 char *errbuf);
-// Upserts a row for every campaign still in memory (in_memory = 1) and saves the index
-// state, in one transaction (outside any batch).
+// End of a run, in steps that let the CPU work run on another thread while the writer's
+// connection is busy (ingest.c), and in one transaction (outside any batch):
+// - save_state: the index state as a blob (the index only, no store; any thread);
+// - build_rows: a row for every campaign still in memory that changed in this run
+//   (in_memory = 1): template inference and JSON, the index only (any thread);
+// - write_state: begins the transaction and stores the state (the writer);
+// - finish: the rows, and commits (the writer). It does any step nobody did.
+// save_state and build_rows may run at once with nothing else touching the index, but not
+// with each other (build_rows infers templates into the index). The rows (c->final) stay
+// until close, for the botnet inference that reads them while finish writes them.
+bw_status ingest_campaigns_save_state(ingest_campaigns *c);
+bw_status ingest_campaigns_build_rows(ingest_campaigns *c);
+bw_status ingest_campaigns_write_state(ingest_campaigns *c, char *errbuf);
 bw_status ingest_campaigns_finish(ingest_campaigns *c, char *errbuf);
-// The CPU half of finish, which touches only the index (no store): builds those rows and
-// the state blob (template inference is most of it), so that another thread can do it
-// while the writer's connection rebuilds the report indexes. finish calls it itself if
-// nobody did; its failure is reported by finish. The rows (c->final) stay until close, for
-// the botnet inference that reads them while finish writes them.
-bw_status ingest_campaigns_finish_prepare(ingest_campaigns *c);
 void ingest_campaigns_close(ingest_campaigns *c);
 
 

@@ -40,6 +40,14 @@ check: deps data
 	@cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -j$(JOBS)
+	@# The tests that run threads (ingest's reader, workers, writer and end-of-run threads;
+	@# the store's checkpoint thread; parallel campaign preparation) under ThreadSanitizer:
+	@# a data race fails the check.
+	@cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBW_SANITIZE=OFF \
+	  -DCMAKE_C_FLAGS="-fsanitize=thread -g" -DCMAKE_EXE_LINKER_FLAGS=-fsanitize=thread >/dev/null
+	@$(CMAKE_BUILD) build-tsan -j$(JOBS) --target test_ingest test_campaign test_store
+	@cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  ctest --output-on-failure -R '^(test_ingest|test_campaign|test_store)$$'
 	@$(MAKE) --no-print-directory fuzz
 	@bash scripts/fuzz-smoke.sh build-fuzz $(FUZZ_SECONDS)
 

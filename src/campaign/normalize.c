@@ -782,24 +782,66 @@ static uint64_t __attribute__((noinline)) word_counts(const unsigned char *p, si
     return counts;
 }
 
-// The plain chunks, 16 input bytes at a time: whitespace, and a word of ASCII letters and
-// digits, perhaps with one trailing punctuation byte (S_PUNCT: "word," "Re:"), followed by
-// whitespace, all inside the 16 bytes at p + i. One load classifies the block (letters,
-// digits, separators) and folds it; the word goes to buf with its padding in one store,
-// and the whitespace after it is skipped from the same masks. Such a chunk is one that
-// fast_chunk() takes (no leading punctuation, one run within the cap, no join, too short
-// for base64), and this gives its token exactly. Returns where the next chunk or separator
-// starts (after the separators the block shows), or 0, having done nothing, for
-// anything else (and when fewer than 16 bytes are left): fast_chunk() or slow_chunk() then
-// take the chunk. Before this, a table lookup, store and count per word byte and another
-// lookup per separator were 21% of preparation (callgrind, bench_prepare, 28 Nov 2026);
-// see docs/campaigns.md §7 for the count after.
-static inline size_t plain_block(const norm_state *st, token_sink *k, char *buf, size_t longest,
-                                 const unsigned char *p, size_t n, size_t i)
+static inline uint64_t low64(__m128i x)
 {
-    if (n - i < 16)
-        return 0;
-    const __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+#ifdef __x86_64__
+    return (uint64_t)_mm_cvtsi128_si64(x);
+#else
+    uint64_t v;
+    _mm_storel_epi64((__m128i *)(void *)&v, x);
+    return v;
+#endif
+}
+
+// sink_token() of a word of n < 16 bytes held zero-padded in a register: the text gets one
+// 16-byte store (the padding's zero ends it) and the NH hash takes its words from the
+// register (the third is zero), where sink_token() went through the word buffer (a store,
+// three loads, a 24-byte copy and a clearing store).
+static inline void sink_block_word(token_sink *k, __m128i padded, size_t n)
+{
+    if (k->tokens >= k->text_limit) {
+        if (k->tokens >= k->max_tokens) {
+            k->full = k->stop = true;
+            return;
+        }
+    } else {
+        if (k->text_n + BW_CAMPAIGN_TOKEN_KEY + 2 > k->text_cap && !sink_grow(k, BW_CAMPAIGN_TOKEN_KEY + 1)) {
+            k->nomem = k->stop = true;
+            return;
+        }
+        char *d = k->text + k->text_n;
+        *d = ' ';
+        d += k->tokens > 0;
+        _mm_storeu_si128((__m128i *)(void *)d, padded);
+        k->text_n = (size_t)(d - k->text) + n;
+    }
+    k->tokens++;
+    if (!k->sketching)
+        return;
+    uint64_t w0 = low64(padded), w1 = low64(_mm_unpackhi_epi64(padded, padded));
+    k->hashes[k->hashes_n++] = bw_campaign_mul_fold(w0 + k->nh[0], w1 + k->nh[1]) + k->nh_tail[n];
+    if (k->hashes_n == SINK_HASH_BATCH)
+        sink_flush_hashes(k);
+}
+
+// is_rcpt_word() of a word of n < 16 bytes in a register. The length and head filters are
+// tested as one: a recipient has words of common lengths ("john", "smith"), so the length
+// test alone passed often and, as a branch of its own, mispredicted.
+static inline bool block_rcpt_word(const norm_state *st, __m128i padded, size_t n)
+{
+    uint64_t head = low64(padded);
+    if (!((st->rcpt_lengths >> n) & (st->rcpt_heads >> rcpt_bit(head)) & 1))
+        return false;
+    _Alignas(16) char w[16];
+    _mm_store_si128((__m128i *)(void *)w, padded);
+    return rcpt_word_match(st, w, n, head);
+}
+
+// The separator (bytes <= 0x20; 0x7F, also one, is left to the byte paths), digit and
+// word-byte (ASCII letter or digit) masks of the 16 bytes at p.
+static inline void block_masks(const unsigned char *p, uint64_t *spaces, uint64_t *digits, uint64_t *word_bytes)
+{
+    const __m128i x = _mm_loadu_si128((const __m128i *)(const void *)p);
     // Range checks as one signed compare each: c - lo < len (unsigned) is c + (0x80 - lo) <
     // 0x80 + len (signed). Bytes >= 0x80 fall outside both ranges.
     const __m128i letter = _mm_cmplt_epi8(_mm_add_epi8(_mm_or_si128(x, _mm_set1_epi8(0x20)),
@@ -807,49 +849,100 @@ static inline size_t plain_block(const norm_state *st, token_sink *k, char *buf,
                                           _mm_set1_epi8((char)(0x80 + 26)));
     const __m128i digit = _mm_cmplt_epi8(_mm_add_epi8(x, _mm_set1_epi8((char)(0x80 - '0'))),
                                          _mm_set1_epi8((char)(0x80 + 10)));
-    // Bytes <= 0x20 (0x7F, also a separator, is left to the byte paths).
     const __m128i space = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x20)), x);
-    unsigned spaces = (unsigned)_mm_movemask_epi8(space);
-    if (spaces & 1)
-        return i + (size_t)__builtin_ctz(~spaces);   // at most 16 bytes on
-    unsigned digits = (unsigned)_mm_movemask_epi8(digit);
-    unsigned word_bytes = (unsigned)_mm_movemask_epi8(_mm_or_si128(letter, digit));
-    size_t r = (size_t)__builtin_ctz(~word_bytes);   // the run's length, at most 16
-    if (r - 1 >= longest)   // also r == 0
-        return 0;
-    size_t after = r;                             // the chunk's length
-    if (!((spaces >> r) & 1)) {
-        if (!((spaces >> (r + 1)) & 1) || !(CHUNK_SPECIAL[p[i + r]] & S_PUNCT))
-            return 0;
-        after = r + 1;
+    *spaces = (unsigned)_mm_movemask_epi8(space);
+    *digits = (unsigned)_mm_movemask_epi8(digit);
+    *word_bytes = (unsigned)_mm_movemask_epi8(_mm_or_si128(letter, digit));
+}
+
+// Bytes of the window whose masks plain_block() reads at once. On SpamAssassin a window of
+// 16 took 1.7 words a call (a block's last word mostly runs past it), 32 takes 3.0 and 48
+// 3.9, which measured no faster than 32 (bench_prepare, 28 Nov 2026).
+#define PLAIN_WINDOW 32
+// The plain chunks, a window of PLAIN_WINDOW input bytes at a time (16 when fewer are
+// left; the caller leaves at least 16): whitespace, and words of ASCII letters and digits,
+// each perhaps with one trailing punctuation byte (S_PUNCT: "word," "Re:") and followed by
+// whitespace. The window's masks (letters, digits, separators) are made once; every such
+// chunk the window holds whole is taken from them, its word reloaded from its own start,
+// folded and sunk from a register. Such a chunk is one that fast_chunk() takes (no leading
+// punctuation, one run within the cap, no join, too short for base64), and this gives its
+// token exactly. Sets *at to where it stopped: the window's end, or the start of a chunk it
+// did not take; returns true when that chunk is not one for this path (the byte paths then
+// take it), false when the next window may take it (it runs past this one).
+// Before the block path, a table lookup, store and count per word byte and another lookup
+// per separator were 21% of preparation (callgrind, bench_prepare, 28 Nov 2026). Taking
+// one chunk a load (the version before this one) made every chunk wait for the masks of
+// the one before (they give the next load's address): from one window's masks the words
+// are independent, and only the windows form a chain (docs/campaigns.md §7 has the figures).
+static inline bool plain_block(const norm_state *st, token_sink *k, size_t longest, const unsigned char *p,
+                               size_t n, size_t *at)
+{
+    const size_t i = *at;
+    uint64_t spaces, digits, word_bytes;
+    block_masks(p + i, &spaces, &digits, &word_bytes);
+    unsigned width = 16;
+    for (; width < PLAIN_WINDOW && n - i >= width + 16; width += 16) {
+        uint64_t spaces2, digits2, word_bytes2;
+        block_masks(p + i + width, &spaces2, &digits2, &word_bytes2);
+        spaces |= spaces2 << width, digits |= digits2 << width, word_bytes |= word_bytes2 << width;
     }
-    __m128i folded = _mm_or_si128(x, _mm_and_si128(letter, _mm_set1_epi8(0x20)));
-    __m128i keep = _mm_loadu_si128((const __m128i *)(const void *)(KEEP_BYTES + 16 - r));
-    _mm_storeu_si128((__m128i *)(void *)buf, _mm_and_si128(folded, keep));
-    unsigned run = (1u << r) - 1;
-    digits &= run;
-    if (digits == 0) {
-        if (is_rcpt_word(st, buf, r))
-            SINK_LIT(k, "<rcpt>");
-        else
-            sink_token(k, buf, r);
-    } else if (digits == run) {
-        SINK_LIT(k, "<num>");
-    } else {
-        uint64_t counts = word_counts(p + i, r);
-        size_t ndigits = (size_t)counts & 0xFFFF, hexes = (size_t)(counts >> 16) & 0xFFFF;
-        if (r >= 8 && hexes == r)
-            SINK_LIT(k, "<hex>");
-        else if (ndigits >= 3)
-            SINK_LIT(k, "<id>");
-        else if (is_rcpt_word(st, buf, r))
-            SINK_LIT(k, "<rcpt>");
-        else
-            sink_token(k, buf, r);
+    unsigned pos = (unsigned)__builtin_ctzll(~spaces);   // at most width
+    while (pos < width) {
+        unsigned r = (unsigned)__builtin_ctzll(~(word_bytes >> pos));   // the run's length
+        if (r - 1 >= longest) {     // also r == 0
+            // Not a plain chunk, unless the run may go on in the next block.
+            *at = i + pos;
+            return pos == 0 || r == 0 || pos + r < width;
+        }
+        unsigned after = r;         // the chunk's length
+        if (!((spaces >> (pos + r)) & 1)) {
+            if (pos + r + 1 >= width) {   // its end is in the next block
+                *at = i + pos;
+                return pos == 0;
+            }
+            if (!((spaces >> (pos + r + 1)) & 1) || !(CHUNK_SPECIAL[p[i + pos + r]] & S_PUNCT)) {
+                *at = i + pos;
+                return true;
+            }
+            after = r + 1;
+        }
+        if (n - (i + pos) < 16) {   // the word's own load would read past the text
+            *at = i + pos;
+            return false;
+        }
+        const __m128i y = _mm_loadu_si128((const __m128i *)(const void *)(p + i + pos));
+        const __m128i upper = _mm_cmplt_epi8(_mm_add_epi8(y, _mm_set1_epi8((char)(0x80 - 'A'))),
+                                             _mm_set1_epi8((char)(0x80 + 26)));
+        const __m128i keep = _mm_loadu_si128((const __m128i *)(const void *)(KEEP_BYTES + 16 - r));
+        const __m128i padded = _mm_and_si128(_mm_or_si128(y, _mm_and_si128(upper, _mm_set1_epi8(0x20))), keep);
+        const unsigned run = (1u << r) - 1, word_digits = (unsigned)(digits >> pos) & run;
+        if (word_digits == 0) {
+            if (block_rcpt_word(st, padded, r))
+                SINK_LIT(k, "<rcpt>");
+            else
+                sink_block_word(k, padded, r);
+        } else if (word_digits == run) {
+            SINK_LIT(k, "<num>");
+        } else {
+            uint64_t counts = word_counts(p + i + pos, r);
+            size_t ndigits = (size_t)counts & 0xFFFF, hexes = (size_t)(counts >> 16) & 0xFFFF;
+            if (r >= 8 && hexes == r)
+                SINK_LIT(k, "<hex>");
+            else if (ndigits >= 3)
+                SINK_LIT(k, "<id>");
+            else if (block_rcpt_word(st, padded, r))
+                SINK_LIT(k, "<rcpt>");
+            else
+                sink_block_word(k, padded, r);
+        }
+        pos += after;
+        // The whitespace after the chunk, as far as this block shows it (at least one byte).
+        pos += (unsigned)__builtin_ctzll(~(spaces >> pos));
+        if (k->stop)
+            break;
     }
-    _mm_storeu_si128((__m128i *)(void *)buf, _mm_setzero_si128());
-    // The whitespace after the chunk, as far as this block shows it (at least one byte).
-    return i + after + (size_t)__builtin_ctz(~(spaces >> after));
+    *at = i + pos;
+    return false;
 }
 #endif
 
@@ -861,17 +954,15 @@ static void normalize_part(norm_state *st, bw_slice s)
     token_sink k = st->sink;   // in registers; st->sink is the copy the general path uses
     size_t i = 0;
 #ifdef __SSE2__
-    // plain_block() takes runs of 1 to 14 bytes (one byte may follow them in the block,
-    // then a separator) within the word cap; none with general_only.
-    const size_t plain_longest = st->general_only ? 0 : cap < 14 ? cap : 14;
+    // plain_block() takes runs of 1 to 15 bytes within the word cap (a run of 15 still
+    // has a zero byte in its register; a bare run of 16 may be base64); none with
+    // general_only.
+    const size_t plain_longest = st->general_only ? 0 : cap < 15 ? cap : 15;
 #endif
     while (i < n && !k.stop) {
 #ifdef __SSE2__
-        size_t next = plain_longest ? plain_block(st, &k, buf, plain_longest, p, n, i) : 0;
-        if (next) {
-            i = next;
+        if (plain_longest && n - i >= 16 && !plain_block(st, &k, plain_longest, p, n, &i))
             continue;
-        }
 #endif
         while (i < n && (CHUNK_SPECIAL[p[i]] & S_SPACE))
             i++;

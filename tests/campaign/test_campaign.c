@@ -788,6 +788,27 @@ static void check_fast_general(const bw_campaign_norm_limits *lim, bw_slice inpu
     assert_string_equal(fast.p, general.p);
     assert_int_equal(tokens_fast, tokens_general);
     assert_int_equal(flags_fast, flags_general);
+    // Fused with the sketch (the block path hashes its words from a register): the same
+    // text, and the MinHash of the general path's text, with and without the token cache.
+    static bw_campaign_token_cache *cache;   // one, made once (its probes take a while)
+    if (!cache)
+        cache = bw_campaign_token_cache_new();
+    assert_non_null(cache);
+    uint32_t expect[BW_CAMPAIGN_SIG], got[BW_CAMPAIGN_SIG];
+    bw_campaign_minhash(&KEY, 3, bw_buf_slice(&general), expect);
+    bw_campaign_sketch sketch;
+    bw_campaign_sketch_init(&sketch, &KEY, 3, got, input.n % 2 ? cache : NULL);
+    bw_buf fused = BW_BUF_INIT;
+    size_t tokens_fused;
+    unsigned flags_fused;
+    assert_int_equal(bw_campaign_normalize_sketch(lim, BW_SLICE_NULL, text, rcpt_addr, rcpt_name, &fused, SIZE_MAX,
+                                                  &sketch, &tokens_fused, &flags_fused), BW_OK);
+    bw_campaign_sketch_finish(&sketch);
+    assert_string_equal(fused.p, general.p);
+    assert_int_equal(tokens_fused, tokens_general);
+    assert_int_equal(flags_fused, flags_general);
+    assert_memory_equal(got, expect, sizeof got);
+    bw_buf_free(&fused);
     bw_buf_free(&fast);
     bw_buf_free(&general);
     free(exact);
@@ -815,7 +836,7 @@ static void test_normalize_block_offsets(void **state)
     bw_buf text = BW_BUF_INIT;
     for (size_t c = 0; c < sizeof chunks / sizeof chunks[0]; c++) {
         for (size_t t = 0; t < sizeof tails / sizeof tails[0]; t++) {
-            for (unsigned offset = 0; offset < 32; offset++) {
+            for (unsigned offset = 0; offset < 40; offset++) {
                 for (unsigned lead = 0; lead < 2; lead++) {
                     // offset bytes before the chunk: spaces, or words ("ab cd ...") ending in a space.
                     bw_buf_clear(&text);
@@ -838,6 +859,48 @@ static void test_normalize_block_offsets(void **state)
                 }
             }
         }
+    }
+    bw_buf_free(&text);
+}
+
+// The block path takes every chunk a 32-byte window holds whole from one set of masks and
+// stops at a chunk it cannot take or that runs past the window: texts of random plain
+// words (1 to 17 bytes, so some straddle a block or the window, some are too long), joins,
+// punctuation and separators, of every length from 1 to 96 bytes, each in a buffer of
+// exactly its size, so that every window position and every text end is met and a read
+// past the end is seen by AddressSanitizer.
+static void test_normalize_block_window(void **state)
+{
+    (void)state;
+    static const char *const after[] = { " ", " ", " ", "  ", "\n", ", ", ". ", "! ", "' ", ".\" ", ")",
+                                         "-", "'s ", ":", " (", " \xc3\xa9 ", "\x7f", "@", ",9 ", " -- " };
+    static const char letters[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    static const char *const names[] = { "John Smith", "Abcdefghijklm" };
+    bw_campaign_norm_limits mid = { .max_input_bytes = 4096, .max_tokens = 1000, .max_token_bytes = 14 };
+    bw_campaign_norm_limits few = { .max_input_bytes = 4096, .max_tokens = 5, .max_token_bytes = 64 };
+    const bw_campaign_norm_limits *limits[] = { NULL, &mid, &few };
+    bw_buf text = BW_BUF_INIT;
+    uint64_t rng = 0x853c49e6748fea9bULL;
+    for (unsigned round = 0; round < 3000; round++) {
+        bw_buf_clear(&text);
+        size_t want = 1 + round % 96;
+        while (text.n < want) {
+            rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+            unsigned len = 1 + (unsigned)((rng >> 33) % 17), kind = (unsigned)(rng >> 50) % 8;
+            for (unsigned i = 0; i < len; i++) {
+                rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+                // Mostly lower-case letters; some words of digits, or mixed, or a name.
+                size_t pick = kind == 0 ? 52 + (rng >> 33) % 10 : kind == 1 ? (rng >> 33) % 62 : (rng >> 33) % 26;
+                assert_int_equal(bw_buf_append(&text, &letters[pick], 1), 0);
+            }
+            if (kind == 2)
+                assert_int_equal(bw_buf_append_cstr(&text, " john "), 0);
+            rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+            assert_int_equal(bw_buf_append_cstr(&text, after[(rng >> 33) % (sizeof after / sizeof after[0])]), 0);
+        }
+        bw_slice whole = bw_buf_slice(&text);
+        whole.n = want;
+        check_fast_general(limits[round % 3], whole, BW_SLICE_NULL, bw_slice_cstr(names[round % 2]));
     }
     bw_buf_free(&text);
 }
@@ -978,6 +1041,7 @@ int main(void)
         cmocka_unit_test(test_bad_config),
         cmocka_unit_test(test_normalize_fast_path),
         cmocka_unit_test(test_normalize_block_offsets),
+        cmocka_unit_test(test_normalize_block_window),
         cmocka_unit_test(test_sketch_fused),
         cmocka_unit_test(test_signature_pinned),
     };

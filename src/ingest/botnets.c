@@ -54,21 +54,6 @@ static bw_status db_fail(sqlite3 *db, char *errbuf, const char *what)
     return bw_error(errbuf, BW_ERR_DB, "botnets: %s: %s", what, sqlite3_errmsg(db));
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return 0;
-    size_t ncap = *cap ? *cap * 2 : 1024;
-    while (ncap < need)
-        ncap *= 2;
-    void *np = realloc(*p, ncap * size);
-    if (!np)
-        return -1;
-    *p = np;
-    *cap = ncap;
-    return 0;
-}
-
 static int64_t col_time(sqlite3_stmt *st, int col)
 {
     return sqlite3_column_type(st, col) == SQLITE_NULL ? 0 : sqlite3_column_int64(st, col);
@@ -82,7 +67,7 @@ static bw_status read_campaigns(sqlite3 *db, inputs *in, char *errbuf)
         return db_fail(db, errbuf, "reading campaigns");
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (grow((void **)&in->campaigns, &in->campaign_cap, in->ncampaigns + 1, sizeof *in->campaigns)) {
+        if (ingest_grow((void **)&in->campaigns, &in->campaign_cap, in->ncampaigns + 1, sizeof *in->campaigns)) {
             sqlite3_finalize(st);
             return bw_error(errbuf, BW_ERR_NOMEM, "botnets: out of memory");
         }
@@ -223,7 +208,7 @@ static bw_status read_messages(sqlite3 *db, inputs *in, char *errbuf)
         const char *ip_text = (const char *)sqlite3_column_text(st, 1);
         bw_ip ip;
         if (ip_text && bw_ip_parse(bw_slice_make(ip_text, (size_t)sqlite3_column_bytes(st, 1)), &ip)) {
-            if (grow((void **)&rows, &row_cap, nrows + 1, sizeof *rows)) {
+            if (ingest_grow((void **)&rows, &row_cap, nrows + 1, sizeof *rows)) {
                 nomem = true;
                 break;
             }
@@ -239,7 +224,7 @@ static bw_status read_messages(sqlite3 *db, inputs *in, char *errbuf)
                 i++;
             if (i == start)
                 continue;
-            if (grow((void **)&votes, &vote_cap, nvotes + 1, sizeof *votes) ||
+            if (ingest_grow((void **)&votes, &vote_cap, nvotes + 1, sizeof *votes) ||
                 bw_buf_append(&text, labels + start, i - start)) {
                 nomem = true;
                 break;
@@ -271,8 +256,8 @@ static bw_status read_messages(sqlite3 *db, inputs *in, char *errbuf)
                     asn = rows[end].asn;
                 end++;
             }
-            if (grow((void **)&in->sightings, &in->sighting_cap, in->nsightings + 1, sizeof *in->sightings) ||
-                grow((void **)&in->ips, &ip_cap, in->nips + 1, sizeof *in->ips)) {
+            if (ingest_grow((void **)&in->sightings, &in->sighting_cap, in->nsightings + 1, sizeof *in->sightings) ||
+                ingest_grow((void **)&in->ips, &ip_cap, in->nips + 1, sizeof *in->ips)) {
                 s = bw_error(errbuf, BW_ERR_NOMEM, "botnets: out of memory");
                 break;
             }
@@ -317,7 +302,7 @@ static bw_status read_asns(sqlite3 *db, inputs *in, char *errbuf)
     size_t cap = 0;
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (grow((void **)&in->asns, &cap, in->nasns + 1, sizeof *in->asns)) {
+        if (ingest_grow((void **)&in->asns, &cap, in->nasns + 1, sizeof *in->asns)) {
             sqlite3_finalize(st);
             return bw_error(errbuf, BW_ERR_NOMEM, "botnets: out of memory");
         }

@@ -128,21 +128,6 @@ static int cmp_u64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static int grow_array(void **p, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap)
-        return 0;
-    size_t ncap = *cap ? *cap * 2 : 256;
-    while (ncap < need)
-        ncap *= 2;
-    void *np = realloc(*p, ncap * size);
-    if (!np)
-        return -1;
-    *p = np;
-    *cap = ncap;
-    return 0;
-}
-
 static void rows_free(rows_out *r)
 {
     free(r->rows);
@@ -154,8 +139,8 @@ static void rows_free(rows_out *r)
 // Builds the row of one summary into r (appended); CPU only, no store access.
 static bw_status build_row(ingest_campaigns *c, rows_out *r, const bw_campaign_summary *s, bool in_memory)
 {
-    if (grow_array((void **)&r->rows, &r->cap, r->count + 1, sizeof *r->rows) ||
-        grow_array((void **)&r->links, &r->link_cap, r->link_count + s->link_count, sizeof *r->links))
+    if (ingest_grow((void **)&r->rows, &r->cap, r->count + 1, sizeof *r->rows) ||
+        ingest_grow((void **)&r->links, &r->link_cap, r->link_count + s->link_count, sizeof *r->links))
         return BW_ERR_NOMEM;
     for (int i = 0; i < 4; i++)
         bw_buf_clear(&c->json[i]);

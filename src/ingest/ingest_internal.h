@@ -6,12 +6,30 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "botwatch/campaign.h"
 #include "botwatch/error.h"
 #include "botwatch/mime.h"
 #include "botwatch/store.h"
 #include "botwatch/str.h"
+
+// Grows *p (an array of *cap elements of size bytes) to hold need elements, doubling;
+// -1 (nothing changed) if out of memory.
+static inline int ingest_grow(void **p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap * 2 : 256;
+    while (ncap < need)
+        ncap *= 2;
+    void *np = realloc(*p, ncap * size);
+    if (!np)
+        return -1;
+    *p = np;
+    *cap = ncap;
+    return 0;
+}
 
 // Campaign rows built but not yet written (campaigns.c): the JSON columns and link
 // domains live in text (offsets, since it grows while rows are added); a row's template

@@ -216,10 +216,10 @@ static void print_run(mode m, const run_result *r, size_t threads)
 {
     const bw_ingest_stats *s = &r->stats;
     printf("%-9s %llu msgs (%llu new) in %.2f s: %.0f msgs/s, %.1f MB/s; CPU %.2f s (reader %.2f, %zu workers "
-           "%.2f, writer %.2f); end of run %.2f s; peak RSS %.1f MB; db %.1f MB\n",
+           "%.2f, writer %.2f); end of run %.2f s, store open + close %.2f s; peak RSS %.1f MB; db %.1f MB\n",
            mode_names[m], (unsigned long long)s->messages, (unsigned long long)s->new_messages, r->wall,
            (double)s->messages / r->wall, (double)s->bytes / 1e6 / r->wall, r->cpu, s->cpu_reader, threads,
-           s->cpu_workers, s->cpu_writer, r->finish, r->rss_mb, r->db_mb);
+           s->cpu_workers, s->cpu_writer, r->finish, r->wall - s->elapsed, r->rss_mb, r->db_mb);
     if (m != MODE_BASE)
         printf("          campaigns: %llu messages, %llu created, %llu active at the end, %llu botnets; "
                "%llu messages labelled by rules\n",

@@ -45,6 +45,9 @@ typedef struct bw_ingest_stats {
     uint64_t campaigns_active;    // campaigns in the saved state at the end (continue next run)
     uint64_t labelled;            // new messages with at least one rule label
     uint64_t botnets;             // botnets after the end-of-run inference
+    uint64_t botnet_rows_read;    // message rows it read back from the store: earlier runs'
+                                  //   (this run's come from memory, unless another writer
+                                  //   inserted between its batches: then all are read)
     bool campaign_state_reset;    // a saved state that could not be loaded was discarded
     double seconds_finish;        // wall time of the end-of-run campaign rows + state + botnets
 } bw_ingest_stats;

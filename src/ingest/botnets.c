@@ -47,6 +47,7 @@ typedef struct inputs {
     size_t nips;
     as_info *asns;                    // the asns table, by asn
     size_t nasns;
+    uint64_t rows_read;               // message rows read from the store
 } inputs;
 
 static bw_status db_fail(sqlite3 *db, char *errbuf, const char *what)
@@ -112,11 +113,12 @@ static int cmp_vote(const void *a, const void *b)
     return c ? c : (x->n > y->n) - (x->n < y->n);
 }
 
-// One message's sender: merged per (campaign, IP) into a sighting.
+// A campaign's senders at one IP: one message's, or several merged (merge_senders).
 typedef struct sender_row {
     uint64_t campaign;
     bw_ip ip;
-    int64_t time;
+    int64_t first, last;
+    uint64_t messages;
     uint32_t asn;
 } sender_row;
 
@@ -133,6 +135,165 @@ static int cmp_ip_asn(const void *a, const void *b)
     const ip_asn *x = a, *y = b;
     int c = memcmp(x->ip.b, y->ip.b, sizeof x->ip.b);
     return c ? c : (x->asn > y->asn) - (x->asn < y->asn);
+}
+
+// Sorts rows by (campaign, IP) and merges each run into one: first and last times, the
+// messages summed, the largest ASN (if lookups ever disagreed). Returns the new count.
+static size_t merge_senders(sender_row *rows, size_t n)
+{
+    if (n < 2)
+        return n;
+    qsort(rows, n, sizeof *rows, cmp_sender);
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        sender_row *o = w ? &rows[w - 1] : NULL;
+        if (o && cmp_sender(o, &rows[i]) == 0) {
+            if (rows[i].first < o->first)
+                o->first = rows[i].first;
+            if (rows[i].last > o->last)
+                o->last = rows[i].last;
+            if (rows[i].asn > o->asn)
+                o->asn = rows[i].asn;
+            o->messages += rows[i].messages;
+        } else {
+            rows[w++] = rows[i];
+        }
+    }
+    return w;
+}
+
+// Sorts votes by (campaign, label) and merges equal ones (their messages summed) into
+// votes and a new text buffer. Returns the new count, or SIZE_MAX without memory.
+static size_t merge_votes(label_vote *votes, size_t n, bw_buf *text)
+{
+    for (size_t i = 0; i < n; i++)
+        votes[i].p = text->p + votes[i].off;
+    if (n > 1)
+        qsort(votes, n, sizeof *votes, cmp_vote);
+    bw_buf merged = BW_BUF_INIT;
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (w && cmp_vote(&votes[w - 1], &votes[i]) == 0) {
+            votes[w - 1].messages += votes[i].messages;
+            continue;
+        }
+        size_t off = merged.n;
+        if (bw_buf_append(&merged, votes[i].p, votes[i].n)) {
+            bw_buf_free(&merged);
+            return SIZE_MAX;
+        }
+        votes[w] = votes[i];   // p stays in the old text, for the comparisons
+        votes[w].off = off;
+        w++;
+    }
+    for (size_t i = 0; i < w; i++)
+        votes[i].p = NULL;   // offsets into the new text from here on
+    bw_buf_free(text);
+    *text = merged;
+    return w;
+}
+
+// Appends one (campaign, label) vote per label of a space-separated list. -1: no memory.
+static int add_votes(label_vote **votes, size_t *n, size_t *cap, bw_buf *text, uint64_t campaign,
+                     const char *labels, size_t len, uint64_t messages)
+{
+    for (size_t i = 0; i < len;) {
+        while (i < len && labels[i] == ' ')
+            i++;
+        size_t start = i;
+        while (i < len && labels[i] != ' ')
+            i++;
+        if (i == start)
+            continue;
+        if (ingest_grow((void **)votes, cap, *n + 1, sizeof **votes) || bw_buf_append(text, labels + start, i - start))
+            return -1;
+        (*votes)[(*n)++] = (label_vote){ campaign, text->n - (i - start), i - start, NULL, messages };
+    }
+    return 0;
+}
+
+// This run's campaign messages as the writer stores them (ingest.c), so that the end of
+// the run does not read back the rows it has just written (a scan of the whole run through
+// the WAL, most of the botnet time on bench/ingest). Kept merged per (campaign, IP) and
+// (campaign, label) as it grows, so it holds no more than the sightings and votes the
+// inference builds anyway.
+struct ingest_botnet_feed {
+    sender_row *rows;
+    size_t nrows, row_cap, rows_merged_at;   // merged again once nrows doubles
+    label_vote *votes;
+    size_t nvotes, vote_cap, votes_merged_at;
+    bw_buf text;
+    int64_t first_id, last_id;   // the ids of every message this run inserted
+    uint64_t inserted;
+    bool nomem;                  // then the end of run reads the store as before
+};
+
+ingest_botnet_feed *ingest_botnet_feed_new(void)
+{
+    ingest_botnet_feed *f = calloc(1, sizeof *f);
+    if (f) {
+        f->text = (bw_buf)BW_BUF_INIT;
+        f->rows_merged_at = f->votes_merged_at = 1024;
+    }
+    return f;
+}
+
+void ingest_botnet_feed_free(ingest_botnet_feed *f)
+{
+    if (!f)
+        return;
+    free(f->rows);
+    free(f->votes);
+    bw_buf_free(&f->text);
+    free(f);
+}
+
+void ingest_botnet_feed_inserted(ingest_botnet_feed *f, int64_t id)
+{
+    if (!f->inserted || id < f->first_id)
+        f->first_id = id;
+    if (!f->inserted || id > f->last_id)
+        f->last_id = id;
+    f->inserted++;
+}
+
+void ingest_botnet_feed_add(ingest_botnet_feed *f, uint64_t campaign, const bw_ip *ip, int64_t time, uint32_t asn,
+                            bw_slice labels)
+{
+    if (f->nomem)
+        return;
+    if (ip) {
+        if (f->nrows >= f->rows_merged_at) {
+            f->nrows = merge_senders(f->rows, f->nrows);
+            f->rows_merged_at = f->nrows * 2 > 1024 ? f->nrows * 2 : 1024;
+        }
+        if (ingest_grow((void **)&f->rows, &f->row_cap, f->nrows + 1, sizeof *f->rows)) {
+            f->nomem = true;
+            return;
+        }
+        f->rows[f->nrows++] = (sender_row){ campaign, *ip, time, time, 1, asn };
+    }
+    if (labels.n) {
+        if (f->nvotes >= f->votes_merged_at) {
+            size_t n = merge_votes(f->votes, f->nvotes, &f->text);
+            if (n == SIZE_MAX) {
+                f->nomem = true;
+                return;
+            }
+            f->nvotes = n;
+            f->votes_merged_at = n * 2 > 1024 ? n * 2 : 1024;
+        }
+        if (add_votes(&f->votes, &f->nvotes, &f->vote_cap, &f->text, campaign, labels.p, labels.n, 1))
+            f->nomem = true;
+    }
+}
+
+// Whether the rows with ids in [first_id, last_id] are exactly this run's: no other
+// writer inserted between its batches (the ids of one writer's messages run on without a
+// gap: each is max(id) + 1).
+static bool feed_usable(const ingest_botnet_feed *f)
+{
+    return f && !f->nomem && f->inserted && (uint64_t)(f->last_id - f->first_id) + 1 == f->inserted;
 }
 
 // A campaign's labels are those carried by at least half of its messages: one stray match
@@ -183,7 +344,8 @@ static bw_status labels_from_votes(inputs *in, label_vote *votes, size_t nvotes,
 // campaign index dated the messages: seen_at, else when ingested. Rows whose sender IP
 // does not parse are left out, as before; rows are merged by the parsed address (the
 // analyzer writes one text per address, and bw_botnet_infer merges repeats anyway).
-static bw_status read_messages(sqlite3 *db, inputs *in, char *errbuf)
+// With a usable feed, this run's rows (its id range) come from the feed instead.
+static bw_status read_messages(sqlite3 *db, inputs *in, const ingest_botnet_feed *feed, char *errbuf)
 {
     in->label_off = malloc((in->ncampaigns ? in->ncampaigns : 1) * sizeof *in->label_off);
     if (!in->label_off)
@@ -193,9 +355,18 @@ static bw_status read_messages(sqlite3 *db, inputs *in, char *errbuf)
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db,
                            "SELECT campaign_id, sender_ip, coalesce(seen_at, ingested_at), coalesce(sender_asn, 0),"
-                           " rule_labels FROM messages NOT INDEXED WHERE campaign_id IS NOT NULL",
+                           " rule_labels FROM messages NOT INDEXED WHERE id > ?1 AND id < ?2"
+                           " AND campaign_id IS NOT NULL",
                            -1, &st, NULL) != SQLITE_OK)
         return db_fail(db, errbuf, "reading campaign messages");
+    // The rows outside the feed's range: before it, and any after it.
+    bool use_feed = feed_usable(feed);
+    int64_t ranges[2][2] = { { INT64_MIN, INT64_MAX }, { 0, 0 } };
+    if (use_feed) {
+        ranges[0][1] = feed->first_id;
+        ranges[1][0] = feed->last_id;
+        ranges[1][1] = INT64_MAX;
+    }
     sender_row *rows = NULL;
     size_t nrows = 0, row_cap = 0;
     bw_buf text = BW_BUF_INIT;
@@ -203,71 +374,68 @@ static bw_status read_messages(sqlite3 *db, inputs *in, char *errbuf)
     size_t nvotes = 0, vote_cap = 0;
     bool nomem = false;
     int rc = SQLITE_DONE;
-    while (!nomem && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        uint64_t id = (uint64_t)sqlite3_column_int64(st, 0);
-        const char *ip_text = (const char *)sqlite3_column_text(st, 1);
-        bw_ip ip;
-        if (ip_text && bw_ip_parse(bw_slice_make(ip_text, (size_t)sqlite3_column_bytes(st, 1)), &ip)) {
-            if (ingest_grow((void **)&rows, &row_cap, nrows + 1, sizeof *rows)) {
-                nomem = true;
-                break;
+    for (int r = 0; r < (use_feed ? 2 : 1) && !nomem && rc == SQLITE_DONE; r++) {
+        sqlite3_bind_int64(st, 1, ranges[r][0]);
+        sqlite3_bind_int64(st, 2, ranges[r][1]);
+        while (!nomem && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+            in->rows_read++;
+            uint64_t id = (uint64_t)sqlite3_column_int64(st, 0);
+            const char *ip_text = (const char *)sqlite3_column_text(st, 1);
+            bw_ip ip;
+            if (ip_text && bw_ip_parse(bw_slice_make(ip_text, (size_t)sqlite3_column_bytes(st, 1)), &ip)) {
+                if (ingest_grow((void **)&rows, &row_cap, nrows + 1, sizeof *rows)) {
+                    nomem = true;
+                    break;
+                }
+                int64_t t = col_time(st, 2);
+                rows[nrows++] = (sender_row){ id, ip, t, t, 1, (uint32_t)sqlite3_column_int64(st, 3) };
             }
-            rows[nrows++] = (sender_row){ id, ip, col_time(st, 2), (uint32_t)sqlite3_column_int64(st, 3) };
-        }
-        const char *labels = (const char *)sqlite3_column_text(st, 4);
-        size_t n = labels ? (size_t)sqlite3_column_bytes(st, 4) : 0;
-        for (size_t i = 0; i < n;) {
-            while (i < n && labels[i] == ' ')
-                i++;
-            size_t start = i;
-            while (i < n && labels[i] != ' ')
-                i++;
-            if (i == start)
-                continue;
-            if (ingest_grow((void **)&votes, &vote_cap, nvotes + 1, sizeof *votes) ||
-                bw_buf_append(&text, labels + start, i - start)) {
+            const char *labels = (const char *)sqlite3_column_text(st, 4);
+            if (labels && add_votes(&votes, &nvotes, &vote_cap, &text, id, labels,
+                                    (size_t)sqlite3_column_bytes(st, 4), 1))
                 nomem = true;
-                break;
-            }
-            votes[nvotes++] = (label_vote){ id, text.n - (i - start), i - start, NULL, 1 };
         }
+        sqlite3_reset(st);
     }
     sqlite3_finalize(st);
+    if (!nomem && rc == SQLITE_DONE && use_feed) {
+        if (ingest_grow((void **)&rows, &row_cap, nrows + feed->nrows, sizeof *rows) ||
+            ingest_grow((void **)&votes, &vote_cap, nvotes + feed->nvotes, sizeof *votes) ||
+            bw_buf_reserve(&text, feed->text.n)) {
+            nomem = true;
+        } else {
+            if (feed->nrows)
+                memcpy(rows + nrows, feed->rows, feed->nrows * sizeof *rows);
+            nrows += feed->nrows;
+            for (size_t i = 0; i < feed->nvotes; i++) {
+                votes[nvotes] = feed->votes[i];
+                votes[nvotes++].off += text.n;
+            }
+            bw_buf_append(&text, feed->text.p, feed->text.n);   // reserved above
+        }
+    }
     bw_status s = nomem ? bw_error(errbuf, BW_ERR_NOMEM, "botnets: out of memory")
                   : rc != SQLITE_DONE ? db_fail(db, errbuf, "reading campaign messages") : BW_OK;
     if (s == BW_OK)
         s = labels_from_votes(in, votes, nvotes, &text, errbuf);
     free(votes);
     bw_buf_free(&text);
-    // Sightings: rows sorted by (campaign, IP), each run merged.
+    // Sightings: rows merged per (campaign, IP).
+    nrows = merge_senders(rows, nrows);
     if (s == BW_OK && nrows) {
-        qsort(rows, nrows, sizeof *rows, cmp_sender);
-        size_t ip_cap = 0;
-        for (size_t i = 0; i < nrows && s == BW_OK;) {
-            size_t end = i + 1;
-            int64_t first = rows[i].time, last = rows[i].time;
-            uint32_t asn = rows[i].asn;
-            while (end < nrows && cmp_sender(&rows[i], &rows[end]) == 0) {
-                if (rows[end].time < first)
-                    first = rows[end].time;
-                if (rows[end].time > last)
-                    last = rows[end].time;
-                if (rows[end].asn > asn)
-                    asn = rows[end].asn;
-                end++;
-            }
-            if (ingest_grow((void **)&in->sightings, &in->sighting_cap, in->nsightings + 1, sizeof *in->sightings) ||
-                ingest_grow((void **)&in->ips, &ip_cap, in->nips + 1, sizeof *in->ips)) {
-                s = bw_error(errbuf, BW_ERR_NOMEM, "botnets: out of memory");
-                break;
-            }
-            in->sightings[in->nsightings++] = (bw_botnet_sighting){
-                .campaign_id = rows[i].campaign, .ip = rows[i].ip, .first_seen = first, .last_seen = last,
-                .messages = (uint64_t)(end - i),
+        in->sightings = malloc(nrows * sizeof *in->sightings);
+        in->ips = malloc(nrows * sizeof *in->ips);
+        if (!in->sightings || !in->ips)
+            s = bw_error(errbuf, BW_ERR_NOMEM, "botnets: out of memory");
+        for (size_t i = 0; i < nrows && s == BW_OK; i++) {
+            in->sightings[i] = (bw_botnet_sighting){
+                .campaign_id = rows[i].campaign, .ip = rows[i].ip, .first_seen = rows[i].first,
+                .last_seen = rows[i].last, .messages = rows[i].messages,
             };
-            in->ips[in->nips++] = (ip_asn){ rows[i].ip, asn };
-            i = end;
+            in->ips[i] = (ip_asn){ rows[i].ip, rows[i].asn };
         }
+        if (s == BW_OK)
+            in->nsightings = in->nips = nrows;
     }
     free(rows);
     if (s != BW_OK)
@@ -564,7 +732,8 @@ void ingest_botnet_plan_free(ingest_botnet_plan *plan)
     free(plan);
 }
 
-bw_status ingest_botnets_infer(sqlite3 *db, const rows_out *override, ingest_botnet_plan **out, char *errbuf)
+bw_status ingest_botnets_infer(sqlite3 *db, const rows_out *override, const ingest_botnet_feed *feed,
+                               ingest_botnet_plan **out, char *errbuf)
 {
     *out = NULL;
     ingest_botnet_plan *plan = calloc(1, sizeof *plan);
@@ -578,7 +747,7 @@ bw_status ingest_botnets_infer(sqlite3 *db, const rows_out *override, ingest_bot
     if (s == BW_OK)
         s = merge_override(in, override, errbuf);
     if (s == BW_OK)
-        s = read_messages(db, in, errbuf);
+        s = read_messages(db, in, feed, errbuf);
     if (s == BW_OK)
         s = read_asns(db, in, errbuf);
     if (txn)
@@ -596,10 +765,16 @@ bw_status ingest_botnets_infer(sqlite3 *db, const rows_out *override, ingest_bot
     }
     bw_botnet_stats st;
     bw_botnet_result_stats(plan->result, &st);
-    bw_info("ingest", "botnets inferred botnets=%zu campaigns=%zu sightings=%zu edges=%zu modularity=%.3f",
-            st.botnets, st.campaigns, st.sightings, st.edges, st.modularity);
+    bw_info("ingest", "botnets inferred botnets=%zu campaigns=%zu sightings=%zu edges=%zu modularity=%.3f"
+            " (this run's messages %s)", st.botnets, st.campaigns, st.sightings, st.edges, st.modularity,
+            feed_usable(feed) ? "from memory" : "read back from the store");
     *out = plan;
     return BW_OK;
+}
+
+uint64_t ingest_botnet_plan_rows_read(const ingest_botnet_plan *plan)
+{
+    return plan ? plan->in.rows_read : 0;
 }
 
 bw_status ingest_botnets_write(bw_store *store, const ingest_botnet_plan *plan, uint64_t *botnets, char *errbuf)
@@ -613,15 +788,18 @@ bw_status ingest_botnets_write(bw_store *store, const ingest_botnet_plan *plan, 
     return s;
 }
 
-bw_status ingest_botnets(bw_store *store, uint64_t *botnets, char *errbuf)
+bw_status ingest_botnets(bw_store *store, uint64_t *botnets, uint64_t *rows_read, char *errbuf)
 {
     *botnets = 0;
+    *rows_read = 0;
     if (bw_store_in_batch(store))
         return bw_error(errbuf, BW_ERR_INVALID, "botnets: the store has an open batch");
     ingest_botnet_plan *plan;
-    bw_status s = ingest_botnets_infer(bw_store_sqlite(store), NULL, &plan, errbuf);
-    if (s == BW_OK)
+    bw_status s = ingest_botnets_infer(bw_store_sqlite(store), NULL, NULL, &plan, errbuf);
+    if (s == BW_OK) {
+        *rows_read = plan->in.rows_read;
         s = ingest_botnets_write(store, plan, botnets, errbuf);
+    }
     ingest_botnet_plan_free(plan);
     return s;
 }

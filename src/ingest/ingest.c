@@ -83,6 +83,8 @@ typedef struct slot {
     uint64_t anomalies;
     size_t part_count, text_bytes;
     uint32_t asn;
+    bool has_ip;              // sender_ip parses as an address: ip
+    bw_ip ip;
     url_ref *urls;
     size_t url_count, url_cap;
     str_ref rule_labels;
@@ -331,10 +333,10 @@ static bw_status keep_record(worker *w, slot *s, const bw_mail_record *rec)
     s->text_bytes = rec->text.n;
     s->asn = 0;
     s->as_name = s->as_country = (str_ref){ 0, 0 };
-    if (w->p->config->asn && rec->sender_ip.n) {
-        bw_ip ip;
+    s->has_ip = rec->sender_ip.n && bw_ip_parse(rec->sender_ip, &s->ip);
+    if (w->p->config->asn && s->has_ip) {
         bw_asn_info info;
-        if (bw_ip_parse(rec->sender_ip, &ip) && bw_asn_lookup(w->p->config->asn, &ip, &info) && info.asn) {
+        if (bw_asn_lookup(w->p->config->asn, &s->ip, &info) && info.asn) {
             s->asn = info.asn;
             rc |= keep(s, info.org, &s->as_name) | keep(s, info.country, &s->as_country);
         }
@@ -533,6 +535,7 @@ typedef struct writer {
     size_t in_batch;
     int64_t run_started;        // ingested_at of every row of this run (UTC seconds)
     ingest_campaigns *campaigns;   // NULL: off
+    ingest_botnet_feed *botnet_feed;   // NULL: botnets off (or no memory: read from the store)
 } writer;
 
 static bw_status flush_counts(writer *wr, char *errbuf)
@@ -704,6 +707,18 @@ static bw_status write_slot(writer *wr, const slot *s, char *errbuf)
         return st;
     if (campaign && inserted && (st = commit_campaign(wr, s, &cm, &match, errbuf)) != BW_OK)
         return st;
+    if (inserted && wr->botnet_feed) {
+        // The id the store gave the row (campaign messages chose theirs; it is cached, so
+        // this asks nothing of SQLite).
+        int64_t next;
+        if ((st = bw_store_next_message_id(wr->store, &next, errbuf)) != BW_OK)
+            return st;
+        ingest_botnet_feed_inserted(wr->botnet_feed, next - 1);
+        if (campaign)
+            ingest_botnet_feed_add(wr->botnet_feed, meta.campaign_id, s->has_ip ? &s->ip : NULL,
+                                   s->has_received ? s->received_at : s->has_date ? s->date : wr->run_started,
+                                   meta.sender_asn, meta.rule_labels);
+    }
     if (inserted && meta.rule_labels.n)
         wr->stats->labelled++;
     wr->counts.messages++;
@@ -842,6 +857,7 @@ static bw_status run_writer(pipeline *p, writer *wr, double started, char *errbu
 // for the campaign rows not written yet). It never touches the writer's connection.
 typedef struct finisher {
     ingest_campaigns *campaigns;
+    const ingest_botnet_feed *feed;   // this run's messages (may be NULL)
     const char *db_path;           // NULL: botnets are inferred later, on the writer
     ingest_botnet_plan *plan;      // the botnets, if inferred here
     char why[BW_ERRBUF_SIZE];      // why not, if it failed (the writer then does it)
@@ -874,7 +890,7 @@ static void *finisher_botnets_main(void *arg)
         snprintf(f->why, sizeof f->why, "read connection: %s", db ? sqlite3_errmsg(db) : "out of memory");
     } else {
         sqlite3_busy_timeout(db, 5000);
-        ingest_botnets_infer(db, &f->campaigns->final, &f->plan, f->why);
+        ingest_botnets_infer(db, &f->campaigns->final, f->feed, &f->plan, f->why);
     }
     sqlite3_close(db);
     f->cpu += thread_cpu_seconds() - cpu0;
@@ -940,6 +956,9 @@ bw_status bw_ingest_paths(bw_store *store, const char *const *paths, size_t path
         stats->campaign_state_reset = campaigns.state_reset;
         wr.campaigns = &campaigns;
         p.campaign_config = &campaigns.cfg;
+        if (cfg.botnets)
+            wr.botnet_feed = ingest_botnet_feed_new();   // without it, botnets read the store
+
     }
     p.ring = calloc(p.ring_size, sizeof *p.ring);
     workers = calloc(cfg.threads, sizeof *workers);
@@ -1031,7 +1050,7 @@ join:
     // End of run (see finisher). Not after a failed run: its messages keep their campaign
     // ids, the next run continues from the previous state and never reuses those ids.
     bool finish_campaigns = campaigns_open && st == BW_OK;
-    finisher fin = { .campaigns = &campaigns, .lock = PTHREAD_MUTEX_INITIALIZER,
+    finisher fin = { .campaigns = &campaigns, .feed = wr.botnet_feed, .lock = PTHREAD_MUTEX_INITIALIZER,
                      .state_done = PTHREAD_COND_INITIALIZER };
     if (cfg.botnets) {
         const char *path = sqlite3_db_filename(bw_store_sqlite(store), "main");
@@ -1092,11 +1111,12 @@ join:
         // Over the whole store, after the indexes are back (messages_campaign serves it).
         double botnets_at = now_seconds();
         if (fin.plan) {
+            stats->botnet_rows_read = ingest_botnet_plan_rows_read(fin.plan);
             st = ingest_botnets_write(store, fin.plan, &stats->botnets, errbuf);
         } else {
             if (botnets_started)
                 bw_info("ingest", "botnets inferred on the writer: %s", fin.why);
-            st = ingest_botnets(store, &stats->botnets, errbuf);
+            st = ingest_botnets(store, &stats->botnets, &stats->botnet_rows_read, errbuf);
         }
         bw_info("ingest", "botnets inferred and stored seconds=%.2f", now_seconds() - botnets_at);
     }
@@ -1141,6 +1161,7 @@ done:
         ingest_campaigns_close(&campaigns);
     bw_buf_free(&wr.source);
     free(wr.urls);
+    ingest_botnet_feed_free(wr.botnet_feed);
     pthread_mutex_destroy(&p.lock);
     pthread_cond_destroy(&p.can_fill);
     pthread_cond_destroy(&p.can_work);

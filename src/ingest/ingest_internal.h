@@ -10,6 +10,7 @@
 
 #include "botwatch/campaign.h"
 #include "botwatch/error.h"
+#include "botwatch/ip.h"
 #include "botwatch/mime.h"
 #include "botwatch/store.h"
 #include "botwatch/str.h"
@@ -101,15 +102,30 @@ void ingest_campaigns_close(ingest_campaigns *c);
 
 // End of a run: botnets inferred over every campaign of the store, written with
 // campaigns.botnet_id in one transaction (outside any batch). *botnets = how many.
-bw_status ingest_botnets(bw_store *store, uint64_t *botnets, char *errbuf);
+bw_status ingest_botnets(bw_store *store, uint64_t *botnets, uint64_t *rows_read, char *errbuf);
 // The same in two steps, so that the reading and inference can run on another thread with
 // a read connection of its own while the writer still writes: infer reads db as if the
 // rows in override (may be NULL) were already upserted into campaigns; write stores the
 // result on the writer's handle.
 typedef struct ingest_botnet_plan ingest_botnet_plan;
 typedef struct sqlite3 sqlite3;
-bw_status ingest_botnets_infer(sqlite3 *db, const rows_out *override, ingest_botnet_plan **plan, char *errbuf);
+// This run's campaign messages, fed by the writer as it stores them, so that infer reads
+// only the rows of earlier runs (and of any other writer) from db. The feed is used only
+// if the ids of every message this run inserted (campaign or not, each reported to
+// _inserted) form one unbroken range; otherwise, or after running out of memory, infer
+// reads every row as before.
+typedef struct ingest_botnet_feed ingest_botnet_feed;
+ingest_botnet_feed *ingest_botnet_feed_new(void);
+void ingest_botnet_feed_free(ingest_botnet_feed *feed);
+void ingest_botnet_feed_inserted(ingest_botnet_feed *feed, int64_t id);
+// ip: the sender IP as the stored text parses (NULL if it does not); time: the row's
+// coalesce(seen_at, ingested_at); labels: its rule_labels.
+void ingest_botnet_feed_add(ingest_botnet_feed *feed, uint64_t campaign, const bw_ip *ip, int64_t time,
+                            uint32_t asn, bw_slice labels);
+bw_status ingest_botnets_infer(sqlite3 *db, const rows_out *override, const ingest_botnet_feed *feed,
+                               ingest_botnet_plan **plan, char *errbuf);
 bw_status ingest_botnets_write(bw_store *store, const ingest_botnet_plan *plan, uint64_t *botnets, char *errbuf);
 void ingest_botnet_plan_free(ingest_botnet_plan *plan);
+uint64_t ingest_botnet_plan_rows_read(const ingest_botnet_plan *plan);   // message rows read from db
 
 #endif

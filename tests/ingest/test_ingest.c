@@ -23,6 +23,7 @@
 #include "botwatch/ingest.h"
 #include "botwatch/rules.h"
 #include "botwatch/store.h"
+#include "ingest_internal.h"   // ingest_botnets: the end-of-run inference without the feed
 #include "spamsim_gen.h"
 
 #define SPAMASSASSIN_MESSAGES 6046
@@ -390,6 +391,8 @@ static void test_campaigns_day_after_day(void **state)
     ingest(one, both, 2, 2, &stats);
     assert_int_equal(stats.new_messages, 6000);
     assert_int_equal(stats.campaign_messages, 6000);
+    // The botnets of a first run come from the writer's feed: no row is read back.
+    assert_int_equal(stats.botnet_rows_read, 0);
     uint64_t campaigns_one = stats.campaigns_created;
     dump_hash(one, one_hash);
     // spamsim's 40 templates: a few splits, never a merge of all of them.
@@ -414,6 +417,10 @@ static void test_campaigns_day_after_day(void **state)
     assert_true(stats.campaigns_active > 0);
     int64_t max_after_day1 = count_rows(two, "SELECT max(id) FROM campaigns");
     ingest(two, &day2, 1, 3, &stats);
+    // The second run reads back day 1's rows only; its own come from its feed.
+    assert_int_equal(stats.botnet_rows_read,
+                     count_rows(two, "SELECT count(*) FROM messages m JOIN sources s ON s.id = m.source_id"
+                                     " WHERE s.path LIKE '%day1.mbox' AND m.campaign_id IS NOT NULL"));
     // Day 2 extends campaigns of day 1: some of its messages join ids created on day 1.
     int64_t extended = count_rows(two, "SELECT count(DISTINCT campaign_id) FROM messages m JOIN sources s"
                                        " ON s.id = m.source_id WHERE s.path LIKE '%day2.mbox' AND m.campaign_id <= "
@@ -425,6 +432,14 @@ static void test_campaigns_day_after_day(void **state)
     assert_true(max_after_day1 > 0);
     assert_int_equal(first_day + stats.campaigns_created, campaigns_one);
     dump_hash(two, two_hash);
+    assert_string_equal(one_hash, two_hash);
+    // Inferred again from the store alone (every row read back, no feed), the botnets
+    // and the campaigns' botnet ids are the same.
+    uint64_t again = 0, rows_read = 0;
+    assert_int_equal(ingest_botnets(one, &again, &rows_read, err), BW_OK);
+    assert_int_equal(rows_read, 6000);
+    assert_int_equal(again, (uint64_t)botnets);
+    dump_hash(one, two_hash);
     assert_string_equal(one_hash, two_hash);
     assert_int_equal(bw_store_close(one, err), BW_OK);
     assert_int_equal(bw_store_close(two, err), BW_OK);

@@ -155,6 +155,7 @@ typedef struct bw_campaign_msg {
     const bw_url *urls;       // only .domain and .host_is_ip are used
     size_t url_count;
     bw_slice sender_ip;       // text form; unparsable or empty = unknown
+    const bw_ip *sender_addr; // sender_ip already parsed, or NULL (then it is parsed here)
     uint32_t asn;             // 0 = unknown
     bw_slice rcpt_addr, rcpt_name;  // the trap recipient, replaced by <rcpt>
 } bw_campaign_msg;

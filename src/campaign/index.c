@@ -615,8 +615,9 @@ static int campaign_update(bw_campaign_index *x, campaign *c, const bw_campaign_
     c->messages++;
     c->changed = true;
     bw_ip ip;
-    if (msg->sender_ip.n && bw_ip_parse(msg->sender_ip, &ip) &&
-        !(c->has_last_ip && memcmp(c->last_ip.b, ip.b, sizeof ip.b) == 0)) {
+    bool has_ip = msg->sender_addr ? (ip = *msg->sender_addr, true)
+                                   : msg->sender_ip.n && bw_ip_parse(msg->sender_ip, &ip);
+    if (has_ip && !(c->has_last_ip && memcmp(c->last_ip.b, ip.b, sizeof ip.b) == 0)) {
         // Adding an IP (and its /24) a second time changes nothing, so the same sender as
         // the campaign's previous message (a bot's burst, a repeated message) skips the two
         // keyed hashes and set probes. Not saved: after a load the first add just repeats.

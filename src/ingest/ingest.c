@@ -608,7 +608,7 @@ static bw_status match_campaign(writer *wr, const slot *s, const bw_message *msg
         bw_campaign_index_now(wr->campaigns->index, &when);
     *cm = (bw_campaign_msg){
         .id = (uint64_t)id, .time = when, .subject = msg->subject, .urls = rec->urls, .url_count = rec->url_count,
-        .sender_ip = rec->sender_ip, .asn = s->asn,
+        .sender_ip = rec->sender_ip, .sender_addr = s->has_ip ? &s->ip : NULL, .asn = s->asn,
     };
     if ((st = bw_campaign_index_match(wr->campaigns->index, &s->prep, m)) != BW_OK)
         return bw_error(errbuf, st, "campaigns: %s", bw_status_name(st));

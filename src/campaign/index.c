@@ -315,11 +315,9 @@ campaign *bw_campaign_new_one(bw_campaign_index *x, uint64_t id)
     campaign *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
-    c->subjects = calloc(x->cfg.max_top ? x->cfg.max_top : 1, sizeof *c->subjects);
-    c->domains = calloc(x->cfg.max_top ? x->cfg.max_top : 1, sizeof *c->domains);
     c->members = calloc(x->cfg.template_members ? x->cfg.template_members : 1, sizeof *c->members);
-    if (!c->subjects || !c->domains || !c->members) {
-        free(c->subjects), free(c->domains), free(c->members), free(c);
+    if (!c->members) {
+        free(c);
         return NULL;
     }
     c->id = id;
@@ -365,16 +363,20 @@ static char *dup_capped(bw_slice s, size_t cap, size_t *n)
 
 // Space-saving (Metwally et al. 2005): k counters; an unseen value replaces the smallest
 // and inherits its count + 1, so frequent values are never lost and memory is fixed.
-static int top_add(top_entry *t, size_t *count, size_t k, bw_slice value, size_t cap)
+static int top_add(top_entry **tp, size_t *count, size_t *tcap, size_t k, bw_slice value, size_t cap)
 {
     if (k == 0 || value.n == 0)
         return 0;
     size_t cut = value.n < cap ? value.n : cap;
+    top_entry *t = *tp;
     for (size_t i = 0; i < *count; i++)
         if (t[i].n == cut && memcmp(t[i].value, value.p, cut) == 0) {
             t[i].count++;
             return 0;
         }
+    if (*count < k && bw_campaign_reserve((void **)tp, tcap, *count + 1, k, sizeof **tp) != 0)
+        return -1;
+    t = *tp;
     size_t n;
     char *copy = dup_capped(value, cap, &n);
     if (!copy)
@@ -406,11 +408,8 @@ static int add_link(bw_campaign_index *x, campaign *c, uint64_t other, bw_slice 
             return 0;
     if (c->link_count >= x->cfg.max_links)
         return 0;
-    if (!c->links) {
-        c->links = calloc(x->cfg.max_links, sizeof *c->links);
-        if (!c->links)
-            return -1;
-    }
+    if (bw_campaign_reserve((void **)&c->links, &c->link_cap, c->link_count + 1, x->cfg.max_links, sizeof *c->links))
+        return -1;
     link_entry *l = &c->links[c->link_count];
     l->domain = dup_capped(domain, x->cfg.max_value_bytes, &l->domain_n);
     if (!l->domain)
@@ -628,7 +627,8 @@ static int campaign_update(bw_campaign_index *x, campaign *c, const bw_campaign_
     }
     if (msg->asn && asn_add(x, c, msg->asn) != 0)
         return -1;
-    if (top_add(c->subjects, &c->subject_count, x->cfg.max_top, bw_slice_trim(msg->subject), x->cfg.max_value_bytes) != 0)
+    if (top_add(&c->subjects, &c->subject_count, &c->subject_cap, x->cfg.max_top, bw_slice_trim(msg->subject),
+                x->cfg.max_value_bytes) != 0)
         return -1;
     size_t urls = msg->url_count < x->cfg.max_urls ? msg->url_count : x->cfg.max_urls;
     for (size_t u = 0; u < urls; u++) {
@@ -640,7 +640,7 @@ static int campaign_update(bw_campaign_index *x, campaign *c, const bw_campaign_
             seen = bw_slice_eq(msg->urls[v].domain, d);
         if (seen)
             continue;
-        if (top_add(c->domains, &c->domain_count, x->cfg.max_top, d, x->cfg.max_value_bytes) != 0 ||
+        if (top_add(&c->domains, &c->domain_count, &c->domain_cap, x->cfg.max_top, d, x->cfg.max_value_bytes) != 0 ||
             note_domain(x, c, d, msg->time) != 0)
             return -1;
     }
@@ -1116,7 +1116,7 @@ bw_status bw_campaign_index_get(bw_campaign_index *x, uint64_t id, bw_campaign_s
 static size_t campaign_bytes(const bw_campaign_index *x, const campaign *c)
 {
     size_t n = sizeof *c + c->ip_set.cap * 8 + c->ip_alloc * sizeof(bw_ip) + c->subnet_set.cap * 8 +
-               c->asn_set.cap * 8 + c->asn_set.count * 4 + x->cfg.max_top * 2 * sizeof(top_entry) +
+               c->asn_set.cap * 8 + c->asn_set.count * 4 + (c->subject_cap + c->domain_cap) * sizeof(top_entry) +
                x->cfg.template_members * sizeof(bw_slice) + c->template_n;
     for (size_t i = 0; i < c->subject_count; i++)
         n += c->subjects[i].n + 1;
@@ -1125,7 +1125,7 @@ static size_t campaign_bytes(const bw_campaign_index *x, const campaign *c)
     if (c->samples)
         n += x->cfg.max_samples * 8;
     if (c->links) {
-        n += x->cfg.max_links * sizeof(link_entry);
+        n += c->link_cap * sizeof(link_entry);
         for (size_t i = 0; i < c->link_count; i++)
             n += c->links[i].domain_n + 1;
     }

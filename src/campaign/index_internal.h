@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "campaign_internal.h"
 
@@ -46,13 +47,15 @@ typedef struct campaign {
     hset asn_set;
     uint32_t *asn_list;
     uint8_t hll_ips[HLL_REGS], hll_subnets[HLL_REGS];
+    // Grown as needed (most campaigns have a subject or two and a few domains), up to
+    // max_top and max_links: allocated whole, they were a fifth of the index's memory.
     top_entry *subjects, *domains;
-    size_t subject_count, domain_count;
+    size_t subject_count, domain_count, subject_cap, domain_cap;
     uint64_t *samples;
     size_t sample_count;
     uint64_t rng;
     link_entry *links;
-    size_t link_count;
+    size_t link_count, link_cap;
     bw_slice *members;      // owned copies of member template texts
     unsigned member_count;
     char *template_text;
@@ -127,6 +130,25 @@ static inline void bw_campaign_hll_add(uint8_t *reg, uint64_t h)
     uint8_t rank = (uint8_t)(__builtin_clzll(rest) + 1);
     if (rank > reg[r])
         reg[r] = rank;
+}
+
+// Room for need elements in *p (capacity *cap, doubling from 2, at most max >= need).
+// -1: no memory (nothing changed).
+static inline int bw_campaign_reserve(void **p, size_t *cap, size_t need, size_t max, size_t size)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap * 2 : 2;
+    if (ncap < need)
+        ncap = need;
+    if (ncap > max)
+        ncap = max;
+    void *np = realloc(*p, ncap * size);
+    if (!np)
+        return -1;
+    *p = np;
+    *cap = ncap;
+    return 0;
 }
 
 campaign *bw_campaign_new_one(bw_campaign_index *x, uint64_t id);

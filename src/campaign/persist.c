@@ -367,9 +367,15 @@ static bool get_hset(reader *r, hset *s, size_t limit, const char *what)
     return !r->error;
 }
 
-static bool get_top(reader *r, top_entry *t, size_t *count, size_t k, size_t value_cap, const char *what)
+static bool get_top(reader *r, top_entry **tp, size_t *count, size_t *cap, size_t k, size_t value_cap,
+                    const char *what)
 {
     size_t n = get_count(r, k, 12, what);
+    if (n && !r->error && bw_campaign_reserve((void **)tp, cap, n, k, sizeof **tp) != 0) {
+        r->nomem = true;
+        return fail(r, "out of memory");
+    }
+    top_entry *t = *tp;
     for (size_t i = 0; i < n && !r->error; i++) {
         uint64_t c = get_u64(r);
         size_t len = 0;
@@ -491,8 +497,8 @@ static void load_campaign(bw_campaign_index *x, reader *r, uint64_t prev_id)
     for (unsigned i = 0; i < HLL_REGS && !r->error; i++)
         if (c->hll_ips[i] > 57 || c->hll_subnets[i] > 57)
             fail(r, "HyperLogLog register out of range");
-    get_top(r, c->subjects, &c->subject_count, cfg->max_top, cfg->max_value_bytes, "subjects");
-    get_top(r, c->domains, &c->domain_count, cfg->max_top, cfg->max_value_bytes, "domains");
+    get_top(r, &c->subjects, &c->subject_count, &c->subject_cap, cfg->max_top, cfg->max_value_bytes, "subjects");
+    get_top(r, &c->domains, &c->domain_count, &c->domain_cap, cfg->max_top, cfg->max_value_bytes, "domains");
     size_t samples = get_count(r, cfg->max_samples, 8, "sample count");
     if (!r->error && samples) {
         c->samples = calloc(cfg->max_samples, sizeof *c->samples);
@@ -506,8 +512,7 @@ static void load_campaign(bw_campaign_index *x, reader *r, uint64_t prev_id)
     }
     size_t links = get_count(r, cfg->max_links, 20, "link count");
     if (!r->error && links) {
-        c->links = calloc(cfg->max_links, sizeof *c->links);
-        if (!c->links) {
+        if (bw_campaign_reserve((void **)&c->links, &c->link_cap, links, cfg->max_links, sizeof *c->links) != 0) {
             r->nomem = true;
             fail(r, "out of memory");
             return;

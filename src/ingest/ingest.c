@@ -957,7 +957,7 @@ bw_status bw_ingest_paths(bw_store *store, const char *const *paths, size_t path
         wr.campaigns = &campaigns;
         p.campaign_config = &campaigns.cfg;
         if (cfg.botnets)
-            wr.botnet_feed = ingest_botnet_feed_new();   // without it, botnets read the store
+            wr.botnet_feed = ingest_botnet_feed_new(0);   // without it, botnets read the store
 
     }
     p.ring = calloc(p.ring_size, sizeof *p.ring);

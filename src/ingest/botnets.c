@@ -221,7 +221,7 @@ static int add_votes(label_vote **votes, size_t *n, size_t *cap, bw_buf *text, u
 // votes per (campaign, label), once they reach FEED_MERGE_ROWS and again whenever they
 // double after that, so a long run holds no more than about twice the sightings and votes
 // the inference builds anyway.
-#define FEED_MERGE_ROWS ((size_t)1 << 18)
+#define FEED_MERGE_ROWS ((size_t)1 << 16)
 struct ingest_botnet_feed {
     sender_row *rows;
     size_t nrows, row_cap, rows_merge_at, merge_rows;

@@ -115,7 +115,7 @@ typedef struct sqlite3 sqlite3;
 // _inserted) form one unbroken range; otherwise, or after running out of memory, infer
 // reads every row as before.
 typedef struct ingest_botnet_feed ingest_botnet_feed;
-// merge_rows: rows (and votes) before the first merge; 0 = the default (2^18).
+// merge_rows: rows (and votes) before the first merge; 0 = the default (2^16).
 ingest_botnet_feed *ingest_botnet_feed_new(size_t merge_rows);
 void ingest_botnet_feed_free(ingest_botnet_feed *feed);
 void ingest_botnet_feed_inserted(ingest_botnet_feed *feed, int64_t id);

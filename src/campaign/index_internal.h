@@ -65,6 +65,7 @@ typedef struct campaign {
     // inferred once and the members' texts are freed (memory, and the saved state).
     bool template_final;
     bool changed;           // a message or link since created or loaded (not saved)
+    bool evicting;          // chosen by the eviction under way (evict_marked)
 } campaign;
 
 typedef struct rep {

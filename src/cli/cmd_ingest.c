@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "botwatch/campaign.h"
 #include "botwatch/ingest.h"
 #include "botwatch/log.h"
 #include "botwatch/mail.h"
@@ -56,6 +57,10 @@ static void usage(FILE *out)
           "                  the database key changed), discard it and start new campaigns\n"
           "                  (earlier campaign rows are kept). Without it such a run stops\n"
           "                  before reading anything\n"
+          "  --max-campaigns N  campaigns kept in memory between messages (default 100000);\n"
+          "                  past it the idlest leave (their rows are final). Each takes\n"
+          "                  about 7 KB, so the default can need 0.7 GB: lower it on a\n"
+          "                  small machine. Clustering is the same while it is not reached\n"
           "  -q, --quiet     print nothing but errors\n"
           "  -v, --verbose   say what is used and log each bad input\n"
           "  -h, --help      this help\n\n"
@@ -168,6 +173,7 @@ int cmd_ingest(int argc, char **argv)
         { "rules", required_argument, NULL, 'r' },
         { "no-rules", no_argument, NULL, 'N' },
         { "reset-campaigns", no_argument, NULL, 'R' },
+        { "max-campaigns", required_argument, NULL, 'M' },
         { "trusted", required_argument, NULL, 'T' },
         { "quiet", no_argument, NULL, 'q' },
         { "verbose", no_argument, NULL, 'v' },
@@ -178,6 +184,7 @@ int cmd_ingest(int argc, char **argv)
     const char *asn_path = NULL;
     bool no_asn = false, quiet = false, verbose = false, no_campaigns = false, reset_campaigns = false;
     long threads = 0;
+    long max_campaigns = 0;
     const char *rule_files[MAX_RULE_FILES];
     size_t rule_file_count = 0;
     bool no_rules = false;
@@ -201,6 +208,15 @@ int cmd_ingest(int argc, char **argv)
         case 'n': no_asn = true; break;
         case 'C': no_campaigns = true; break;
         case 'R': reset_campaigns = true; break;
+        case 'M': {
+            char *end;
+            max_campaigns = strtol(optarg, &end, 10);
+            if (*end || end == optarg || max_campaigns < 1 || max_campaigns > 10000000) {
+                cli_error("ingest", "--max-campaigns wants a number from 1 to 10000000, not '%s'", optarg);
+                return 2;
+            }
+            break;
+        }
         case 'r':
             if (rule_file_count == MAX_RULE_FILES) {
                 cli_error("ingest", "at most %d --rules files", MAX_RULE_FILES);
@@ -333,6 +349,12 @@ int cmd_ingest(int argc, char **argv)
     cfg.progress_interval = 0.25;   // at most 4 refreshes a second
     cfg.campaigns = !no_campaigns;
     cfg.reset_campaigns = reset_campaigns;
+    bw_campaign_config campaign_cfg;
+    if (max_campaigns) {
+        bw_campaign_config_default(&campaign_cfg);   // the store's key replaces the default one
+        campaign_cfg.max_active = (size_t)max_campaigns;
+        cfg.campaign_config = &campaign_cfg;
+    }
     cfg.rules = (const bw_rules *const *)rules;
     cfg.rules_count = rules_count;
     bw_ingest_stats stats;

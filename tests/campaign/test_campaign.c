@@ -412,6 +412,145 @@ static void test_eviction(void **state)
     bw_campaign_index_free(x);
 }
 
+// A text of 40 words drawn from a 5,000-word vocabulary by a seeded generator: any two
+// share almost no shingles, so each starts its own campaign.
+static void random_text(uint64_t *rng, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (int w = 0; w < 40 && o + 12 < cap; w++) {
+        *rng = *rng * 6364136223846793005ULL + 1442695040888963407ULL;
+        unsigned v = (unsigned)(*rng >> 33) % 5000;
+        // Letters only: digits would make the normaliser's <id> and <num> placeholders.
+        o += (size_t)snprintf(out + o, cap - o, "%sw%c%c%c", w ? " " : "", 'a' + v % 26, 'a' + v / 26 % 26,
+                              'a' + v / 676);
+    }
+}
+
+typedef struct live {
+    uint64_t id;
+    int64_t last_seen;
+} live;
+
+static int cmp_live_idle(const void *a, const void *b)
+{
+    const live *x = a, *y = b;
+    if (x->last_seen != y->last_seen)
+        return x->last_seen < y->last_seen ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+typedef struct evict_log {
+    uint64_t *ids;
+    size_t count, cap;
+} evict_log;
+
+static void log_evict(void *ctx, const bw_campaign_summary *s)
+{
+    evict_log *l = ctx;
+    if (l->count == l->cap) {
+        l->cap = l->cap ? l->cap * 2 : 64;
+        l->ids = realloc(l->ids, l->cap * sizeof *l->ids);
+        assert_non_null(l->ids);
+    }
+    l->ids[l->count++] = s->id;
+}
+
+// Over max_active the idlest campaigns leave a batch at a time (the excess and max_active/64
+// more), chosen by (last seen, id), never the campaign the message just joined; idle sweeps
+// evict every campaign past the window. Checked against a model of the live campaigns over
+// 1,500 messages: new campaigns, repeats of live and evicted ones, times out of order.
+static void test_eviction_batches(void **state)
+{
+    (void)state;
+    bw_campaign_config cfg;
+    bw_campaign_config_default(&cfg);
+    cfg.key = KEY;
+    cfg.max_active = 128;       // batches of the excess + 2
+    cfg.idle_window = 2000;     // a sweep every 250 s of stream time
+    evict_log log = { 0 };
+    cfg.on_evict = log_evict;
+    cfg.evict_ctx = &log;
+    bw_campaign_index *x = new_index(&cfg);
+    enum { TEXTS = 400, MESSAGES = 1500 };
+    static char texts[TEXTS][512];
+    uint64_t rng = 42;
+    for (int i = 0; i < TEXTS; i++)
+        random_text(&rng, texts[i], sizeof texts[i]);
+    static live model[TEXTS * 4];
+    size_t live_n = 0;
+    uint64_t cap_evictions = 0;
+    int64_t clock = 0, last_sweep = INT64_MIN;
+    for (int m = 0; m < MESSAGES; m++) {
+        rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+        int t = (int)((rng >> 33) % TEXTS);
+        // Mostly forward with a little jitter, and a quiet hour every 300 messages (the next
+        // sweep then evicts whatever the cap left).
+        int64_t when = m * 7 + (m / 300) * 3600 - (int64_t)((rng >> 20) % 50);
+        bw_campaign_assignment a = add_text(x, (uint64_t)m + 1, when, texts[t]);
+        // The model: the message joins or starts a campaign, then the sweep, then the cap.
+        if (when > clock)
+            clock = when;
+        size_t j = 0;
+        while (j < live_n && model[j].id != a.campaign_id)
+            j++;
+        assert_true(a.is_new == (j == live_n));
+        if (j == live_n)
+            model[live_n++] = (live){ a.campaign_id, when };
+        else if (when > model[j].last_seen)
+            model[j].last_seen = when;
+        if (last_sweep == INT64_MIN) {
+            last_sweep = clock;
+        } else if (clock - last_sweep >= cfg.idle_window / 8) {
+            size_t w = 0;
+            for (size_t i = 0; i < live_n; i++)
+                if (model[i].last_seen >= clock - cfg.idle_window)
+                    model[w++] = model[i];
+            live_n = w;
+            last_sweep = clock;
+        }
+        if (live_n > cfg.max_active) {
+            size_t excess = live_n - cfg.max_active, want = excess + cfg.max_active / 64;
+            // Everything but the campaign just joined, idlest first.
+            live keep = { a.campaign_id, 0 };
+            size_t w = 0;
+            for (size_t i = 0; i < live_n; i++)
+                if (model[i].id == a.campaign_id)
+                    keep = model[i];
+                else
+                    model[w++] = model[i];
+            qsort(model, w, sizeof *model, cmp_live_idle);
+            memmove(model, model + want, (w - want) * sizeof *model);
+            live_n = w - want;
+            model[live_n++] = keep;
+            cap_evictions += want;
+        }
+        // The index holds exactly the model's campaigns.
+        size_t n;
+        const uint64_t *ids = bw_campaign_index_ids(x, &n);
+        assert_int_equal(n, live_n);
+        assert_true(n <= cfg.max_active);
+        for (size_t i = 0; i < n; i++) {
+            size_t k = 0;
+            while (k < live_n && model[k].id != ids[i])
+                k++;
+            assert_true(k < live_n);
+        }
+    }
+    bw_campaign_stats st;
+    bw_campaign_index_stats(x, &st);
+    printf("eviction batches: %llu by the cap, %llu in all\n", (unsigned long long)cap_evictions,
+           (unsigned long long)st.campaigns_evicted);
+    assert_true(cap_evictions > 200);   // the cap was hit many times over
+    assert_int_equal(st.evicted_for_cap, cap_evictions);
+    assert_int_equal(st.campaigns_evicted, log.count);
+    // on_evict saw each evicted campaign once.
+    for (size_t i = 1; i < log.count; i++)
+        for (size_t k = 0; k < i; k++)
+            assert_true(log.ids[i] != log.ids[k]);
+    bw_campaign_index_free(x);
+    free(log.ids);
+}
+
 static void test_caps(void **state)
 {
     (void)state;
@@ -1034,6 +1173,7 @@ int main(void)
         cmocka_unit_test(test_index_basics),
         cmocka_unit_test(test_exact_repeats),
         cmocka_unit_test(test_eviction),
+        cmocka_unit_test(test_eviction_batches),
         cmocka_unit_test(test_caps),
         cmocka_unit_test(test_determinism_and_persistence),
         cmocka_unit_test(test_prepare_split),

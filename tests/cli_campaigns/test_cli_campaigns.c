@@ -356,6 +356,34 @@ static void test_errors(void **state)
         assert_int_equal(cli_run("'%s' %s --help > /dev/null", BOTWATCH, help[i]), 0);
 }
 
+// --max-campaigns: the same stream with at most 5 campaigns in memory. Every message still
+// has a campaign, the counts add up, no more than 5 campaigns are saved as live, and more
+// campaigns are made than with the default (templates whose campaign was evicted for the
+// cap start again).
+static void test_max_campaigns(void **state)
+{
+    (void)state;
+    need_store();
+    char small[192];
+    snprintf(small, sizeof small, "%s/small.db", dir);
+    assert_int_equal(cli_run("'%s' ingest --db '%s' --quiet --no-rules --max-campaigns 5 '%s'", BOTWATCH, small, mbox),
+                     0);
+    sqlite3 *db = cli_db_open(small), *full = cli_db_open(db_path);
+    assert_int_equal(cli_sql_int(db, NULL, "SELECT count(*) FROM messages WHERE campaign_id IS NULL"), 0);
+    assert_int_equal(cli_sql_int(db, NULL, "SELECT sum(messages) FROM campaigns"),
+                     cli_sql_int(db, NULL, "SELECT count(*) FROM messages"));
+    int64_t live = cli_sql_int(db, NULL, "SELECT count(*) FROM campaigns WHERE in_memory = 1");
+    assert_true(live >= 1 && live <= 5);
+    assert_true(cli_sql_int(db, NULL, "SELECT count(*) FROM campaigns") >
+                cli_sql_int(full, NULL, "SELECT count(*) FROM campaigns"));
+    sqlite3_close(db);
+    sqlite3_close(full);
+    static const char *const bad[] = { "0", "-3", "12x", "", "10000001" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (cli_run("'%s' ingest --db '%s' --max-campaigns '%s' '%s' 2>/dev/null", BOTWATCH, small, bad[i], mbox) != 2)
+            fail_msg("--max-campaigns '%s' should exit 2", bad[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -364,6 +392,7 @@ int main(void)
         cmocka_unit_test(test_campaign_and_explain),
         cmocka_unit_test(test_export_columns),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_max_campaigns),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -270,7 +270,8 @@ bool bw_campaign_index_now(const bw_campaign_index *index, int64_t *now);
 
 // New campaigns get ids >= next_id from now on (ids never go down): after a saved state
 // was lost, the store's highest campaign id + 1 keeps new ids from reusing old ones.
-void bw_campaign_index_reserve_ids(bw_campaign_index *index, uint64_t next_id);
+// True when it raised the next id (the index then differs from the state it was loaded from).
+bool bw_campaign_index_reserve_ids(bw_campaign_index *index, uint64_t next_id);
 
 // Evicts campaigns idle since before now - idle_window (add does this by itself as time
 // advances); evict_all hands every campaign to on_evict and empties the index.

@@ -973,12 +973,14 @@ bool bw_campaign_index_now(const bw_campaign_index *x, int64_t *now)
     return true;
 }
 
-void bw_campaign_index_reserve_ids(bw_campaign_index *x, uint64_t next_id)
+bool bw_campaign_index_reserve_ids(bw_campaign_index *x, uint64_t next_id)
 {
     if (next_id > x->next_id && next_id != UINT64_MAX) {
         x->next_id = next_id;
         x->generation++;
+        return true;
     }
+    return false;
 }
 
 bw_status bw_campaign_index_add(bw_campaign_index *x, const bw_campaign_msg *msg, bw_campaign_assignment *out)

@@ -265,19 +265,24 @@ bw_status ingest_campaigns_open(ingest_campaigns *c, bw_store *store, const bw_c
             bw_error(errbuf, st, "%s", why);
         }
     } else if (st == BW_ERR_NOTFOUND) {
+        c->state_differs = true;   // the first run: there is no state yet
         st = BW_OK;
     }
+    if (c->state_reset)
+        c->state_differs = true;
     bw_buf_free(&blob);
     // New ids never reuse one already in the store: after a discarded state, and after a run
     // that stopped before saving its state (its messages keep their campaign ids).
     uint64_t max_id = 0;
-    if (st == BW_OK && (st = bw_store_max_campaign_id(store, &max_id, errbuf)) == BW_OK && max_id)
-        bw_campaign_index_reserve_ids(c->index, max_id + 1);
+    if (st == BW_OK && (st = bw_store_max_campaign_id(store, &max_id, errbuf)) == BW_OK && max_id &&
+        bw_campaign_index_reserve_ids(c->index, max_id + 1))
+        c->state_differs = true;
     if (st == BW_OK) {
         bw_campaign_stats stats;
         bw_campaign_index_stats(c->index, &stats);
         c->created_before = stats.campaigns_created;
         c->evicted_before = stats.campaigns_evicted;
+        c->messages_before = stats.messages;
         size_t active;
         bw_campaign_index_ids(c->index, &active);
         bw_debug("ingest", "campaign state loaded campaigns=%zu next_created=%llu", active,
@@ -290,6 +295,16 @@ bw_status ingest_campaigns_save_state(ingest_campaigns *c)
 {
     bw_status st = c->status;
     bw_buf_clear(&c->state);
+    // Only commits change the index (a match, a lookup or a lazily inferred template do not
+    // reach the saved bytes), and every commit counts a message.
+    bw_campaign_stats now;
+    bw_campaign_index_stats(c->index, &now);
+    c->state_unchanged = st == BW_OK && !c->state_differs && now.messages == c->messages_before;
+    if (c->state_unchanged) {
+        c->state_status = BW_OK;
+        c->state_saved = true;
+        return BW_OK;
+    }
     if (st == BW_OK && (st = bw_campaign_index_save(c->index, &c->state)) != BW_OK)
         snprintf(c->state_error, sizeof c->state_error, "saving the campaign state: %s", bw_status_name(st));
     c->state_status = st;
@@ -338,8 +353,9 @@ bw_status ingest_campaigns_write_state(ingest_campaigns *c, char *errbuf)
     bw_status st = bw_store_begin(c->store, errbuf);
     if (st != BW_OK)
         return st;
-    st = bw_store_campaign_state_put(c->store, BW_CAMPAIGN_STATE_VERSION, (int64_t)time(NULL), c->state.p, c->state.n,
-                                     errbuf);
+    if (!c->state_unchanged)
+        st = bw_store_campaign_state_put(c->store, BW_CAMPAIGN_STATE_VERSION, (int64_t)time(NULL), c->state.p,
+                                         c->state.n, errbuf);
     bw_buf_free(&c->state);
     if (st != BW_OK) {
         bw_store_rollback(c->store, NULL);

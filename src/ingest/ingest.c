@@ -1097,8 +1097,9 @@ join:
         }
         if (st == BW_OK)
             st = cs_st;
-        bw_info("ingest", "campaign rows and state saved seconds=%.2f (built alongside the indexes: %s)",
-                now_seconds() - rows_at, rows_started ? "yes" : "no");
+        bw_info("ingest", "campaign rows and state saved seconds=%.2f (built alongside the indexes: %s%s)",
+                now_seconds() - rows_at, rows_started ? "yes" : "no",
+                campaigns.state_unchanged ? "; no campaign changed, the saved state is kept as it was" : "");
         bw_campaign_stats cs;
         bw_campaign_index_stats(campaigns.index, &cs);
         stats->campaigns_created = cs.campaigns_created - campaigns.created_before;

@@ -65,6 +65,12 @@ typedef struct ingest_campaigns {
     char error[BW_ERRBUF_SIZE];
     uint64_t created_before;    // campaigns_created when the run started
     uint64_t evicted_before;
+    uint64_t messages_before;   // messages the index had taken when the run started
+    // The index differs from the saved state before any message: none was saved, it was
+    // discarded, or ids were reserved past it. Otherwise a run in which no message joined a
+    // campaign (all duplicates) leaves the saved state as it is instead of rewriting it.
+    bool state_differs;
+    bool state_unchanged;       // set by save_state: nothing to write
     bool state_reset;           // the saved state could not be loaded and was discarded
     rows_out evicted;           // scratch for the row of an evicted campaign
     // End of run: rows of the campaigns still in memory and the state blob, built by

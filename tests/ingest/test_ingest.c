@@ -169,6 +169,8 @@ static int64_t count_rows(bw_store *store, const char *sql)
     return n;
 }
 
+static void write_file(const char *path, const char *text, size_t n);
+
 static void test_spamassassin_and_reingest(void **state)
 {
     (void)state;
@@ -239,6 +241,9 @@ static void test_spamassassin_and_reingest(void **state)
            (unsigned long long)stats.campaigns_evicted, (unsigned long long)stats.campaigns_active);
     char before[BW_SHA256_HEX_LEN + 1], after[BW_SHA256_HEX_LEN + 1];
     campaign_hash(store, before);
+    // A mark on the saved state: a run that changes no campaign must not rewrite it.
+    assert_int_equal(sqlite3_exec(bw_store_sqlite(store), "UPDATE campaign_state SET saved_at = 7", NULL, NULL, NULL),
+                     SQLITE_OK);
 
     // Same input again: nothing new, every message a duplicate.
     ingest(store, &mbox, 1, 2, &stats);
@@ -253,6 +258,19 @@ static void test_spamassassin_and_reingest(void **state)
     assert_int_equal(stats.campaigns_created, 0);
     campaign_hash(store, after);
     assert_string_equal(before, after);
+    assert_int_equal(count_rows(store, "SELECT saved_at FROM campaign_state"), 7);
+    // One new message: the state is saved again.
+    char one_more[400];
+    snprintf(one_more, sizeof one_more, "%s/one_more.mbox", tmpdir);
+    static const char msg[] = "From a@example.com Mon Jan  1 00:00:00 2001\n"
+                              "Received: from h ([81.2.69.160]) by trap.example; Mon, 1 Jan 2001 00:00:05 +0000\n"
+                              "From: a@example.com\nSubject: one more\nDate: Mon, 1 Jan 2001 00:00:00 +0000\n\n"
+                              "a message nobody has sent before, about nothing in particular\n";
+    write_file(one_more, msg, sizeof msg - 1);
+    const char *one_path = one_more;
+    ingest(store, &one_path, 1, 2, &stats);
+    assert_int_equal(stats.campaign_messages, 1);
+    assert_true(count_rows(store, "SELECT saved_at FROM campaign_state") > 7);
     assert_int_equal(bw_store_close(store, err), BW_OK);
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "botwatch/select.h"
 #include "index_internal.h"
 
 // Defaults, with why:
@@ -746,42 +747,8 @@ static bool idle_before(const idle_key *a, const idle_key *b)
     return a->last_seen != b->last_seen ? a->last_seen < b->last_seen : a->id < b->id;
 }
 
-// Rearranges k[0, n) so that k[t] is the (t+1)-th idlest and no key before it is after it
-// (quickselect, median-of-three pivots; deterministic).
-static void select_idlest(idle_key *k, size_t n, size_t t)
-{
-    size_t lo = 0, hi = n - 1;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        // Median of three into k[mid].
-        if (idle_before(&k[mid], &k[lo])) { idle_key tmp = k[mid]; k[mid] = k[lo]; k[lo] = tmp; }
-        if (idle_before(&k[hi], &k[lo])) { idle_key tmp = k[hi]; k[hi] = k[lo]; k[lo] = tmp; }
-        if (idle_before(&k[hi], &k[mid])) { idle_key tmp = k[hi]; k[hi] = k[mid]; k[mid] = tmp; }
-        idle_key pivot = k[mid];
-        size_t i = lo, j = hi;
-        while (i <= j) {
-            while (idle_before(&k[i], &pivot))
-                i++;
-            while (idle_before(&pivot, &k[j]))
-                j--;
-            if (i <= j) {
-                idle_key tmp = k[i];
-                k[i] = k[j];
-                k[j] = tmp;
-                i++;
-                if (j == 0)
-                    break;
-                j--;
-            }
-        }
-        if (t <= j)
-            hi = j;
-        else if (t >= i)
-            lo = i;
-        else
-            return;
-    }
-}
+// Rearranges k[0, n) so that k[t] is the (t+1)-th idlest and no key before it is after it.
+BW_DEFINE_SELECT(select_idlest, idle_key, idle_before)
 
 // Over max_active: the idlest campaigns leave, a batch at a time (max_active/64 more than
 // the excess, at least one): a scan for the single idlest on every new campaign made each

@@ -3,9 +3,11 @@
 // are short (a pair keeps at most max_events_per_pair calls), so sorting copies is cheaper
 // and clearer than selection algorithms.
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "botwatch/select.h"
 #include "flowscore_internal.h"
 
 static int cmp_double(const void *a, const void *b)
@@ -32,38 +34,14 @@ double fs_quantile_sorted(const double *sorted, size_t n, double q)
     return sorted[lo] + frac * (sorted[lo + 1] - sorted[lo]);
 }
 
-// k-th smallest (0-based) by quickselect with a median-of-three pivot; reorders v. Medians
-// are taken thousands of times per pair (the permutation null), so O(n) beats sorting.
+// k-th smallest (0-based); reorders v. Medians are taken thousands of times per pair (the
+// permutation null), so the O(n) selection beats sorting.
+static inline bool double_less(const double *a, const double *b) { return *a < *b; }
+BW_DEFINE_SELECT(select_doubles, double, double_less)
+
 static double select_kth(double *v, size_t n, size_t k)
 {
-    size_t lo = 0, hi = n - 1;
-    while (hi > lo) {
-        size_t mid = lo + (hi - lo) / 2;
-        double a = v[lo], b = v[mid], c = v[hi];
-        double pivot = a < b ? (b < c ? b : (a < c ? c : a)) : (a < c ? a : (b < c ? c : b));
-        size_t i = lo, j = hi;
-        while (i <= j) {
-            while (v[i] < pivot)
-                i++;
-            while (v[j] > pivot)
-                j--;
-            if (i <= j) {
-                double t = v[i];
-                v[i] = v[j];
-                v[j] = t;
-                i++;
-                if (j == 0)
-                    break;
-                j--;
-            }
-        }
-        if (k <= j)
-            hi = j;
-        else if (k >= i)
-            lo = i;
-        else
-            return v[k];
-    }
+    select_doubles(v, n, k);
     return v[k];
 }
 

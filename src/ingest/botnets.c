@@ -214,7 +214,7 @@ static int add_votes(label_vote **votes, size_t *n, size_t *cap, bw_buf *text, u
 
 // This run's campaign messages as the writer stores them (ingest.c), so that the end of
 // the run does not read back the rows it has just written (a scan of the whole run through
-// the WAL, most of the botnet time on bench/ingest). The writer only appends (48 bytes a
+// the WAL, most of the botnet time on bench/ingest). The writer only appends (56 bytes a
 // message: on a trap stream, where nearly every message comes from another zombie, a hash
 // table merging (campaign, IP) as they came cost the writer, the pipeline's pacing stage,
 // 0.35 us a message in cache misses); the rows are merged per (campaign, IP), and the

@@ -22,6 +22,7 @@ static void usage(FILE *out)
 {
     fputs("usage: botwatch ingest [--db FILE] [--threads N] [--asn PATH | --no-asn]\n"
           "                       [--rules FILE]... [--no-rules] [--no-campaigns | --reset-campaigns]\n"
+          "                       [--max-campaigns N]\n"
           "                       [--quiet | --verbose] PATH...\n\n"
           "Reads spam-trap mail into the database: mbox files (mboxo/mboxrd), Maildirs, single\n"
           "message files, directories (walked recursively) and compressed files or archives\n"

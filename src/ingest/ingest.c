@@ -849,34 +849,70 @@ static bw_status run_writer(pipeline *p, writer *wr, double started, char *errbu
     return commit_batch(wr, errbuf);
 }
 
-// The end of run's second thread, twice. First it saves the campaign state and builds the
-// campaign rows (template inference, JSON: the index only) while the writer's connection
-// rebuilds the report indexes and then stores the state (which it hands over as soon as
-// it is made); then it reads and infers the botnets on a read connection of its own while
-// the writer writes the rows (the messages are all committed; the rows just built stand in
-// for the campaign rows not written yet). It never touches the writer's connection.
+// The end of run's second thread. It saves the campaign state (handed to the writer as soon
+// as it is made) and builds the campaign rows (template inference, JSON: the index only)
+// while the writer's connection rebuilds the report indexes and stores the state; then,
+// once the rows are handed over too, it reads and infers the botnets on a read connection
+// of its own while the writer is still busy (the messages are all committed; the rows just
+// built stand in for the campaign rows not written yet). It never touches the writer's
+// connection. Inferring the botnets only after the writer had written the rows (a thread of
+// its own, started then) put all of it on the run's critical path: 31 ms of a 0.63 s run on
+// a 60,000-message spamsim stream, where 57,000 sightings come from as many zombies.
 typedef struct finisher {
     ingest_campaigns *campaigns;
     const ingest_botnet_feed *feed;   // this run's messages (may be NULL)
     const char *db_path;           // NULL: botnets are inferred later, on the writer
     ingest_botnet_plan *plan;      // the botnets, if inferred here
+    bool botnets_tried;            // inference ran here (plan, or why it failed)
     char why[BW_ERRBUF_SIZE];      // why not, if it failed (the writer then does it)
-    double cpu;                    // CPU seconds of both runs (counted as the writer's)
+    double cpu;                    // CPU seconds of the thread (counted as the writer's)
     pthread_mutex_t lock;
     pthread_cond_t state_done;
     bool state_ready;              // campaigns->state is made (or failed)
+    bool rows_ready;               // campaigns->final is built (or failed)
 } finisher;
+
+static void finisher_botnets(finisher *f)
+{
+    sqlite3 *db = NULL;
+    f->botnets_tried = true;
+    if (sqlite3_open_v2(f->db_path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        snprintf(f->why, sizeof f->why, "read connection: %s", db ? sqlite3_errmsg(db) : "out of memory");
+    } else {
+        sqlite3_busy_timeout(db, 5000);
+        ingest_botnets_infer(db, &f->campaigns->final, f->feed, &f->plan, f->why);
+    }
+    sqlite3_close(db);
+}
+
+static void finisher_signal(finisher *f, bool *flag)
+{
+    pthread_mutex_lock(&f->lock);
+    *flag = true;
+    pthread_cond_broadcast(&f->state_done);
+    pthread_mutex_unlock(&f->lock);
+}
+
+static void finisher_wait(finisher *f, const bool *flag)
+{
+    pthread_mutex_lock(&f->lock);
+    while (!*flag)
+        pthread_cond_wait(&f->state_done, &f->lock);
+    pthread_mutex_unlock(&f->lock);
+}
 
 static void *finisher_rows_main(void *arg)
 {
     finisher *f = arg;
     double cpu0 = thread_cpu_seconds();
     ingest_campaigns_save_state(f->campaigns);
-    pthread_mutex_lock(&f->lock);
-    f->state_ready = true;
-    pthread_cond_signal(&f->state_done);
-    pthread_mutex_unlock(&f->lock);
+    finisher_signal(f, &f->state_ready);
     ingest_campaigns_build_rows(f->campaigns);
+    bool botnets = f->db_path && f->campaigns->rows_status == BW_OK;
+    finisher_signal(f, &f->rows_ready);
+    // The writer only reads campaigns->final from here on, as this does.
+    if (botnets)
+        finisher_botnets(f);
     f->cpu += thread_cpu_seconds() - cpu0;
     return NULL;
 }
@@ -885,14 +921,7 @@ static void *finisher_botnets_main(void *arg)
 {
     finisher *f = arg;
     double cpu0 = thread_cpu_seconds();
-    sqlite3 *db = NULL;
-    if (sqlite3_open_v2(f->db_path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        snprintf(f->why, sizeof f->why, "read connection: %s", db ? sqlite3_errmsg(db) : "out of memory");
-    } else {
-        sqlite3_busy_timeout(db, 5000);
-        ingest_botnets_infer(db, &f->campaigns->final, f->feed, &f->plan, f->why);
-    }
-    sqlite3_close(db);
+    finisher_botnets(f);
     f->cpu += thread_cpu_seconds() - cpu0;
     return NULL;
 }
@@ -1077,21 +1106,18 @@ join:
         // The state blob first (ready long before the rows), the rows while the botnets are
         // read, one transaction (write_state begins it, finish commits it).
         double rows_at = now_seconds();
-        if (rows_started) {
-            pthread_mutex_lock(&fin.lock);
-            while (!fin.state_ready)
-                pthread_cond_wait(&fin.state_done, &fin.lock);
-            pthread_mutex_unlock(&fin.lock);
-        }
+        if (rows_started)
+            finisher_wait(&fin, &fin.state_ready);
         char rows_why[BW_ERRBUF_SIZE];   // the first failure keeps errbuf
         char *why = st == BW_OK ? errbuf : rows_why;
         bw_status cs_st = ingest_campaigns_write_state(&campaigns, why);
         if (rows_started)
-            pthread_join(rows_thread, NULL);
+            finisher_wait(&fin, &fin.rows_ready);   // the botnets go on there
         else if (cs_st == BW_OK)
             ingest_campaigns_build_rows(&campaigns);
         if (cs_st == BW_OK) {
-            botnets_started = st == BW_OK && fin.db_path && campaigns.rows_status == BW_OK &&
+            // Without the second thread (a small run keeps its indexes), the botnets get one now.
+            botnets_started = !rows_started && st == BW_OK && fin.db_path && campaigns.rows_status == BW_OK &&
                               pthread_create(&botnets_thread, NULL, finisher_botnets_main, &fin) == 0;
             cs_st = ingest_campaigns_finish(&campaigns, why);
         }
@@ -1106,6 +1132,8 @@ join:
         stats->campaigns_evicted = cs.campaigns_evicted - campaigns.evicted_before;
         stats->campaigns_active = cs.campaigns_active;
     }
+    if (rows_started)
+        pthread_join(rows_thread, NULL);   // the rows were handed over; the botnets follow them
     if (botnets_started)
         pthread_join(botnets_thread, NULL);
     if (campaigns_open && cfg.botnets && st == BW_OK) {
@@ -1115,7 +1143,7 @@ join:
             stats->botnet_rows_read = ingest_botnet_plan_rows_read(fin.plan);
             st = ingest_botnets_write(store, fin.plan, &stats->botnets, errbuf);
         } else {
-            if (botnets_started)
+            if (fin.botnets_tried)
                 bw_info("ingest", "botnets inferred on the writer: %s", fin.why);
             st = ingest_botnets(store, &stats->botnets, &stats->botnet_rows_read, errbuf);
         }

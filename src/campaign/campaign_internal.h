@@ -177,6 +177,8 @@ uint64_t bw_campaign_params_check(const bw_campaign_config *config);
 
 // LSH key of band `band` of a signature (rows consecutive bins).
 uint64_t bw_campaign_band_key(const uint32_t *sig, unsigned band, unsigned rows);
+// The keys of bands 0..bands-1 (a loop the key inlines into).
+void bw_campaign_band_keys(const uint32_t *sig, unsigned bands, unsigned rows, uint64_t *keys);
 
 // Key of a whole signature, for the index's exact-signature table (equal signatures, equal
 // keys; a lookup compares the signatures themselves, so a collision costs only a compare).

@@ -902,8 +902,7 @@ bw_status bw_campaign_prepare_cached(const bw_campaign_config *cfg, const bw_cam
     // them here moves 42 hashes a message from the ordered writer to the workers.
     // (A banding bw_campaign_index_new would refuse gets none: no index can take it.)
     if (cfg->rows > 0 && cfg->bands <= BW_CAMPAIGN_SIG / cfg->rows)
-        for (unsigned b = 0; b < cfg->bands; b++)
-            out->band_keys[b] = bw_campaign_band_key(out->sig, b, cfg->rows);
+        bw_campaign_band_keys(out->sig, cfg->bands, cfg->rows, out->band_keys);
     out->sig_key = bw_campaign_sig_key(out->sig);
     // What the prepared message was made with: a SipHash of the config, kept by the cache
     // (once per worker) while the config stays the same.

@@ -1125,6 +1125,45 @@ static void test_sketch_fused(void **state)
     assert_int_equal(sketch.filled[1], 1ULL << (77 - 64));
 }
 
+// Band keys: the unrolled default (3 rows) gives what the general key gives; every bin of
+// the band and the band's number change the key; other rows agree between the two as well.
+static void test_band_keys(void **state)
+{
+    (void)state;
+    uint64_t rng = 99;
+    uint32_t sig[BW_CAMPAIGN_SIG];
+    uint64_t keys[BW_CAMPAIGN_SIG];
+    for (int round = 0; round < 200; round++) {
+        for (unsigned i = 0; i < BW_CAMPAIGN_SIG; i++) {
+            rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+            // Some rounds with many equal bins (short texts densify into copies).
+            sig[i] = round % 4 == 0 ? (uint32_t)(rng >> 62) : (uint32_t)(rng >> 32);
+        }
+        for (unsigned rows = 1; rows <= 6; rows++) {
+            unsigned bands = BW_CAMPAIGN_SIG / rows;
+            bw_campaign_band_keys(sig, bands, rows, keys);
+            for (unsigned b = 0; b < bands; b++)
+                assert_true(keys[b] == bw_campaign_band_key(sig, b, rows));
+        }
+    }
+    // Equal bins in two bands: the keys still differ (the band number is hashed in).
+    for (unsigned i = 0; i < BW_CAMPAIGN_SIG; i++)
+        sig[i] = 7;
+    bw_campaign_band_keys(sig, 42, 3, keys);
+    for (unsigned b = 1; b < 42; b++)
+        assert_true(keys[b] != keys[0]);
+    // Each bin of a band changes its key (and only its own band's).
+    for (unsigned bin = 0; bin < 3; bin++) {
+        uint64_t before[42];
+        bw_campaign_band_keys(sig, 42, 3, before);
+        sig[3 * 5 + bin] = 8;
+        bw_campaign_band_keys(sig, 42, 3, keys);
+        for (unsigned b = 0; b < 42; b++)
+            assert_true((keys[b] != before[b]) == (b == 5));
+        sig[3 * 5 + bin] = 7;
+    }
+}
+
 // Signatures are stored (saved state, BW_CAMPAIGN_STATE_VERSION): a change of the token or
 // shingle hash must be deliberate, so a few values are pinned.
 static void test_signature_pinned(void **state)
@@ -1183,6 +1222,7 @@ int main(void)
         cmocka_unit_test(test_normalize_block_offsets),
         cmocka_unit_test(test_normalize_block_window),
         cmocka_unit_test(test_sketch_fused),
+        cmocka_unit_test(test_band_keys),
         cmocka_unit_test(test_signature_pinned),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

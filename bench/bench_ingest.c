@@ -15,7 +15,10 @@
 // and prints the time each adds over base (acceptance: campaigns + rules <= 30%).
 //
 //   bench_ingest [--copies N] [--threads N] [--cache-mb N] [--repeat N] [--mode base|campaigns|full]
-//                [--keep] [MBOX]
+//                [--max-tokens N] [--keep] [MBOX]
+// --max-tokens sets the campaign normaliser's token cap (default 1,000; docs/campaigns.md §1)
+// for the campaigns and full runs: what a lower cap would save, beside what it costs in
+// clustering quality (bench_campaigns --max-tokens).
 // MBOX defaults to $BW_DATA/spamassassin.mbox.
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "botwatch/campaign.h"
 #include "botwatch/ingest.h"
 #include "botwatch/intake.h"
 #include "botwatch/log.h"
@@ -135,6 +139,9 @@ static void remove_db(const char *db)
     }
 }
 
+// The campaign normaliser's token cap for campaigns and full (0: the default).
+static size_t max_tokens;
+
 // One ingest into a fresh database, in this (child) process.
 static run_result run_once(mode m, const char *input, const char *db, size_t threads, size_t cache_mb)
 {
@@ -160,6 +167,12 @@ static run_result run_once(mode m, const char *input, const char *db, size_t thr
     bw_ingest_config_default(&cfg);
     cfg.threads = threads;
     cfg.campaigns = m != MODE_BASE;
+    bw_campaign_config ccfg;
+    if (max_tokens) {
+        bw_campaign_config_default(&ccfg);
+        ccfg.norm.max_tokens = max_tokens;
+        cfg.campaign_config = &ccfg;
+    }
     const bw_rules *sets[] = { rules };
     cfg.rules = sets;
     cfg.rules_count = rules ? 1 : 0;
@@ -250,6 +263,12 @@ int main(int argc, char **argv)
             cache_mb = (size_t)atoi(argv[++i]);
         else if (!strcmp(argv[i], "--repeat") && i + 1 < argc)
             repeat = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--max-tokens") && i + 1 < argc) {
+            long v = atol(argv[++i]);
+            if (v < 1 || v > 1000000)
+                die("--max-tokens wants 1..1000000");
+            max_tokens = (size_t)v;
+        }
         else if (!strcmp(argv[i], "--mode") && i + 1 < argc) {
             const char *name = argv[++i];
             for (int m = 0; m < MODE_COUNT; m++)
@@ -265,7 +284,7 @@ int main(int argc, char **argv)
             mbox = argv[i];
         else {
             fprintf(stderr, "usage: bench_ingest [--copies N] [--threads N] [--cache-mb N] [--repeat N]"
-                            " [--mode base|campaigns|full] [--keep] [--verbose] [MBOX]\n");
+                            " [--mode base|campaigns|full] [--max-tokens N] [--keep] [--verbose] [MBOX]\n");
             return 2;
         }
     }
@@ -300,6 +319,8 @@ int main(int argc, char **argv)
 
     printf("botwatch ingest (read + parse + analyze + store), %zu worker threads, best of %d per mode:\n", threads,
            repeat);
+    if (max_tokens)
+        printf("campaign normaliser token cap: %zu (--max-tokens; the default is 1000)\n", max_tokens);
     run_result best[MODE_COUNT] = { 0 };
     for (int round = 0; round < repeat; round++)
         for (int m = 0; m < MODE_COUNT; m++) {

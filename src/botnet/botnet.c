@@ -7,6 +7,7 @@
 // a fixed node order and tie-breaks that depend only on values, never on input order.
 // See docs/botnets.md.
 #include "botwatch/botnet.h"
+#include "botwatch/sort.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -194,6 +195,14 @@ static int cmp_sight(const void *x, const void *y)
         return c;
     return (a->camp > b->camp) - (a->camp < b->camp);
 }
+
+// cmp_sight as a strict less-than, for the inlined sort (botwatch/sort.h).
+static inline bool sight_less(const sight *a, const sight *b)
+{
+    int c = bw_ip_order(&a->ip, &b->ip);
+    return c ? c < 0 : a->camp < b->camp;
+}
+BW_DEFINE_SORT(sort_sights, sight, sight_less)
 
 static int cmp_post(const void *x, const void *y)
 {
@@ -764,7 +773,8 @@ bw_status bw_botnet_infer(const bw_botnet_config *config, const bw_botnet_campai
         }
         w.sights[ns++] = (sight){ s->ip, (uint32_t)lo, first, last };
     }
-    qsort(w.sights, ns, sizeof *w.sights, cmp_sight);
+    if (!sort_sights(w.sights, ns))
+        qsort(w.sights, ns, sizeof *w.sights, cmp_sight);
     {
         size_t u = 0;
         for (size_t i = 0; i < ns; i++) {

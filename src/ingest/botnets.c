@@ -14,6 +14,7 @@
 #include "botwatch/botnet.h"
 #include "botwatch/ip.h"
 #include "botwatch/log.h"
+#include "botwatch/sort.h"
 #include "ingest_internal.h"
 
 // At most this many ASNs and countries per botnet in asns_json / countries_json (contract).
@@ -137,13 +138,32 @@ static int cmp_ip_asn(const void *a, const void *b)
     return c ? c : (x->asn > y->asn) - (x->asn < y->asn);
 }
 
+// The same orders as strict less-thans, for the inlined sorts (botwatch/sort.h).
+static inline bool vote_less(const label_vote *x, const label_vote *y)
+{
+    return cmp_vote(x, y) < 0;
+}
+static inline bool sender_less(const sender_row *x, const sender_row *y)
+{
+    return x->campaign != y->campaign ? x->campaign < y->campaign : bw_ip_order(&x->ip, &y->ip) < 0;
+}
+static inline bool ip_asn_less(const ip_asn *x, const ip_asn *y)
+{
+    int c = bw_ip_order(&x->ip, &y->ip);
+    return c ? c < 0 : x->asn < y->asn;
+}
+BW_DEFINE_SORT(sort_votes, label_vote, vote_less)
+BW_DEFINE_SORT(sort_senders, sender_row, sender_less)
+BW_DEFINE_SORT(sort_ip_asns, ip_asn, ip_asn_less)
+
 // Sorts rows by (campaign, IP) and merges each run into one: first and last times, the
 // messages summed, the largest ASN (if lookups ever disagreed). Returns the new count.
 static size_t merge_senders(sender_row *rows, size_t n)
 {
     if (n < 2)
         return n;
-    qsort(rows, n, sizeof *rows, cmp_sender);
+    if (!sort_senders(rows, n))
+        qsort(rows, n, sizeof *rows, cmp_sender);
     size_t w = 0;
     for (size_t i = 0; i < n; i++) {
         sender_row *o = w ? &rows[w - 1] : NULL;
@@ -168,7 +188,7 @@ static size_t merge_votes(label_vote *votes, size_t n, bw_buf *text)
 {
     for (size_t i = 0; i < n; i++)
         votes[i].p = text->p + votes[i].off;
-    if (n > 1)
+    if (n > 1 && !sort_votes(votes, n))
         qsort(votes, n, sizeof *votes, cmp_vote);
     bw_buf merged = BW_BUF_INIT;
     size_t w = 0;
@@ -310,7 +330,7 @@ static bw_status labels_from_votes(inputs *in, label_vote *votes, size_t nvotes,
     bw_status s = BW_OK;
     for (size_t i = 0; i < nvotes; i++)
         votes[i].p = text->p + votes[i].off;
-    if (nvotes)
+    if (nvotes && !sort_votes(votes, nvotes))
         qsort(votes, nvotes, sizeof *votes, cmp_vote);
     for (size_t i = 0; i < nvotes && s == BW_OK;) {
         uint64_t campaign = votes[i].campaign;
@@ -447,7 +467,7 @@ static bw_status read_messages(sqlite3 *db, inputs *in, const ingest_botnet_feed
     if (s != BW_OK)
         return s;
     // One ASN per IP (the largest seen, if lookups ever disagreed).
-    if (in->nips)
+    if (in->nips && !sort_ip_asns(in->ips, in->nips))
         qsort(in->ips, in->nips, sizeof *in->ips, cmp_ip_asn);
     size_t w = 0;
     for (size_t i = 0; i < in->nips; i++) {

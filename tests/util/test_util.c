@@ -6,11 +6,14 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "botwatch/arena.h"
 #include "botwatch/hash.h"
 #include "botwatch/ip.h"
+#include "botwatch/select.h"
+#include "botwatch/sort.h"
 #include "botwatch/str.h"
 
 static void test_buf_growth(void **state)
@@ -107,6 +110,95 @@ static void test_sha256_vector(void **state)
     assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+// Elements with few distinct keys (many ties) and their input position, to check that the
+// merge sort keeps equal keys in input order and that quickselect puts the k-th key at k.
+typedef struct keyed {
+    uint32_t key;
+    uint32_t pos;
+} keyed;
+
+static inline bool key_less(const keyed *a, const keyed *b) { return a->key < b->key; }
+BW_DEFINE_SORT(sort_keyed, keyed, key_less)
+BW_DEFINE_SELECT(select_keyed, keyed, key_less)
+
+static int cmp_key_pos(const void *x, const void *y)
+{
+    const keyed *a = x, *b = y;
+    if (a->key != b->key)
+        return a->key < b->key ? -1 : 1;
+    return (a->pos > b->pos) - (a->pos < b->pos);
+}
+
+static void test_sort_and_select(void **state)
+{
+    (void)state;
+    uint64_t rng = 12345;
+    // Sizes around the insertion runs (16) and the merge widths, and a large one.
+    const size_t sizes[] = { 0, 1, 2, 15, 16, 17, 31, 32, 33, 100, 257, 1000, 4097, 100000 };
+    for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; t++) {
+        size_t n = sizes[t];
+        keyed *v = malloc((n ? n : 1) * sizeof *v), *ref = malloc((n ? n : 1) * sizeof *ref);
+        assert_non_null(v);
+        assert_non_null(ref);
+        for (int round = 0; round < 3; round++) {
+            uint32_t range = round == 0 ? 4 : round == 1 ? 1000 : UINT32_MAX;   // ties, some, few
+            for (size_t i = 0; i < n; i++) {
+                rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+                v[i] = (keyed){ (uint32_t)(rng >> 32) % (range == UINT32_MAX ? UINT32_MAX : range), (uint32_t)i };
+            }
+            memcpy(ref, v, n * sizeof *v);
+            if (n)
+                qsort(ref, n, sizeof *ref, cmp_key_pos);   // stable by construction: pos breaks ties
+            if (n) {
+                // Quickselect: v[k] has the k-th key, nothing before it is larger, nothing after smaller.
+                keyed *w = malloc(n * sizeof *w);
+                assert_non_null(w);
+                for (size_t k = 0; k < n; k += n / 7 + 1) {
+                    memcpy(w, v, n * sizeof *v);
+                    select_keyed(w, n, k);
+                    assert_int_equal(w[k].key, ref[k].key);
+                    for (size_t i = 0; i < k; i++)
+                        assert_true(w[i].key <= w[k].key);
+                    for (size_t i = k + 1; i < n; i++)
+                        assert_true(w[i].key >= w[k].key);
+                }
+                free(w);
+            }
+            assert_true(sort_keyed(v, n));
+            for (size_t i = 0; i < n; i++) {
+                assert_int_equal(v[i].key, ref[i].key);
+                assert_int_equal(v[i].pos, ref[i].pos);   // stable: equal keys in input order
+            }
+        }
+        free(v);
+        free(ref);
+    }
+}
+
+// bw_ip_order gives memcmp's sign on the 16 bytes (the sorts of the botnet step rely on it).
+static void test_ip_order(void **state)
+{
+    (void)state;
+    uint64_t rng = 7;
+    for (int i = 0; i < 20000; i++) {
+        bw_ip a, b;
+        for (int k = 0; k < 16; k++) {
+            rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
+            a.b[k] = (uint8_t)(rng >> 56);
+            // b equals a up to a random byte, so ties and every position get exercised.
+            b.b[k] = (uint8_t)(rng >> 48);
+        }
+        int cut = (int)(rng >> 60);
+        for (int k = 0; k < cut; k++)
+            b.b[k] = a.b[k];
+        if (i % 5 == 0)
+            b = a;
+        int c = memcmp(a.b, b.b, 16);
+        assert_int_equal(bw_ip_order(&a, &b), (c > 0) - (c < 0));
+        assert_int_equal(bw_ip_order(&b, &a), (c < 0) - (c > 0));
+    }
+}
+
 static void test_ip_cidr(void **state)
 {
     (void)state;
@@ -159,6 +251,7 @@ int main(void)
         cmocka_unit_test(test_escaped),       cmocka_unit_test(test_slices),
         cmocka_unit_test(test_arena_cap),     cmocka_unit_test(test_siphash_vector), cmocka_unit_test(test_siphash13_vector),
         cmocka_unit_test(test_sha256_vector), cmocka_unit_test(test_ip_cidr),
+        cmocka_unit_test(test_sort_and_select), cmocka_unit_test(test_ip_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

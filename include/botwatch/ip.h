@@ -42,9 +42,7 @@ static inline uint32_t bw_ip_v4(const bw_ip *ip)
 {
     return ((uint32_t)ip->b[12] << 24) | ((uint32_t)ip->b[13] << 16) | ((uint32_t)ip->b[14] << 8) | ip->b[15];
 }
-static inline int bw_ip_cmp(const bw_ip *a, const bw_ip *b) { return memcmp(a->b, b->b, 16); }
-// The 8 bytes at p as a big-endian number: comparing two of these compares the bytes as
-// memcmp does.
+// The 8 bytes at p as a big-endian number: two of these compare as memcmp compares the bytes.
 static inline uint64_t bw_ip_be64(const uint8_t *p)
 {
     uint64_t v;
@@ -57,9 +55,10 @@ static inline uint64_t bw_ip_be64(const uint8_t *p)
 #endif
     return v;
 }
-// The sign of bw_ip_cmp(a, b), in two 64-bit compares (for sorts that inline their
-// comparison).
-static inline int bw_ip_order(const bw_ip *a, const bw_ip *b)
+// -1, 0 or 1 as the 16 bytes order under memcmp (numeric order of the addresses), in two
+// 64-bit compares: a memcmp call was most of the cost of the sorts and binary searches
+// over addresses (the ASN table, the botnet step's sightings, the flow scorer's pairs).
+static inline int bw_ip_cmp(const bw_ip *a, const bw_ip *b)
 {
     uint64_t a0 = bw_ip_be64(a->b), b0 = bw_ip_be64(b->b);
     if (a0 != b0)

@@ -197,11 +197,7 @@ static int cmp_sight(const void *x, const void *y)
 }
 
 // cmp_sight as a strict less-than, for the inlined sort (botwatch/sort.h).
-static inline bool sight_less(const sight *a, const sight *b)
-{
-    int c = bw_ip_order(&a->ip, &b->ip);
-    return c ? c < 0 : a->camp < b->camp;
-}
+static inline bool sight_less(const sight *a, const sight *b) { return cmp_sight(a, b) < 0; }
 BW_DEFINE_SORT(sort_sights, sight, sight_less)
 
 static int cmp_post(const void *x, const void *y)

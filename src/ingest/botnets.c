@@ -128,30 +128,21 @@ static int cmp_sender(const void *a, const void *b)
     const sender_row *x = a, *y = b;
     if (x->campaign != y->campaign)
         return x->campaign < y->campaign ? -1 : 1;
-    return memcmp(x->ip.b, y->ip.b, sizeof x->ip.b);
+    return bw_ip_cmp(&x->ip, &y->ip);
 }
 
 static int cmp_ip_asn(const void *a, const void *b)
 {
     const ip_asn *x = a, *y = b;
-    int c = memcmp(x->ip.b, y->ip.b, sizeof x->ip.b);
+    int c = bw_ip_cmp(&x->ip, &y->ip);
     return c ? c : (x->asn > y->asn) - (x->asn < y->asn);
 }
 
-// The same orders as strict less-thans, for the inlined sorts (botwatch/sort.h).
-static inline bool vote_less(const label_vote *x, const label_vote *y)
-{
-    return cmp_vote(x, y) < 0;
-}
-static inline bool sender_less(const sender_row *x, const sender_row *y)
-{
-    return x->campaign != y->campaign ? x->campaign < y->campaign : bw_ip_order(&x->ip, &y->ip) < 0;
-}
-static inline bool ip_asn_less(const ip_asn *x, const ip_asn *y)
-{
-    int c = bw_ip_order(&x->ip, &y->ip);
-    return c ? c < 0 : x->asn < y->asn;
-}
+// The same orders as strict less-thans, for the inlined sorts (botwatch/sort.h); qsort
+// with the comparisons above stays the fallback when the sort has no scratch memory.
+static inline bool vote_less(const label_vote *x, const label_vote *y) { return cmp_vote(x, y) < 0; }
+static inline bool sender_less(const sender_row *x, const sender_row *y) { return cmp_sender(x, y) < 0; }
+static inline bool ip_asn_less(const ip_asn *x, const ip_asn *y) { return cmp_ip_asn(x, y) < 0; }
 BW_DEFINE_SORT(sort_votes, label_vote, vote_less)
 BW_DEFINE_SORT(sort_senders, sender_row, sender_less)
 BW_DEFINE_SORT(sort_ip_asns, ip_asn, ip_asn_less)
@@ -471,7 +462,7 @@ static bw_status read_messages(sqlite3 *db, inputs *in, const ingest_botnet_feed
         qsort(in->ips, in->nips, sizeof *in->ips, cmp_ip_asn);
     size_t w = 0;
     for (size_t i = 0; i < in->nips; i++) {
-        if (w && memcmp(in->ips[w - 1].ip.b, in->ips[i].ip.b, 16) == 0)
+        if (w && bw_ip_cmp(&in->ips[w - 1].ip, &in->ips[i].ip) == 0)
             in->ips[w - 1].asn = in->ips[i].asn;
         else
             in->ips[w++] = in->ips[i];
@@ -511,12 +502,12 @@ static uint32_t asn_of(const inputs *in, const bw_ip *ip)
     size_t lo = 0, hi = in->nips;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (memcmp(in->ips[mid].ip.b, ip->b, 16) < 0)
+        if (bw_ip_cmp(&in->ips[mid].ip, ip) < 0)
             lo = mid + 1;
         else
             hi = mid;
     }
-    return lo < in->nips && memcmp(in->ips[lo].ip.b, ip->b, 16) == 0 ? in->ips[lo].asn : 0;
+    return lo < in->nips && bw_ip_cmp(&in->ips[lo].ip, ip) == 0 ? in->ips[lo].asn : 0;
 }
 
 static const as_info *as_lookup(const inputs *in, uint32_t asn)

@@ -155,33 +155,12 @@ bw_status asn_db_intern(bw_asn_db *db, bw_slice name, uint32_t *org)
     return BW_OK;
 }
 
-// Two big-endian 64-bit halves compare like memcmp over 16 bytes, without the libc call
-// that dominated sorting checks and the binary search.
-static inline uint64_t load_be64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    v = __builtin_bswap64(v);
-#endif
-    return v;
-}
-
-static inline int ip_cmp(const bw_ip *a, const bw_ip *b)
-{
-    uint64_t ah = load_be64(a->b), bh = load_be64(b->b);
-    if (ah != bh)
-        return ah < bh ? -1 : 1;
-    uint64_t al = load_be64(a->b + 8), bl = load_be64(b->b + 8);
-    return al < bl ? -1 : al > bl;
-}
-
 // Start ascending; on equal starts the wider range first, so nested ranges follow the
 // range that contains them.
 static int range_order(const asn_range *a, const asn_range *b)
 {
-    int c = ip_cmp(&a->start, &b->start);
-    return c ? c : ip_cmp(&b->end, &a->end);
+    int c = bw_ip_cmp(&a->start, &b->start);
+    return c ? c : bw_ip_cmp(&b->end, &a->end);
 }
 
 // Stable, so identical ranges keep their load order (the first loaded wins).
@@ -226,7 +205,7 @@ typedef struct sweep {
 
 static void emit_until(sweep *s, const asn_range *owner, const bw_ip *last)
 {
-    if (!s->pos_valid || ip_cmp(&s->pos, last) > 0)
+    if (!s->pos_valid || bw_ip_cmp(&s->pos, last) > 0)
         return;
     asn_range seg = *owner;
     seg.start = s->pos;
@@ -259,18 +238,18 @@ static bw_status resolve_overlaps(bw_asn_db *db, size_t overlapping)
     for (size_t i = 0; i < n; i++) {
         if (depth > 0) {
             const asn_range *top = &r[stack[depth - 1]];
-            if (ip_cmp(&top->start, &r[i].start) == 0 && ip_cmp(&top->end, &r[i].end) == 0) {
+            if (bw_ip_cmp(&top->start, &r[i].start) == 0 && bw_ip_cmp(&top->end, &r[i].end) == 0) {
                 db->overlaps++;
                 continue;
             }
         }
-        while (depth > 0 && ip_cmp(&r[stack[depth - 1]].end, &r[i].start) < 0) {
+        while (depth > 0 && bw_ip_cmp(&r[stack[depth - 1]].end, &r[i].start) < 0) {
             emit_until(&s, &r[stack[depth - 1]], &r[stack[depth - 1]].end);
             depth--;
         }
         if (depth > 0) {
             db->overlaps++;
-            if (s.pos_valid && ip_cmp(&s.pos, &r[i].start) < 0) {
+            if (s.pos_valid && bw_ip_cmp(&s.pos, &r[i].start) < 0) {
                 bw_ip before = r[i].start;
                 ip_decrement(&before);
                 emit_until(&s, &r[stack[depth - 1]], &before);
@@ -297,9 +276,9 @@ static size_t count_overlapping(const asn_range *r, size_t n)
 {
     size_t overlapping = 0;
     for (size_t i = 1, widest = 0; i < n; i++) {
-        if (ip_cmp(&r[i].start, &r[widest].end) <= 0)
+        if (bw_ip_cmp(&r[i].start, &r[widest].end) <= 0)
             overlapping++;
-        if (ip_cmp(&r[i].end, &r[widest].end) > 0)
+        if (bw_ip_cmp(&r[i].end, &r[widest].end) > 0)
             widest = i;
     }
     return overlapping;
@@ -320,7 +299,7 @@ static bw_status build_v4_index(bw_asn_db *db)
     bw_ip v4_zero;
     bw_ip_from_v4(0, &v4_zero);
     size_t i = 0, n = db->range_count;
-    while (i < n && ip_cmp(&db->ranges[i].start, &v4_zero) < 0)
+    while (i < n && bw_ip_cmp(&db->ranges[i].start, &v4_zero) < 0)
         i++;
     uint32_t slot = 0;
     for (; i < n && bw_ip_is_v4(&db->ranges[i].start); i++) {
@@ -482,12 +461,12 @@ bool bw_asn_lookup(const bw_asn_db *db, const bw_ip *ip, bw_asn_info *out)
         }
         while (lo < hi) {
             size_t mid = lo + (hi - lo) / 2;
-            if (ip_cmp(&db->ranges[mid].start, ip) <= 0)
+            if (bw_ip_cmp(&db->ranges[mid].start, ip) <= 0)
                 lo = mid + 1;
             else
                 hi = mid;
         }
-        if (lo > 0 && ip_cmp(ip, &db->ranges[lo - 1].end) <= 0) {
+        if (lo > 0 && bw_ip_cmp(ip, &db->ranges[lo - 1].end) <= 0) {
             const asn_range *r = &db->ranges[lo - 1];
             out->asn = r->asn;
             out->org = org_slice(db, r->org);

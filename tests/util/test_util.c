@@ -175,7 +175,7 @@ static void test_sort_and_select(void **state)
     }
 }
 
-// bw_ip_order gives memcmp's sign on the 16 bytes (the sorts of the botnet step rely on it).
+// bw_ip_cmp gives the sign of memcmp over the 16 bytes (sorts and searches rely on it).
 static void test_ip_order(void **state)
 {
     (void)state;
@@ -194,8 +194,8 @@ static void test_ip_order(void **state)
         if (i % 5 == 0)
             b = a;
         int c = memcmp(a.b, b.b, 16);
-        assert_int_equal(bw_ip_order(&a, &b), (c > 0) - (c < 0));
-        assert_int_equal(bw_ip_order(&b, &a), (c < 0) - (c > 0));
+        assert_int_equal(bw_ip_cmp(&a, &b), (c > 0) - (c < 0));
+        assert_int_equal(bw_ip_cmp(&b, &a), (c < 0) - (c > 0));
     }
 }
 

@@ -867,7 +867,7 @@ typedef struct finisher {
     char why[BW_ERRBUF_SIZE];      // why not, if it failed (the writer then does it)
     double cpu;                    // CPU seconds of the thread (counted as the writer's)
     pthread_mutex_t lock;
-    pthread_cond_t state_done;
+    pthread_cond_t progressed;     // state_ready or rows_ready became true
     bool state_ready;              // campaigns->state is made (or failed)
     bool rows_ready;               // campaigns->final is built (or failed)
 } finisher;
@@ -889,7 +889,7 @@ static void finisher_signal(finisher *f, bool *flag)
 {
     pthread_mutex_lock(&f->lock);
     *flag = true;
-    pthread_cond_broadcast(&f->state_done);
+    pthread_cond_broadcast(&f->progressed);
     pthread_mutex_unlock(&f->lock);
 }
 
@@ -897,7 +897,7 @@ static void finisher_wait(finisher *f, const bool *flag)
 {
     pthread_mutex_lock(&f->lock);
     while (!*flag)
-        pthread_cond_wait(&f->state_done, &f->lock);
+        pthread_cond_wait(&f->progressed, &f->lock);
     pthread_mutex_unlock(&f->lock);
 }
 
@@ -1080,7 +1080,7 @@ join:
     // ids, the next run continues from the previous state and never reuses those ids.
     bool finish_campaigns = campaigns_open && st == BW_OK;
     finisher fin = { .campaigns = &campaigns, .feed = wr.botnet_feed, .lock = PTHREAD_MUTEX_INITIALIZER,
-                     .state_done = PTHREAD_COND_INITIALIZER };
+                     .progressed = PTHREAD_COND_INITIALIZER };
     if (cfg.botnets) {
         const char *path = sqlite3_db_filename(bw_store_sqlite(store), "main");
         fin.db_path = path && *path ? path : NULL;   // a temporary database has no path

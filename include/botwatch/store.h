@@ -21,7 +21,7 @@
 #include "botwatch/str.h"
 
 // The schema version this code writes and understands (the number of migrations).
-#define BW_STORE_SCHEMA_VERSION 6
+#define BW_STORE_SCHEMA_VERSION 7
 
 // A time that is not known (a message with no Date:, no dated Received hop).
 #define BW_STORE_NO_TIME INT64_MIN

@@ -10,6 +10,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "botwatch/botnet.h"
 #include "botwatch/ip.h"
@@ -49,7 +50,17 @@ typedef struct inputs {
     as_info *asns;                    // the asns table, by asn
     size_t nasns;
     uint64_t rows_read;               // message rows read from the store
+    uint64_t runs_read;               // sighting_runs rows used instead
+    struct run_segment *segments;     // sighting_runs rows to write (this run's, gaps read)
+    size_t nsegments, segment_cap;
 } inputs;
+
+// One sighting_runs row to write: the merged sightings and votes of the campaign messages
+// with ids in [first_id, last_id].
+typedef struct run_segment {
+    int64_t first_id, last_id;
+    bw_buf blob;
+} run_segment;
 
 static bw_status db_fail(sqlite3 *db, char *errbuf, const char *what)
 {
@@ -354,6 +365,212 @@ static bw_status labels_from_votes(inputs *in, label_vote *votes, size_t nvotes,
     return s;
 }
 
+// ---- sighting runs (schema v7) ------------------------------------------------------
+// A row of sighting_runs holds the merged (campaign, sender IP) sightings and (campaign,
+// label) votes of the campaign messages with ids in [first_id, last_id]: what reading those
+// messages would give, in 52 bytes a sighting instead of a messages row. Every run leaves
+// one for its own messages (from the writer's feed) and one for each range of ids it had
+// to read from messages (at most SEGMENT_IDS ids each: older stores, another writer's
+// messages, a run that stopped before its end), so the next run reads only what is new.
+// Blob, little-endian:
+//   "BWSIGHT1" | u64 sightings | u64 votes
+//   sighting: u64 campaign | 16-byte IP | i64 first | i64 last | u64 messages | u32 ASN
+//   vote:     u64 campaign | u64 messages | u16 length | the label (1..SEGMENT_MAX_LABEL bytes)
+// A blob that does not parse to its last byte is not used: its ids are read from messages
+// again, and the row is replaced.
+#define SEGMENT_MAGIC "BWSIGHT1"
+#define SEGMENT_SIGHTING_BYTES 52
+#define SEGMENT_MAX_LABEL 65535
+#define SEGMENT_IDS ((int64_t)1 << 20)
+// A run's own row larger than this (about 5 million sightings) is not written: SQLite's
+// blobs stop at 1 GB, and the next run reads those messages in SEGMENT_IDS pieces instead.
+#define SEGMENT_MAX_BYTES ((size_t)256 << 20)
+
+static void put_le(bw_buf *b, uint64_t v, unsigned bytes, bool *fail)
+{
+    unsigned char t[8];
+    for (unsigned i = 0; i < bytes; i++)
+        t[i] = (unsigned char)(v >> (8 * i));
+    if (bw_buf_append(b, t, bytes))
+        *fail = true;
+}
+
+static uint64_t get_le(const uint8_t *p, unsigned bytes)
+{
+    uint64_t v = 0;
+    for (unsigned i = 0; i < bytes; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+// Encodes rows and votes (merged here: copies are sorted and equal ones summed) as a blob.
+// The votes' labels are in text at their offsets. -1 on no memory.
+static int encode_segment(const sender_row *rows, size_t nrows, const label_vote *votes, size_t nvotes,
+                          const bw_buf *text, bw_buf *out)
+{
+    sender_row *r = nrows ? malloc(nrows * sizeof *r) : NULL;
+    label_vote *v = nvotes ? malloc(nvotes * sizeof *v) : NULL;
+    if ((nrows && !r) || (nvotes && !v)) {
+        free(r);
+        free(v);
+        return -1;
+    }
+    if (nrows)
+        memcpy(r, rows, nrows * sizeof *r);
+    size_t nr = merge_senders(r, nrows);
+    for (size_t i = 0; i < nvotes; i++) {
+        v[i] = votes[i];
+        v[i].p = text->p + votes[i].off;
+    }
+    if (nvotes > 1 && !sort_votes(v, nvotes))
+        qsort(v, nvotes, sizeof *v, cmp_vote);
+    size_t nv = 0;   // merged in place: equal (campaign, label) votes summed
+    for (size_t i = 0; i < nvotes; i++) {
+        if (nv && cmp_vote(&v[nv - 1], &v[i]) == 0)
+            v[nv - 1].messages += v[i].messages;
+        else if (v[i].n >= 1 && v[i].n <= SEGMENT_MAX_LABEL)
+            v[nv++] = v[i];
+    }
+    bool fail = bw_buf_reserve(out, 24 + nr * SEGMENT_SIGHTING_BYTES) != 0;
+    if (!fail && bw_buf_append(out, SEGMENT_MAGIC, 8))
+        fail = true;
+    put_le(out, nr, 8, &fail);
+    put_le(out, nv, 8, &fail);
+    for (size_t i = 0; i < nr && !fail; i++) {
+        put_le(out, r[i].campaign, 8, &fail);
+        if (bw_buf_append(out, r[i].ip.b, 16))
+            fail = true;
+        put_le(out, (uint64_t)r[i].first, 8, &fail);
+        put_le(out, (uint64_t)r[i].last, 8, &fail);
+        put_le(out, r[i].messages, 8, &fail);
+        put_le(out, r[i].asn, 4, &fail);
+    }
+    for (size_t i = 0; i < nv && !fail; i++) {
+        put_le(out, v[i].campaign, 8, &fail);
+        put_le(out, v[i].messages, 8, &fail);
+        put_le(out, v[i].n, 2, &fail);
+        if (bw_buf_append(out, v[i].p, v[i].n))
+            fail = true;
+    }
+    free(r);
+    free(v);
+    return fail ? -1 : 0;
+}
+
+// Appends a blob's sightings and votes (labels to text) to the arrays. On a malformed blob
+// nothing is appended, and why says what is wrong at which offset. BW_ERR_NOMEM or
+// BW_ERR_PARSE.
+static bw_status decode_segment(const uint8_t *p, size_t n, sender_row **rows, size_t *nrows, size_t *row_cap,
+                                label_vote **votes, size_t *nvotes, size_t *vote_cap, bw_buf *text, char *why,
+                                size_t why_size)
+{
+    if (n < 24 || memcmp(p, SEGMENT_MAGIC, 8) != 0) {
+        snprintf(why, why_size, "not a sightings blob (%zu bytes)", n);
+        return BW_ERR_PARSE;
+    }
+    uint64_t nr = get_le(p + 8, 8), nv = get_le(p + 16, 8);
+    size_t at = 24;
+    if (nr > (n - at) / SEGMENT_SIGHTING_BYTES) {
+        snprintf(why, why_size, "%" PRIu64 " sightings do not fit in %zu bytes", nr, n);
+        return BW_ERR_PARSE;
+    }
+    // Each vote takes at least 19 bytes: the count cannot promise more than the bytes hold.
+    if (nv > (n - at - nr * SEGMENT_SIGHTING_BYTES) / 19) {
+        snprintf(why, why_size, "%" PRIu64 " votes do not fit in %zu bytes", nv, n);
+        return BW_ERR_PARSE;
+    }
+    size_t rows_before = *nrows, votes_before = *nvotes, text_before = text->n;
+    if (ingest_grow((void **)rows, row_cap, *nrows + (size_t)nr, sizeof **rows) ||
+        ingest_grow((void **)votes, vote_cap, *nvotes + (size_t)nv, sizeof **votes))
+        return BW_ERR_NOMEM;
+    for (uint64_t i = 0; i < nr; i++, at += SEGMENT_SIGHTING_BYTES) {
+        sender_row r;
+        r.campaign = get_le(p + at, 8);
+        memcpy(r.ip.b, p + at + 8, 16);
+        r.first = (int64_t)get_le(p + at + 24, 8);
+        r.last = (int64_t)get_le(p + at + 32, 8);
+        r.messages = get_le(p + at + 40, 8);
+        r.asn = (uint32_t)get_le(p + at + 48, 4);
+        if (r.first > r.last || r.messages == 0) {
+            snprintf(why, why_size, "sighting %" PRIu64 " at offset %zu: bad times or count", i, at);
+            goto bad;
+        }
+        (*rows)[(*nrows)++] = r;
+    }
+    for (uint64_t i = 0; i < nv; i++) {
+        if (n - at < 18) {
+            snprintf(why, why_size, "vote %" PRIu64 " at offset %zu: truncated", i, at);
+            goto bad;
+        }
+        uint64_t campaign = get_le(p + at, 8), messages = get_le(p + at + 8, 8);
+        size_t len = (size_t)get_le(p + at + 16, 2);
+        at += 18;
+        if (len < 1 || len > SEGMENT_MAX_LABEL || n - at < len || messages == 0 || memchr(p + at, ' ', len) ||
+            memchr(p + at, '\0', len)) {
+            snprintf(why, why_size, "vote %" PRIu64 " at offset %zu: bad label or count", i, at - 18);
+            goto bad;
+        }
+        size_t off = text->n;
+        if (bw_buf_append(text, p + at, len)) {
+            *nrows = rows_before, *nvotes = votes_before, text->n = text_before;
+            return BW_ERR_NOMEM;
+        }
+        (*votes)[(*nvotes)++] = (label_vote){ campaign, off, len, NULL, messages };
+        at += len;
+    }
+    if (at != n) {
+        snprintf(why, why_size, "%zu bytes after the last vote", n - at);
+        goto bad;
+    }
+    return BW_OK;
+bad:
+    *nrows = rows_before, *nvotes = votes_before, text->n = text_before;
+    return BW_ERR_PARSE;
+}
+
+bw_status ingest_sighting_run_check(const void *blob, size_t n, char *why, size_t why_size)
+{
+    sender_row *rows = NULL;
+    label_vote *votes = NULL;
+    size_t nrows = 0, row_cap = 0, nvotes = 0, vote_cap = 0;
+    bw_buf text = BW_BUF_INIT;
+    bw_status s = decode_segment(blob, n, &rows, &nrows, &row_cap, &votes, &nvotes, &vote_cap, &text, why, why_size);
+    if (s == BW_OK) {
+        // What the end of run does with them next: merge, and encode again the same.
+        bw_buf again = BW_BUF_INIT;
+        if (encode_segment(rows, nrows, votes, nvotes, &text, &again) != 0)
+            s = BW_ERR_NOMEM;
+        bw_buf_free(&again);
+    }
+    free(rows);
+    free(votes);
+    bw_buf_free(&text);
+    return s;
+}
+
+static int add_segment(inputs *in, int64_t first_id, int64_t last_id, const sender_row *rows, size_t nrows,
+                       const label_vote *votes, size_t nvotes, const bw_buf *text)
+{
+    if (ingest_grow((void **)&in->segments, &in->segment_cap, in->nsegments + 1, sizeof *in->segments))
+        return -1;
+    run_segment *g = &in->segments[in->nsegments];
+    *g = (run_segment){ first_id, last_id, BW_BUF_INIT };
+    if (encode_segment(rows, nrows, votes, nvotes, text, &g->blob) != 0) {
+        bw_buf_free(&g->blob);
+        return -1;
+    }
+    if (g->blob.n > SEGMENT_MAX_BYTES) {
+        bw_buf_free(&g->blob);
+        return 0;
+    }
+    in->nsegments++;
+    return 0;
+}
+
+typedef struct id_range {
+    int64_t first, last;
+} id_range;
+
 // Sightings (one per campaign and sender IP: first and last time, messages) and the rule
 // label votes, from one pass over the messages in row order: a sequential read of the
 // table, where grouping in SQL walked the campaign index and fetched every row out of
@@ -369,21 +586,7 @@ static bw_status read_messages(sqlite3 *db, inputs *in, const ingest_botnet_feed
         return bw_error(errbuf, BW_ERR_NOMEM, "botnets: out of memory");
     for (size_t i = 0; i < in->ncampaigns; i++)
         in->label_off[i] = SIZE_MAX;
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT campaign_id, sender_ip, coalesce(seen_at, ingested_at), coalesce(sender_asn, 0),"
-                           " rule_labels FROM messages NOT INDEXED WHERE id > ?1 AND id < ?2"
-                           " AND campaign_id IS NOT NULL",
-                           -1, &st, NULL) != SQLITE_OK)
-        return db_fail(db, errbuf, "reading campaign messages");
-    // The rows outside the feed's range: before it, and any after it.
     bool use_feed = feed_usable(feed);
-    int64_t ranges[2][2] = { { INT64_MIN, INT64_MAX }, { 0, 0 } };
-    if (use_feed) {
-        ranges[0][1] = feed->first_id;
-        ranges[1][0] = feed->last_id;
-        ranges[1][1] = INT64_MAX;
-    }
     sender_row *rows = NULL;
     size_t nrows = 0, row_cap = 0;
     bw_buf text = BW_BUF_INIT;
@@ -391,32 +594,117 @@ static bw_status read_messages(sqlite3 *db, inputs *in, const ingest_botnet_feed
     size_t nvotes = 0, vote_cap = 0;
     bool nomem = false;
     int rc = SQLITE_DONE;
-    for (int r = 0; r < (use_feed ? 2 : 1) && !nomem && rc == SQLITE_DONE; r++) {
-        sqlite3_bind_int64(st, 1, ranges[r][0]);
-        sqlite3_bind_int64(st, 2, ranges[r][1]);
-        while (!nomem && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-            in->rows_read++;
-            uint64_t id = (uint64_t)sqlite3_column_int64(st, 0);
-            const char *ip_text = (const char *)sqlite3_column_text(st, 1);
-            bw_ip ip;
-            if (ip_text && bw_ip_parse(bw_slice_make(ip_text, (size_t)sqlite3_column_bytes(st, 1)), &ip)) {
-                if (ingest_grow((void **)&rows, &row_cap, nrows + 1, sizeof *rows)) {
-                    nomem = true;
-                    break;
+    const char *failed = NULL;   // what the database refused
+    // The ids covered without reading messages: this run's (its feed) and each usable
+    // sighting_runs row; the rest, up to the largest id, are read and leave rows of their own.
+    id_range *covered = NULL;
+    size_t ncovered = 0, covered_cap = 0;
+    int64_t max_id = 0;
+    sqlite3_stmt *st = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT coalesce(max(id), 0) FROM messages", -1, &st, NULL) != SQLITE_OK)
+        return db_fail(db, errbuf, "reading the largest message id");
+    if (sqlite3_step(st) == SQLITE_ROW)
+        max_id = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (use_feed) {
+        if (ingest_grow((void **)&covered, &covered_cap, 1, sizeof *covered))
+            return bw_error(errbuf, BW_ERR_NOMEM, "botnets: out of memory");
+        covered[ncovered++] = (id_range){ feed->first_id, feed->last_id };
+    }
+    if (sqlite3_prepare_v2(db, "SELECT first_id, last_id, blob FROM sighting_runs ORDER BY first_id", -1, &st,
+                           NULL) != SQLITE_OK) {
+        free(covered);
+        return db_fail(db, errbuf, "reading sighting_runs");
+    }
+    int64_t accepted_last = 0;   // runs come in first-id order; each must start after the last
+    while (!nomem && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t first = sqlite3_column_int64(st, 0), last = sqlite3_column_int64(st, 1);
+        const void *blob = sqlite3_column_blob(st, 2);
+        size_t len = (size_t)sqlite3_column_bytes(st, 2);
+        char why[160];
+        bool overlaps_feed = use_feed && first <= feed->last_id && last >= feed->first_id;
+        if (first < 1 || last < first || last > max_id || first <= accepted_last || overlaps_feed) {
+            bw_warn("botnets", "sighting_runs row %" PRId64 "-%" PRId64 " overlaps another or lies outside the"
+                    " messages; its messages are read again", first, last);
+            continue;
+        }
+        bw_status d = decode_segment(blob ? blob : "", len, &rows, &nrows, &row_cap, &votes, &nvotes, &vote_cap,
+                                     &text, why, sizeof why);
+        if (d == BW_ERR_NOMEM) {
+            nomem = true;
+        } else if (d != BW_OK) {
+            bw_warn("botnets", "sighting_runs row %" PRId64 "-%" PRId64 ": %s; its messages are read again", first,
+                    last, why);
+        } else if (ingest_grow((void **)&covered, &covered_cap, ncovered + 1, sizeof *covered)) {
+            nomem = true;
+        } else {
+            covered[ncovered++] = (id_range){ first, last };
+            accepted_last = last;
+            in->runs_read++;
+        }
+    }
+    if (rc != SQLITE_DONE && !nomem)
+        failed = "reading sighting_runs";
+    sqlite3_finalize(st);
+    st = NULL;
+    // The feed's range went first; put it in its place among the runs.
+    for (size_t i = 1; use_feed && i < ncovered && covered[i].first < covered[i - 1].first; i++) {
+        id_range t = covered[i];
+        covered[i] = covered[i - 1];
+        covered[i - 1] = t;
+    }
+    if (!nomem && !failed &&
+        sqlite3_prepare_v2(db,
+                           "SELECT campaign_id, sender_ip, coalesce(seen_at, ingested_at), coalesce(sender_asn, 0),"
+                           " rule_labels FROM messages NOT INDEXED WHERE id > ?1 AND id < ?2"
+                           " AND campaign_id IS NOT NULL",
+                           -1, &st, NULL) != SQLITE_OK)
+        failed = "reading campaign messages";
+    int64_t done_to = 0;   // every id up to this one is covered or read
+    for (size_t c = 0; c <= ncovered && !nomem && !failed; c++) {
+        int64_t gap_last = c < ncovered ? covered[c].first - 1 : max_id;
+        for (int64_t lo = done_to + 1; lo <= gap_last && !nomem && !failed; lo += SEGMENT_IDS) {
+            int64_t hi = gap_last - lo >= SEGMENT_IDS ? lo + SEGMENT_IDS - 1 : gap_last;
+            size_t rows_before = nrows, votes_before = nvotes;
+            sqlite3_bind_int64(st, 1, lo - 1);
+            sqlite3_bind_int64(st, 2, hi + 1);
+            while (!nomem && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+                in->rows_read++;
+                uint64_t id = (uint64_t)sqlite3_column_int64(st, 0);
+                const char *ip_text = (const char *)sqlite3_column_text(st, 1);
+                bw_ip ip;
+                if (ip_text && bw_ip_parse(bw_slice_make(ip_text, (size_t)sqlite3_column_bytes(st, 1)), &ip)) {
+                    if (ingest_grow((void **)&rows, &row_cap, nrows + 1, sizeof *rows)) {
+                        nomem = true;
+                        break;
+                    }
+                    int64_t t = col_time(st, 2);
+                    rows[nrows++] = (sender_row){ id, ip, t, t, 1, (uint32_t)sqlite3_column_int64(st, 3) };
                 }
-                int64_t t = col_time(st, 2);
-                rows[nrows++] = (sender_row){ id, ip, t, t, 1, (uint32_t)sqlite3_column_int64(st, 3) };
+                const char *labels = (const char *)sqlite3_column_text(st, 4);
+                if (labels && add_votes(&votes, &nvotes, &vote_cap, &text, id, labels,
+                                        (size_t)sqlite3_column_bytes(st, 4), 1))
+                    nomem = true;
             }
-            const char *labels = (const char *)sqlite3_column_text(st, 4);
-            if (labels && add_votes(&votes, &nvotes, &vote_cap, &text, id, labels,
-                                    (size_t)sqlite3_column_bytes(st, 4), 1))
+            if (rc != SQLITE_DONE && !nomem)
+                failed = "reading campaign messages";
+            sqlite3_reset(st);
+            // Those ids, read once, need not be read again.
+            if (!nomem && !failed &&
+                add_segment(in, lo, hi, rows + rows_before, nrows - rows_before, votes + votes_before,
+                            nvotes - votes_before, &text))
                 nomem = true;
         }
-        sqlite3_reset(st);
+        if (c < ncovered && covered[c].last > done_to)
+            done_to = covered[c].last;
     }
     sqlite3_finalize(st);
-    if (!nomem && rc == SQLITE_DONE && use_feed) {
-        if (ingest_grow((void **)&rows, &row_cap, nrows + feed->nrows, sizeof *rows) ||
+    free(covered);
+    if (!nomem && !failed && use_feed) {
+        // This run's own sightings, and a row of them for the next run.
+        if (add_segment(in, feed->first_id, feed->last_id, feed->rows, feed->nrows, feed->votes, feed->nvotes,
+                        &feed->text) ||
+            ingest_grow((void **)&rows, &row_cap, nrows + feed->nrows, sizeof *rows) ||
             ingest_grow((void **)&votes, &vote_cap, nvotes + feed->nvotes, sizeof *votes) ||
             bw_buf_reserve(&text, feed->text.n)) {
             nomem = true;
@@ -432,7 +720,7 @@ static bw_status read_messages(sqlite3 *db, inputs *in, const ingest_botnet_feed
         }
     }
     bw_status s = nomem ? bw_error(errbuf, BW_ERR_NOMEM, "botnets: out of memory")
-                  : rc != SQLITE_DONE ? db_fail(db, errbuf, "reading campaign messages") : BW_OK;
+                  : failed ? db_fail(db, errbuf, failed) : BW_OK;
     if (s == BW_OK)
         s = labels_from_votes(in, votes, nvotes, &text, errbuf);
     free(votes);
@@ -625,6 +913,33 @@ static bw_status write_botnets(sqlite3 *db, const inputs *in, const bw_botnet_re
     if ((s = exec(db, "DELETE FROM botnets", errbuf)) != BW_OK ||
         (s = exec(db, "UPDATE campaigns SET botnet_id = NULL WHERE botnet_id IS NOT NULL", errbuf)) != BW_OK)
         goto done;
+    // The sightings of the ids this step read or fed, for the next run (a row they replace
+    // covered some of the same ids: a damaged or overlapping one).
+    if (in->nsegments) {
+        sqlite3_stmt *del = NULL, *put = NULL;
+        if (sqlite3_prepare_v2(db, "DELETE FROM sighting_runs WHERE first_id <= ?2 AND last_id >= ?1", -1, &del,
+                               NULL) != SQLITE_OK ||
+            sqlite3_prepare_v2(db, "INSERT INTO sighting_runs(first_id, last_id, blob) VALUES(?1, ?2, ?3)", -1, &put,
+                               NULL) != SQLITE_OK) {
+            s = db_fail(db, errbuf, "preparing sighting_runs");
+        }
+        for (size_t i = 0; i < in->nsegments && s == BW_OK; i++) {
+            const run_segment *g = &in->segments[i];
+            sqlite3_bind_int64(del, 1, g->first_id);
+            sqlite3_bind_int64(del, 2, g->last_id);
+            sqlite3_bind_int64(put, 1, g->first_id);
+            sqlite3_bind_int64(put, 2, g->last_id);
+            sqlite3_bind_blob64(put, 3, g->blob.p, g->blob.n, SQLITE_STATIC);
+            if (sqlite3_step(del) != SQLITE_DONE || sqlite3_step(put) != SQLITE_DONE)
+                s = db_fail(db, errbuf, "writing sighting_runs");
+            sqlite3_reset(del);
+            sqlite3_reset(put);
+        }
+        sqlite3_finalize(del);
+        sqlite3_finalize(put);
+        if (s != BW_OK)
+            goto done;
+    }
     if (sqlite3_prepare_v2(db,
                            "INSERT INTO botnets(id, label, campaigns, sender_ips, subnets24, messages, first_seen,"
                            " last_seen, asns_json, countries_json) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -746,6 +1061,9 @@ void ingest_botnet_plan_free(ingest_botnet_plan *plan)
         free(in->asns[i].country);
     }
     free(in->asns);
+    for (size_t i = 0; i < in->nsegments; i++)
+        bw_buf_free(&in->segments[i].blob);
+    free(in->segments);
     free(plan);
 }
 
@@ -753,6 +1071,8 @@ bw_status ingest_botnets_infer(sqlite3 *db, const rows_out *override, const inge
                                ingest_botnet_plan **out, char *errbuf)
 {
     *out = NULL;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     ingest_botnet_plan *plan = calloc(1, sizeof *plan);
     if (!plan)
         return bw_error(errbuf, BW_ERR_NOMEM, "botnets: out of memory");
@@ -782,9 +1102,12 @@ bw_status ingest_botnets_infer(sqlite3 *db, const rows_out *override, const inge
     }
     bw_botnet_stats st;
     bw_botnet_result_stats(plan->result, &st);
-    bw_info("ingest", "botnets inferred botnets=%zu campaigns=%zu sightings=%zu edges=%zu modularity=%.3f"
-            " (this run's messages %s)", st.botnets, st.campaigns, st.sightings, st.edges, st.modularity,
-            feed_usable(feed) ? "from memory" : "read back from the store");
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    bw_info("ingest", "botnets inferred seconds=%.3f botnets=%zu campaigns=%zu sightings=%zu edges=%zu modularity=%.3f"
+            " (this run's messages %s; %" PRIu64 " sighting_runs rows, %" PRIu64 " message rows read)",
+            (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9, st.botnets,
+            st.campaigns, st.sightings, st.edges, st.modularity,
+            feed_usable(feed) ? "from memory" : "read back from the store", in->runs_read, in->rows_read);
     *out = plan;
     return BW_OK;
 }

@@ -134,5 +134,8 @@ bw_status ingest_botnets_infer(sqlite3 *db, const rows_out *override, const inge
 bw_status ingest_botnets_write(bw_store *store, const ingest_botnet_plan *plan, uint64_t *botnets, char *errbuf);
 void ingest_botnet_plan_free(ingest_botnet_plan *plan);
 uint64_t ingest_botnet_plan_rows_read(const ingest_botnet_plan *plan);   // message rows read from db
+// Whether blob is a sighting_runs blob the botnet step would use (BW_OK), and if not why
+// (BW_ERR_PARSE, with the offset; BW_ERR_NOMEM). For the fuzz target.
+bw_status ingest_sighting_run_check(const void *blob, size_t n, char *why, size_t why_size);
 
 #endif

@@ -247,6 +247,21 @@ static const char *const migration_6[] = {
     NULL,
 };
 
+// v7: the botnet step read every earlier run's messages at the end of each run (0.21 s of
+// a 0.46 s run of 5,000 messages into a store of 350,000 spamsim messages). Each run now
+// leaves its messages' (campaign, sender IP) sightings and rule-label votes, merged, in one
+// row per range of message ids (src/ingest/botnets.c has the blob format); the step reads
+// these and only the messages no row covers. Older stores get their rows as the first run
+// after the upgrade reads their messages.
+static const char *const migration_7[] = {
+    "CREATE TABLE sighting_runs ("
+    "  first_id INTEGER PRIMARY KEY,"
+    "  last_id INTEGER NOT NULL,"
+    "  blob BLOB NOT NULL"
+    ")",
+    NULL,
+};
+
 static const bw_store_migration migrations[] = {
     { 1, "core tables: messages, urls, sources, ingest_errors, asns, meta", migration_1 },
     { 2, "seen_at arrival time and report indexes", migration_2 },
@@ -254,6 +269,7 @@ static const bw_store_migration migrations[] = {
     { 4, "url_domains: distinct (domain, message) pairs replace the urls(domain, msg_id) index", migration_4 },
     { 5, "message_urls (one JSON row a message) and the urls view; url_domains keyed by domain ids", migration_5 },
     { 6, "header_fingerprints: messages.header_fingerprint interned as header_fp_id", migration_6 },
+    { 7, "sighting_runs: each run's merged (campaign, sender IP) sightings and label votes for the botnet step", migration_7 },
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == BW_STORE_SCHEMA_VERSION,

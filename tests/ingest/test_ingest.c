@@ -464,11 +464,17 @@ static void test_campaigns_day_after_day(void **state)
     uint64_t first_day = stats.campaigns_created;
     assert_true(stats.campaigns_active > 0);
     int64_t max_after_day1 = count_rows(two, "SELECT max(id) FROM campaigns");
+    // Day 1 left its sightings in one sighting_runs row covering its ids.
+    assert_int_equal(count_rows(two, "SELECT count(*) FROM sighting_runs"), 1);
+    assert_int_equal(count_rows(two, "SELECT last_id FROM sighting_runs WHERE first_id = 1"),
+                     count_rows(two, "SELECT max(id) FROM messages"));
     ingest(two, &day2, 1, 3, &stats);
-    // The second run reads back day 1's rows only; its own come from its feed.
-    assert_int_equal(stats.botnet_rows_read,
-                     count_rows(two, "SELECT count(*) FROM messages m JOIN sources s ON s.id = m.source_id"
-                                     " WHERE s.path LIKE '%day1.mbox' AND m.campaign_id IS NOT NULL"));
+    // The second run reads no message back: day 1's sightings come from its row, its own
+    // from its feed; it leaves a row of its own.
+    assert_int_equal(stats.botnet_rows_read, 0);
+    assert_int_equal(count_rows(two, "SELECT count(*) FROM sighting_runs"), 2);
+    assert_int_equal(count_rows(two, "SELECT max(last_id) FROM sighting_runs"),
+                     count_rows(two, "SELECT max(id) FROM messages"));
     // Day 2 extends campaigns of day 1: some of its messages join ids created on day 1.
     int64_t extended = count_rows(two, "SELECT count(DISTINCT campaign_id) FROM messages m JOIN sources s"
                                        " ON s.id = m.source_id WHERE s.path LIKE '%day2.mbox' AND m.campaign_id <= "
@@ -481,17 +487,61 @@ static void test_campaigns_day_after_day(void **state)
     assert_int_equal(first_day + stats.campaigns_created, campaigns_one);
     dump_hash(two, two_hash);
     assert_string_equal(one_hash, two_hash);
-    // Inferred again from the store alone (every row read back, no feed), the botnets
-    // and the campaigns' botnet ids are the same.
+    // Inferred again from the store alone (no feed): from the sighting_runs rows, then with
+    // them gone from every message read back, then with a damaged row (its ids read back,
+    // the row written anew), the botnets and the campaigns' botnet ids are the same.
     uint64_t again = 0, rows_read = 0;
+    assert_int_equal(ingest_botnets(one, &again, &rows_read, err), BW_OK);
+    assert_int_equal(rows_read, 0);
+    assert_int_equal(again, (uint64_t)botnets);
+    dump_hash(one, two_hash);
+    assert_string_equal(one_hash, two_hash);
+    assert_int_equal(sqlite3_exec(bw_store_sqlite(one), "DELETE FROM sighting_runs", NULL, NULL, NULL), SQLITE_OK);
     assert_int_equal(ingest_botnets(one, &again, &rows_read, err), BW_OK);
     assert_int_equal(rows_read, 6000);
     assert_int_equal(again, (uint64_t)botnets);
     dump_hash(one, two_hash);
     assert_string_equal(one_hash, two_hash);
+    assert_int_equal(count_rows(one, "SELECT count(*) FROM sighting_runs"), 1);
+    assert_int_equal(sqlite3_exec(bw_store_sqlite(one), "UPDATE sighting_runs SET blob = substr(blob, 1, length(blob) - 3)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(ingest_botnets(one, &again, &rows_read, err), BW_OK);
+    assert_int_equal(rows_read, 6000);
+    dump_hash(one, two_hash);
+    assert_string_equal(one_hash, two_hash);
+    assert_int_equal(ingest_botnets(one, &again, &rows_read, err), BW_OK);
+    assert_int_equal(rows_read, 0);   // mended
+    dump_hash(one, two_hash);
+    assert_string_equal(one_hash, two_hash);
+    // The blob's checks: the mended row passes; cut, grown, with a wrong magic or a count
+    // that promises more than the bytes hold, it is refused with the reason.
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_prepare_v2(bw_store_sqlite(one), "SELECT blob FROM sighting_runs", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    size_t blob_n = (size_t)sqlite3_column_bytes(q, 0);
+    unsigned char *blob = malloc(blob_n + 1);
+    assert_non_null(blob);
+    memcpy(blob, sqlite3_column_blob(q, 0), blob_n);
+    sqlite3_finalize(q);
+    char why[160];
+    assert_int_equal(ingest_sighting_run_check(blob, blob_n, why, sizeof why), BW_OK);
+    assert_int_equal(ingest_sighting_run_check(blob, blob_n - 1, why, sizeof why), BW_ERR_PARSE);
+    blob[blob_n] = 0;
+    assert_int_equal(ingest_sighting_run_check(blob, blob_n + 1, why, sizeof why), BW_ERR_PARSE);
+    assert_non_null(strstr(why, "after the last vote"));
+    blob[0] ^= 1;
+    assert_int_equal(ingest_sighting_run_check(blob, blob_n, why, sizeof why), BW_ERR_PARSE);
+    blob[0] ^= 1;
+    blob[15] = 0x7f;   // the sightings count's top byte
+    assert_int_equal(ingest_sighting_run_check(blob, blob_n, why, sizeof why), BW_ERR_PARSE);
+    assert_non_null(strstr(why, "do not fit"));
+    free(blob);
     // A feed merged many times over (every 64 rows, then as it doubles) gives the same
     // botnets as reading the rows; with a gap in its ids it is not used.
     for (int gap = 0; gap < 2; gap++) {
+        // (Without the sighting_runs rows, which would cover the ids a feed cannot.)
+        assert_int_equal(sqlite3_exec(bw_store_sqlite(one), "DELETE FROM sighting_runs", NULL, NULL, NULL), SQLITE_OK);
         ingest_botnet_feed *feed = feed_from_store(one, 64, gap);
         ingest_botnet_plan *plan = NULL;
         assert_int_equal(ingest_botnets_infer(bw_store_sqlite(one), NULL, feed, &plan, err), BW_OK);

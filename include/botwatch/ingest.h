@@ -45,10 +45,12 @@ typedef struct bw_ingest_stats {
     uint64_t campaigns_active;    // campaigns in the saved state at the end (continue next run)
     uint64_t labelled;            // new messages with at least one rule label
     uint64_t botnets;             // botnets after the end-of-run inference
-    uint64_t botnet_rows_read;    // message rows it read back from the store: earlier runs'
-                                  //   (this run's come from memory, unless another writer
-                                  //   inserted between its batches: then all are read)
+    uint64_t botnet_rows_read;    // message rows it read back from the store: those no
+                                  //   sighting_runs row covers (an older store, another
+                                  //   writer's; this run's come from memory unless another
+                                  //   writer inserted between its batches)
     bool campaign_state_reset;    // a saved state that could not be loaded was discarded
+    bool indexes_rebuilt;         // the report indexes were dropped for the run and rebuilt
     double seconds_finish;        // wall time of the end-of-run campaign rows + state + botnets
 } bw_ingest_stats;
 
@@ -67,7 +69,9 @@ typedef struct bw_ingest_config {
     size_t batch_messages;      // messages per transaction; default 5000
     // Bulk load: when the store holds at most this many messages, its report indexes are
     // dropped for the run and rebuilt at the end (one sort each instead of a random B-tree
-    // insert per row; rebuilding is cheap at this size). Default 1,000,000.
+    // insert per row; rebuilding is cheap at this size): at once into an empty store, else
+    // once the run has added an eighth of what the store held (a small run into a large
+    // store keeps them: rebuilding costs in proportion to the store). Default 1,000,000.
     uint64_t defer_index_max_messages;
     bool keep_indexes;          // always maintain the indexes row by row
     const bw_asn_db *asn;       // optional; shared read-only by the workers

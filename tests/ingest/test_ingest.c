@@ -464,11 +464,16 @@ static void test_campaigns_day_after_day(void **state)
     uint64_t first_day = stats.campaigns_created;
     assert_true(stats.campaigns_active > 0);
     int64_t max_after_day1 = count_rows(two, "SELECT max(id) FROM campaigns");
+    // Into an empty store the report indexes are dropped for the run and rebuilt.
+    assert_true(stats.indexes_rebuilt);
     // Day 1 left its sightings in one sighting_runs row covering its ids.
     assert_int_equal(count_rows(two, "SELECT count(*) FROM sighting_runs"), 1);
     assert_int_equal(count_rows(two, "SELECT last_id FROM sighting_runs WHERE first_id = 1"),
                      count_rows(two, "SELECT max(id) FROM messages"));
     ingest(two, &day2, 1, 3, &stats);
+    // Day 2 (as large as day 1) drops them once it has added an eighth of day 1, between
+    // two batches, and rebuilds them; the result is the one-run store's (below).
+    assert_true(stats.indexes_rebuilt);
     // The second run reads no message back: day 1's sightings come from its row, its own
     // from its feed; it leaves a row of its own.
     assert_int_equal(stats.botnet_rows_read, 0);
@@ -487,6 +492,11 @@ static void test_campaigns_day_after_day(void **state)
     assert_int_equal(first_day + stats.campaigns_created, campaigns_one);
     dump_hash(two, two_hash);
     assert_string_equal(one_hash, two_hash);
+    // A run that adds nothing to the store keeps its indexes.
+    ingest(two, &day1, 1, 2, &stats);
+    assert_int_equal(stats.new_messages, 0);
+    assert_false(stats.indexes_rebuilt);
+    assert_int_equal(count_rows(two, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'messages_seen'"), 1);
     // Inferred again from the store alone (no feed): from the sighting_runs rows, then with
     // them gone from every message read back, then with a damaged row (its ids read back,
     // the row written anew), the botnets and the campaigns' botnet ids are the same.

@@ -50,6 +50,7 @@ typedef struct bw_ingest_stats {
                                   //   writer's; this run's come from memory unless another
                                   //   writer inserted between its batches)
     bool campaign_state_reset;    // a saved state that could not be loaded was discarded
+    bool botnets_kept;            // nothing new since the last botnet step: not inferred again
     bool indexes_rebuilt;         // the report indexes were dropped for the run and rebuilt
     double seconds_finish;        // wall time of the end-of-run campaign rows + state + botnets
 } bw_ingest_stats;

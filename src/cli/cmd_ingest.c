@@ -35,7 +35,7 @@ static void usage(FILE *out)
           "family whose signature it matches. Each new message joins a campaign (spam from one\n"
           "template, docs/campaigns.md); campaigns continue from run to run (the index is saved\n"
           "in the database), and the botnets behind them are inferred again over the whole\n"
-          "database at the end.\n\n"
+          "database at the end (a run that stores no new message keeps them as they are).\n\n"
           "options:\n"
           "  --db FILE       database to create or extend (default " BW_DEFAULT_DB ")\n"
           "  --threads N     parser threads (default: one per CPU core); results are\n"
@@ -382,9 +382,10 @@ int cmd_ingest(int argc, char **argv)
             printf("rules: %llu new messages labelled\n", (unsigned long long)stats.labelled);
         if (!no_campaigns)
             printf("campaigns: %llu messages clustered, %llu new campaigns, %llu active (kept for the next run), "
-                   "%llu botnets%s\n",
+                   "%llu botnets%s%s\n",
                    (unsigned long long)stats.campaign_messages, (unsigned long long)stats.campaigns_created,
                    (unsigned long long)stats.campaigns_active, (unsigned long long)stats.botnets,
+                   stats.botnets_kept ? " (unchanged: no new message)" : "",
                    stats.campaign_state_reset ? "; the unreadable saved state was discarded" : "");
         if (stats.errors)
             printf("%llu input problems recorded: see `botwatch report --db %s`\n",

@@ -386,6 +386,48 @@ static bw_status labels_from_votes(inputs *in, label_vote *votes, size_t nvotes,
 // blobs stop at 1 GB, and the next run reads those messages in SEGMENT_IDS pieces instead.
 #define SEGMENT_MAX_BYTES ((size_t)256 << 20)
 
+bool ingest_botnets_current(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t max_id = -1, covered_to = 0;
+    bool gap = false;
+    if (sqlite3_prepare_v2(db, "SELECT coalesce(max(id), 0) FROM messages", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        max_id = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (max_id < 0 ||
+        sqlite3_prepare_v2(db, "SELECT first_id, last_id FROM sighting_runs ORDER BY first_id", -1, &st, NULL) !=
+            SQLITE_OK) {
+        sqlite3_finalize(st);
+        return false;
+    }
+    int rc;
+    while (!gap && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int64_t first = sqlite3_column_int64(st, 0), last = sqlite3_column_int64(st, 1);
+        if (first != covered_to + 1 || last < first)
+            gap = true;
+        else
+            covered_to = last;
+    }
+    sqlite3_finalize(st);
+    return !gap && covered_to == max_id && max_id > 0;
+}
+
+bw_status ingest_botnets_count(bw_store *store, uint64_t *botnets, char *errbuf)
+{
+    sqlite3_stmt *st = NULL;
+    sqlite3 *db = bw_store_sqlite(store);
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM botnets", -1, &st, NULL) != SQLITE_OK ||
+        sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_finalize(st);
+        return db_fail(db, errbuf, "counting botnets");
+    }
+    *botnets = (uint64_t)sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return BW_OK;
+}
+
 static void put_le(bw_buf *b, uint64_t v, unsigned bytes, bool *fail)
 {
     unsigned char t[8];

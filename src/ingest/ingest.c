@@ -1119,7 +1119,12 @@ join:
     bool finish_campaigns = campaigns_open && st == BW_OK;
     finisher fin = { .campaigns = &campaigns, .feed = wr.botnet_feed, .lock = PTHREAD_MUTEX_INITIALIZER,
                      .progressed = PTHREAD_COND_INITIALIZER };
-    if (cfg.botnets) {
+    // A run that stored no message, into a store whose every message the last botnet step
+    // saw (its sighting_runs rows cover them all; they were written with the botnets, in one
+    // transaction), leaves the botnets as they are: nothing they are made of changed.
+    bool botnets_current = finish_campaigns && cfg.botnets && stats->new_messages == 0 &&
+                           ingest_botnets_current(bw_store_sqlite(store));
+    if (cfg.botnets && !botnets_current) {
         const char *path = sqlite3_db_filename(bw_store_sqlite(store), "main");
         fin.db_path = path && *path ? path : NULL;   // a temporary database has no path
     }
@@ -1155,7 +1160,8 @@ join:
             ingest_campaigns_build_rows(&campaigns);
         if (cs_st == BW_OK) {
             // Without the second thread (a small run keeps its indexes), the botnets get one now.
-            botnets_started = !rows_started && st == BW_OK && fin.db_path && campaigns.rows_status == BW_OK &&
+            botnets_started = !rows_started && !botnets_current && st == BW_OK && fin.db_path &&
+                              campaigns.rows_status == BW_OK &&
                               pthread_create(&botnets_thread, NULL, finisher_botnets_main, &fin) == 0;
             cs_st = ingest_campaigns_finish(&campaigns, why);
         }
@@ -1177,7 +1183,11 @@ join:
     if (campaigns_open && cfg.botnets && st == BW_OK) {
         // Over the whole store, after the indexes are back (messages_campaign serves it).
         double botnets_at = now_seconds();
-        if (fin.plan) {
+        if (botnets_current) {
+            st = ingest_botnets_count(store, &stats->botnets, errbuf);
+            stats->botnets_kept = true;
+            bw_info("ingest", "botnets kept: no message stored, and the last botnet step saw every message");
+        } else if (fin.plan) {
             stats->botnet_rows_read = ingest_botnet_plan_rows_read(fin.plan);
             st = ingest_botnets_write(store, fin.plan, &stats->botnets, errbuf);
         } else {

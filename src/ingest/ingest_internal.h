@@ -134,6 +134,11 @@ bw_status ingest_botnets_infer(sqlite3 *db, const rows_out *override, const inge
 bw_status ingest_botnets_write(bw_store *store, const ingest_botnet_plan *plan, uint64_t *botnets, char *errbuf);
 void ingest_botnet_plan_free(ingest_botnet_plan *plan);
 uint64_t ingest_botnet_plan_rows_read(const ingest_botnet_plan *plan);   // message rows read from db
+// Whether the botnets stored are those of the store's messages as they are: the sighting_runs
+// rows (written with the botnets) cover every message id without a gap. For a run that
+// stored nothing, which then keeps them (ingest_botnets_count gives their number).
+bool ingest_botnets_current(sqlite3 *db);
+bw_status ingest_botnets_count(bw_store *store, uint64_t *botnets, char *errbuf);
 // Whether blob is a sighting_runs blob the botnet step would use (BW_OK), and if not why
 // (BW_ERR_PARSE, with the offset; BW_ERR_NOMEM). For the fuzz target.
 bw_status ingest_sighting_run_check(const void *blob, size_t n, char *why, size_t why_size);

@@ -492,11 +492,28 @@ static void test_campaigns_day_after_day(void **state)
     assert_int_equal(first_day + stats.campaigns_created, campaigns_one);
     dump_hash(two, two_hash);
     assert_string_equal(one_hash, two_hash);
-    // A run that adds nothing to the store keeps its indexes.
+    // A run that adds nothing to the store keeps its indexes, and its botnets: the last
+    // botnet step saw every message (its sighting_runs rows cover them all).
+    const char *botnets_sql = "SELECT sum(id * 7 + campaigns * 3 + messages + sender_ips) FROM botnets";
+    int64_t botnets_sum = count_rows(two, botnets_sql);
     ingest(two, &day1, 1, 2, &stats);
     assert_int_equal(stats.new_messages, 0);
     assert_false(stats.indexes_rebuilt);
     assert_int_equal(count_rows(two, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'messages_seen'"), 1);
+    assert_int_equal(stats.botnets, (uint64_t)count_rows(two, "SELECT count(*) FROM botnets"));
+    assert_int_equal(stats.botnet_rows_read, 0);
+    assert_true(stats.botnets_kept);
+    assert_int_equal(count_rows(two, botnets_sql), botnets_sum);
+    // With the last run's row gone (as after a run that stopped before its botnet step), a
+    // run that adds nothing infers them again, reading those messages: the same botnets.
+    assert_int_equal(sqlite3_exec(bw_store_sqlite(two), "DELETE FROM sighting_runs WHERE first_id ="
+                                  " (SELECT max(first_id) FROM sighting_runs)", NULL, NULL, NULL),
+                     SQLITE_OK);
+    ingest(two, &day1, 1, 2, &stats);
+    assert_false(stats.botnets_kept);
+    assert_true(stats.botnet_rows_read > 0);
+    assert_int_equal(count_rows(two, botnets_sql), botnets_sum);
+    assert_int_equal(count_rows(two, "SELECT max(last_id) FROM sighting_runs"), count_rows(two, "SELECT max(id) FROM messages"));
     // Inferred again from the store alone (no feed): from the sighting_runs rows, then with
     // them gone from every message read back, then with a damaged row (its ids read back,
     // the row written anew), the botnets and the campaigns' botnet ids are the same.

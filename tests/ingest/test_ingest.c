@@ -426,11 +426,15 @@ static ingest_botnet_feed *feed_from_store(bw_store *store, size_t merge_rows, b
 static void test_campaigns_day_after_day(void **state)
 {
     (void)state;
-    char day1_buf[400], day2_buf[400];
-    const char *day1 = day1_buf, *day2 = day2_buf;
+    // Day 2 comes in a directory: its size is not known ahead, so the second run into `two`
+    // keeps the report indexes until it has added an eighth of day 1, then drops them.
+    char day1_buf[400], day2_buf[400], day2_dir_buf[400];
+    const char *day1 = day1_buf, *day2 = day2_dir_buf;
     snprintf(day1_buf, sizeof day1_buf, "%s/day1.mbox", tmpdir);
-    snprintf(day2_buf, sizeof day2_buf, "%s/day2.mbox", tmpdir);
-    if (!write_spamsim_days(day1, day2, 6000, 8))
+    snprintf(day2_dir_buf, sizeof day2_dir_buf, "%s/day2dir", tmpdir);
+    snprintf(day2_buf, sizeof day2_buf, "%s/day2dir/day2.mbox", tmpdir);
+    assert_int_equal(mkdir(day2_dir_buf, 0700), 0);
+    if (!write_spamsim_days(day1, day2_buf, 6000, 8))
         skip();
     char err[BW_ERRBUF_SIZE], one_hash[BW_SHA256_HEX_LEN + 1], two_hash[BW_SHA256_HEX_LEN + 1];
     bw_ingest_stats stats;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "botwatch/endian.h"
 #include "botwatch/str.h"
 
 typedef struct bw_ip {
@@ -42,28 +43,15 @@ static inline uint32_t bw_ip_v4(const bw_ip *ip)
 {
     return ((uint32_t)ip->b[12] << 24) | ((uint32_t)ip->b[13] << 16) | ((uint32_t)ip->b[14] << 8) | ip->b[15];
 }
-// The 8 bytes at p as a big-endian number: two of these compare as memcmp compares the bytes.
-static inline uint64_t bw_ip_be64(const uint8_t *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    v = __builtin_bswap64(v);
-#elif !defined(__BYTE_ORDER__)
-    v = ((uint64_t)p[0] << 56) | ((uint64_t)p[1] << 48) | ((uint64_t)p[2] << 40) | ((uint64_t)p[3] << 32) |
-        ((uint64_t)p[4] << 24) | ((uint64_t)p[5] << 16) | ((uint64_t)p[6] << 8) | p[7];
-#endif
-    return v;
-}
 // -1, 0 or 1 as the 16 bytes order under memcmp (numeric order of the addresses), in two
 // 64-bit compares: a memcmp call was most of the cost of the sorts and binary searches
 // over addresses (the ASN table, the botnet step's sightings, the flow scorer's pairs).
 static inline int bw_ip_cmp(const bw_ip *a, const bw_ip *b)
 {
-    uint64_t a0 = bw_ip_be64(a->b), b0 = bw_ip_be64(b->b);
+    uint64_t a0 = bw_be64(a->b), b0 = bw_be64(b->b);
     if (a0 != b0)
         return a0 < b0 ? -1 : 1;
-    uint64_t a1 = bw_ip_be64(a->b + 8), b1 = bw_ip_be64(b->b + 8);
+    uint64_t a1 = bw_be64(a->b + 8), b1 = bw_be64(b->b + 8);
     return (a1 > b1) - (a1 < b1);
 }
 // Formats as dotted quad (IPv4) or RFC 5952 text (IPv6) into buf (BW_IP_STRLEN bytes).

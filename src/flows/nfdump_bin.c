@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "botwatch/endian.h"
 #include "reader_internal.h"
 
 #define FILE_HEADER_SIZE 140
@@ -41,22 +42,19 @@ void bw_nfdump_bin_free(bw_nfdump_bin_state *s)
     s->cap = 0;
 }
 
-static uint16_t le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t le32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
-static uint64_t le64(const uint8_t *p) { return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32; }
 
 static void extension_map(bw_nfdump_bin_state *s, const uint8_t *rec, size_t size)
 {
     if (size < 8)
         return;
-    uint16_t id = le16(rec + 4);
+    uint16_t id = bw_le16(rec + 4);
     if (id >= sizeof s->maps / sizeof s->maps[0])
         return;
     s->maps[id].valid = true;
     s->maps[id].out_pkts_off = s->maps[id].out_bytes_off = -1;
     int32_t off = 0;
     for (size_t i = 8; i + 2 <= size; i += 2) {
-        uint16_t ex = le16(rec + i);
+        uint16_t ex = bw_le16(rec + i);
         if (ex == 0)
             break;
         if (ex >= sizeof extension_size)
@@ -87,8 +85,8 @@ static void common_record(bw_flow_reader *r, const uint8_t *rec, size_t size)
         bw_flows_bad_line(r, "nfdump: common record too short");
         return;
     }
-    uint16_t flags = le16(rec + 4);
-    uint16_t map_id = le16(rec + 6);
+    uint16_t flags = bw_le16(rec + 4);
+    uint16_t map_id = bw_le16(rec + 6);
     size_t addr_len = (flags & 1) ? 32 : 8;
     size_t pkts_len = (flags & 2) ? 8 : 4;
     size_t bytes_len = (flags & 4) ? 8 : 4;
@@ -99,33 +97,33 @@ static void common_record(bw_flow_reader *r, const uint8_t *rec, size_t size)
     }
     bw_flow flow;
     memset(&flow, 0, sizeof flow);
-    uint16_t msec_first = le16(rec + 8), msec_last = le16(rec + 10);
-    uint32_t first = le32(rec + 12), last = le32(rec + 16);
+    uint16_t msec_first = bw_le16(rec + 8), msec_last = bw_le16(rec + 10);
+    uint32_t first = bw_le32(rec + 12), last = bw_le32(rec + 16);
     flow.ts = (double)first + msec_first / 1000.0;
     double end = (double)last + msec_last / 1000.0;
     flow.duration = end > flow.ts ? end - flow.ts : 0;
     uint8_t tcp_flags = rec[21];
     flow.proto = rec[22];
-    flow.sport = le16(rec + 24);
-    flow.dport = le16(rec + 26);
+    flow.sport = bw_le16(rec + 24);
+    flow.dport = bw_le16(rec + 26);
     const uint8_t *d = rec + COMMON_RECORD_HEAD;
     if (flags & 1) {
         ip_from_v6_words(d, &flow.src);
         ip_from_v6_words(d + 16, &flow.dst);
     } else {
-        bw_ip_from_v4(le32(d), &flow.src);
-        bw_ip_from_v4(le32(d + 4), &flow.dst);
+        bw_ip_from_v4(bw_le32(d), &flow.src);
+        bw_ip_from_v4(bw_le32(d + 4), &flow.dst);
     }
     d += addr_len;
-    flow.orig_pkts = pkts_len == 8 ? le64(d) : le32(d);
+    flow.orig_pkts = pkts_len == 8 ? bw_le64(d) : bw_le32(d);
     d += pkts_len;
-    flow.orig_bytes = bytes_len == 8 ? le64(d) : le32(d);
+    flow.orig_bytes = bytes_len == 8 ? bw_le64(d) : bw_le32(d);
     if (map_id < sizeof s->maps / sizeof s->maps[0] && s->maps[map_id].valid) {
         int32_t po = s->maps[map_id].out_pkts_off, bo = s->maps[map_id].out_bytes_off;
         if (po >= 0 && base + (size_t)po + s->maps[map_id].out_pkts_len <= size)
-            flow.resp_pkts = s->maps[map_id].out_pkts_len == 8 ? le64(rec + base + po) : le32(rec + base + po);
+            flow.resp_pkts = s->maps[map_id].out_pkts_len == 8 ? bw_le64(rec + base + po) : bw_le32(rec + base + po);
         if (bo >= 0 && base + (size_t)bo + s->maps[map_id].out_bytes_len <= size)
-            flow.resp_bytes = s->maps[map_id].out_bytes_len == 8 ? le64(rec + base + bo) : le32(rec + base + bo);
+            flow.resp_bytes = s->maps[map_id].out_bytes_len == 8 ? bw_le64(rec + base + bo) : bw_le32(rec + base + bo);
     }
     flow.state = bw_nfdump_state_bits(tcp_flags, flow.proto, flow.resp_pkts);
     bw_flows_emit(r, &flow);
@@ -135,7 +133,7 @@ static void walk_block(bw_flow_reader *r, const uint8_t *p, size_t size)
 {
     size_t off = 0;
     while (off + 4 <= size && !r->stopped) {
-        uint16_t type = le16(p + off), rsize = le16(p + off + 2);
+        uint16_t type = bw_le16(p + off), rsize = bw_le16(p + off + 2);
         r->stats.lines++;
         if (rsize < 4 || off + rsize > size) {
             bw_flows_bad_line(r, "nfdump: bad record size (rest of block skipped)");
@@ -194,8 +192,8 @@ bool bw_nfdump_bin_feed(bw_flow_reader *r, const uint8_t *p, size_t n, const cha
         s->have = 0;
         switch (s->stage) {
         case STAGE_FILE_HEADER: {
-            uint16_t magic = le16(s->buf), version = le16(s->buf + 2);
-            uint32_t flags = le32(s->buf + 4);
+            uint16_t magic = bw_le16(s->buf), version = bw_le16(s->buf + 2);
+            uint32_t flags = bw_le32(s->buf + 4);
             if (magic != 0xA50C) {
                 *reason = "not a little-endian nfdump file";
                 return false;
@@ -218,9 +216,9 @@ bool bw_nfdump_bin_feed(bw_flow_reader *r, const uint8_t *p, size_t n, const cha
             s->want = BLOCK_HEADER_SIZE;
             break;
         case STAGE_BLOCK_HEADER: {
-            uint32_t size = le32(s->buf + 4);
-            uint16_t id = le16(s->buf + 8);
-            s->block_records = le32(s->buf);
+            uint32_t size = bw_le32(s->buf + 4);
+            uint16_t id = bw_le16(s->buf + 8);
+            s->block_records = bw_le32(s->buf);
             if (size == 0) {
                 s->want = BLOCK_HEADER_SIZE;
                 break;

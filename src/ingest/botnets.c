@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "botwatch/botnet.h"
+#include "botwatch/endian.h"
 #include "botwatch/ip.h"
 #include "botwatch/log.h"
 #include "botwatch/sort.h"
@@ -437,14 +438,6 @@ static void put_le(bw_buf *b, uint64_t v, unsigned bytes, bool *fail)
         *fail = true;
 }
 
-static uint64_t get_le(const uint8_t *p, unsigned bytes)
-{
-    uint64_t v = 0;
-    for (unsigned i = 0; i < bytes; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
 // Encodes rows and votes (merged here: copies are sorted and equal ones summed) as a blob.
 // The votes' labels are in text at their offsets. -1 on no memory.
 static int encode_segment(const sender_row *rows, size_t nrows, const label_vote *votes, size_t nvotes,
@@ -510,7 +503,7 @@ static bw_status decode_segment(const uint8_t *p, size_t n, sender_row **rows, s
         snprintf(why, why_size, "not a sightings blob (%zu bytes)", n);
         return BW_ERR_PARSE;
     }
-    uint64_t nr = get_le(p + 8, 8), nv = get_le(p + 16, 8);
+    uint64_t nr = bw_le64(p + 8), nv = bw_le64(p + 16);
     size_t at = 24;
     if (nr > (n - at) / SEGMENT_SIGHTING_BYTES) {
         snprintf(why, why_size, "%" PRIu64 " sightings do not fit in %zu bytes", nr, n);
@@ -527,12 +520,12 @@ static bw_status decode_segment(const uint8_t *p, size_t n, sender_row **rows, s
         return BW_ERR_NOMEM;
     for (uint64_t i = 0; i < nr; i++, at += SEGMENT_SIGHTING_BYTES) {
         sender_row r;
-        r.campaign = get_le(p + at, 8);
+        r.campaign = bw_le64(p + at);
         memcpy(r.ip.b, p + at + 8, 16);
-        r.first = (int64_t)get_le(p + at + 24, 8);
-        r.last = (int64_t)get_le(p + at + 32, 8);
-        r.messages = get_le(p + at + 40, 8);
-        r.asn = (uint32_t)get_le(p + at + 48, 4);
+        r.first = (int64_t)bw_le64(p + at + 24);
+        r.last = (int64_t)bw_le64(p + at + 32);
+        r.messages = bw_le64(p + at + 40);
+        r.asn = (uint32_t)bw_le32(p + at + 48);
         if (r.first > r.last || r.messages == 0) {
             snprintf(why, why_size, "sighting %" PRIu64 " at offset %zu: bad times or count", i, at);
             goto bad;
@@ -544,8 +537,8 @@ static bw_status decode_segment(const uint8_t *p, size_t n, sender_row **rows, s
             snprintf(why, why_size, "vote %" PRIu64 " at offset %zu: truncated", i, at);
             goto bad;
         }
-        uint64_t campaign = get_le(p + at, 8), messages = get_le(p + at + 8, 8);
-        size_t len = (size_t)get_le(p + at + 16, 2);
+        uint64_t campaign = bw_le64(p + at), messages = bw_le64(p + at + 8);
+        size_t len = (size_t)bw_le16(p + at + 16);
         at += 18;
         if (len < 1 || len > SEGMENT_MAX_LABEL || n - at < len || messages == 0 || memchr(p + at, ' ', len) ||
             memchr(p + at, '\0', len)) {

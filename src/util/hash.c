@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "botwatch/endian.h"
 #include "botwatch/hash.h"
 
 int bw_hash_key_random(bw_hash_key *key)
@@ -33,18 +34,6 @@ int bw_hash_key_random(bw_hash_key *key)
         v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32);              \
     } while (0)
 
-// One unaligned 8-byte load (a byte-at-a-time loop cost ~0.6k instructions a message in
-// bench_parse's full extraction across the bw_siphash callers).
-static inline uint64_t load_le64(const unsigned char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, sizeof v);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    v = __builtin_bswap64(v);
-#endif
-    return v;
-}
-
 // SipHash-c-d: c rounds per 8-byte block, d to finish. Inlined into the two variants, so
 // the round counts are constants.
 static inline uint64_t siphash_cd(const bw_hash_key *key, const unsigned char *in, size_t n, int c, int d)
@@ -55,7 +44,7 @@ static inline uint64_t siphash_cd(const bw_hash_key *key, const unsigned char *i
     uint64_t v3 = 0x7465646279746573ULL ^ key->k1;
     size_t blocks = n & ~(size_t)7;
     for (size_t i = 0; i < blocks; i += 8) {
-        uint64_t m = load_le64(in + i);
+        uint64_t m = bw_le64(in + i);
         v3 ^= m;
         for (int r = 0; r < c; r++)
             SIPROUND;

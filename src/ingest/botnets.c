@@ -386,6 +386,8 @@ static bw_status labels_from_votes(inputs *in, label_vote *votes, size_t nvotes,
 // A run's own row larger than this (about 5 million sightings) is not written: SQLite's
 // blobs stop at 1 GB, and the next run reads those messages in SEGMENT_IDS pieces instead.
 #define SEGMENT_MAX_BYTES ((size_t)256 << 20)
+// sighting_runs rows read in one step from which they are merged into one (tests lower it).
+size_t ingest_sighting_runs_compact = 64;
 
 bool ingest_botnets_current(sqlite3 *db)
 {
@@ -754,6 +756,12 @@ static bw_status read_messages(sqlite3 *db, inputs *in, const ingest_botnet_feed
             bw_buf_append(&text, feed->text.p, feed->text.n);   // reserved above
         }
     }
+    // Many rows (one a run) repeat the sightings of campaigns that run for weeks: past
+    // ingest_sighting_runs_compact of them, everything read becomes one row for [1, the last id], which
+    // replaces them all (written last, it deletes the rows it overlaps).
+    if (!nomem && !failed && in->runs_read >= ingest_sighting_runs_compact &&
+        add_segment(in, 1, max_id, rows, nrows, votes, nvotes, &text))
+        nomem = true;
     bw_status s = nomem ? bw_error(errbuf, BW_ERR_NOMEM, "botnets: out of memory")
                   : failed ? db_fail(db, errbuf, failed) : BW_OK;
     if (s == BW_OK)

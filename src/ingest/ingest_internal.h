@@ -139,6 +139,9 @@ uint64_t ingest_botnet_plan_rows_read(const ingest_botnet_plan *plan);   // mess
 // stored nothing, which then keeps them (ingest_botnets_count gives their number).
 bool ingest_botnets_current(sqlite3 *db);
 bw_status ingest_botnets_count(bw_store *store, uint64_t *botnets, char *errbuf);
+// How many sighting_runs rows one botnet step may read before it merges them all into one
+// (default 64; a test lowers it).
+extern size_t ingest_sighting_runs_compact;
 // Whether blob is a sighting_runs blob the botnet step would use (BW_OK), and if not why
 // (BW_ERR_PARSE, with the offset; BW_ERR_NOMEM). For the fuzz target.
 bw_status ingest_sighting_run_check(const void *blob, size_t n, char *why, size_t why_size);

@@ -496,6 +496,26 @@ static void test_campaigns_day_after_day(void **state)
     assert_int_equal(first_day + stats.campaigns_created, campaigns_one);
     dump_hash(two, two_hash);
     assert_string_equal(one_hash, two_hash);
+    // Rows merged: with the threshold at 2, the next botnet step reads day 1's and day 2's
+    // rows and leaves one for every id instead; the botnets are the same.
+    {
+        size_t compact = ingest_sighting_runs_compact;
+        ingest_sighting_runs_compact = 2;
+        uint64_t n = 0, read = 0;
+        int64_t sum_before = count_rows(two, "SELECT sum(id * 7 + campaigns * 3 + messages + sender_ips) FROM botnets");
+        assert_int_equal(ingest_botnets(two, &n, &read, err), BW_OK);
+        ingest_sighting_runs_compact = compact;
+        assert_int_equal(read, 0);
+        assert_int_equal(count_rows(two, "SELECT count(*) FROM sighting_runs"), 1);
+        assert_int_equal(count_rows(two, "SELECT first_id FROM sighting_runs"), 1);
+        assert_int_equal(count_rows(two, "SELECT last_id FROM sighting_runs"), count_rows(two, "SELECT max(id) FROM messages"));
+        assert_int_equal(count_rows(two, "SELECT sum(id * 7 + campaigns * 3 + messages + sender_ips) FROM botnets"),
+                         sum_before);
+        assert_int_equal(ingest_botnets(two, &n, &read, err), BW_OK);   // and it reads back
+        assert_int_equal(read, 0);
+        assert_int_equal(count_rows(two, "SELECT sum(id * 7 + campaigns * 3 + messages + sender_ips) FROM botnets"),
+                         sum_before);
+    }
     // A run that adds nothing to the store keeps its indexes, and its botnets: the last
     // botnet step saw every message (its sighting_runs rows cover them all).
     const char *botnets_sql = "SELECT sum(id * 7 + campaigns * 3 + messages + sender_ips) FROM botnets";

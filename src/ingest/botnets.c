@@ -386,8 +386,6 @@ static bw_status labels_from_votes(inputs *in, label_vote *votes, size_t nvotes,
 // A run's own row larger than this (about 5 million sightings) is not written: SQLite's
 // blobs stop at 1 GB, and the next run reads those messages in SEGMENT_IDS pieces instead.
 #define SEGMENT_MAX_BYTES ((size_t)256 << 20)
-// sighting_runs rows read in one step from which they are merged into one (tests lower it).
-size_t ingest_sighting_runs_compact = 64;
 
 bool ingest_botnets_current(sqlite3 *db)
 {
@@ -616,7 +614,8 @@ typedef struct id_range {
 // does not parse are left out, as before; rows are merged by the parsed address (the
 // analyzer writes one text per address, and bw_botnet_infer merges repeats anyway).
 // With a usable feed, this run's rows (its id range) come from the feed instead.
-static bw_status read_messages(sqlite3 *db, inputs *in, const ingest_botnet_feed *feed, char *errbuf)
+static bw_status read_messages(sqlite3 *db, inputs *in, const ingest_botnet_feed *feed, size_t compact_at,
+                               char *errbuf)
 {
     in->label_off = malloc((in->ncampaigns ? in->ncampaigns : 1) * sizeof *in->label_off);
     if (!in->label_off)
@@ -757,9 +756,9 @@ static bw_status read_messages(sqlite3 *db, inputs *in, const ingest_botnet_feed
         }
     }
     // Many rows (one a run) repeat the sightings of campaigns that run for weeks: past
-    // ingest_sighting_runs_compact of them, everything read becomes one row for [1, the last id], which
+    // compact_at of them, everything read becomes one row for [1, the last id], which
     // replaces them all (written last, it deletes the rows it overlaps).
-    if (!nomem && !failed && in->runs_read >= ingest_sighting_runs_compact &&
+    if (!nomem && !failed && in->runs_read >= compact_at &&
         add_segment(in, 1, max_id, rows, nrows, votes, nvotes, &text))
         nomem = true;
     bw_status s = nomem ? bw_error(errbuf, BW_ERR_NOMEM, "botnets: out of memory")
@@ -1111,7 +1110,7 @@ void ingest_botnet_plan_free(ingest_botnet_plan *plan)
 }
 
 bw_status ingest_botnets_infer(sqlite3 *db, const rows_out *override, const ingest_botnet_feed *feed,
-                               ingest_botnet_plan **out, char *errbuf)
+                               size_t compact_at, ingest_botnet_plan **out, char *errbuf)
 {
     *out = NULL;
     struct timespec t0, t1;
@@ -1127,7 +1126,7 @@ bw_status ingest_botnets_infer(sqlite3 *db, const rows_out *override, const inge
     if (s == BW_OK)
         s = merge_override(in, override, errbuf);
     if (s == BW_OK)
-        s = read_messages(db, in, feed, errbuf);
+        s = read_messages(db, in, feed, compact_at, errbuf);
     if (s == BW_OK)
         s = read_asns(db, in, errbuf);
     if (txn)
@@ -1173,12 +1172,18 @@ bw_status ingest_botnets_write(bw_store *store, const ingest_botnet_plan *plan, 
 
 bw_status ingest_botnets(bw_store *store, uint64_t *botnets, uint64_t *rows_read, char *errbuf)
 {
+    return ingest_botnets_with(store, INGEST_SIGHTING_RUNS_COMPACT, botnets, rows_read, errbuf);
+}
+
+bw_status ingest_botnets_with(bw_store *store, size_t compact_at, uint64_t *botnets, uint64_t *rows_read,
+                              char *errbuf)
+{
     *botnets = 0;
     *rows_read = 0;
     if (bw_store_in_batch(store))
         return bw_error(errbuf, BW_ERR_INVALID, "botnets: the store has an open batch");
     ingest_botnet_plan *plan;
-    bw_status s = ingest_botnets_infer(bw_store_sqlite(store), NULL, NULL, &plan, errbuf);
+    bw_status s = ingest_botnets_infer(bw_store_sqlite(store), NULL, NULL, compact_at, &plan, errbuf);
     if (s == BW_OK) {
         *rows_read = plan->in.rows_read;
         s = ingest_botnets_write(store, plan, botnets, errbuf);

@@ -898,7 +898,7 @@ static void finisher_botnets(finisher *f)
         snprintf(f->why, sizeof f->why, "read connection: %s", db ? sqlite3_errmsg(db) : "out of memory");
     } else {
         sqlite3_busy_timeout(db, 5000);
-        ingest_botnets_infer(db, &f->campaigns->final, f->feed, &f->plan, f->why);
+        ingest_botnets_infer(db, &f->campaigns->final, f->feed, INGEST_SIGHTING_RUNS_COMPACT, &f->plan, f->why);
     }
     sqlite3_close(db);
 }

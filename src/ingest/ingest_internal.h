@@ -109,6 +109,11 @@ void ingest_campaigns_close(ingest_campaigns *c);
 // End of a run: botnets inferred over every campaign of the store, written with
 // campaigns.botnet_id in one transaction (outside any batch). *botnets = how many.
 bw_status ingest_botnets(bw_store *store, uint64_t *botnets, uint64_t *rows_read, char *errbuf);
+// The sighting_runs rows one botnet step reads from which it merges them all into one;
+// ingest_botnets_with takes another count (a test lowers it).
+#define INGEST_SIGHTING_RUNS_COMPACT 64
+bw_status ingest_botnets_with(bw_store *store, size_t compact_at, uint64_t *botnets, uint64_t *rows_read,
+                              char *errbuf);
 // The same in two steps, so that the reading and inference can run on another thread with
 // a read connection of its own while the writer still writes: infer reads db as if the
 // rows in override (may be NULL) were already upserted into campaigns; write stores the
@@ -130,7 +135,7 @@ void ingest_botnet_feed_inserted(ingest_botnet_feed *feed, int64_t id);
 void ingest_botnet_feed_add(ingest_botnet_feed *feed, uint64_t campaign, const bw_ip *ip, int64_t time,
                             uint32_t asn, bw_slice labels);
 bw_status ingest_botnets_infer(sqlite3 *db, const rows_out *override, const ingest_botnet_feed *feed,
-                               ingest_botnet_plan **plan, char *errbuf);
+                               size_t compact_at, ingest_botnet_plan **plan, char *errbuf);
 bw_status ingest_botnets_write(bw_store *store, const ingest_botnet_plan *plan, uint64_t *botnets, char *errbuf);
 void ingest_botnet_plan_free(ingest_botnet_plan *plan);
 uint64_t ingest_botnet_plan_rows_read(const ingest_botnet_plan *plan);   // message rows read from db
@@ -139,9 +144,6 @@ uint64_t ingest_botnet_plan_rows_read(const ingest_botnet_plan *plan);   // mess
 // stored nothing, which then keeps them (ingest_botnets_count gives their number).
 bool ingest_botnets_current(sqlite3 *db);
 bw_status ingest_botnets_count(bw_store *store, uint64_t *botnets, char *errbuf);
-// How many sighting_runs rows one botnet step may read before it merges them all into one
-// (default 64; a test lowers it).
-extern size_t ingest_sighting_runs_compact;
 // Whether blob is a sighting_runs blob the botnet step would use (BW_OK), and if not why
 // (BW_ERR_PARSE, with the offset; BW_ERR_NOMEM). For the fuzz target.
 bw_status ingest_sighting_run_check(const void *blob, size_t n, char *why, size_t why_size);

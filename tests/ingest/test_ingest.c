@@ -499,16 +499,14 @@ static void test_campaigns_day_after_day(void **state)
     // Rows merged: with the threshold at 2, the next botnet step reads day 1's and day 2's
     // rows and leaves one for every id instead; the botnets are the same.
     {
-        size_t compact = ingest_sighting_runs_compact;
-        ingest_sighting_runs_compact = 2;
         uint64_t n = 0, read = 0;
         int64_t sum_before = count_rows(two, "SELECT sum(id * 7 + campaigns * 3 + messages + sender_ips) FROM botnets");
-        assert_int_equal(ingest_botnets(two, &n, &read, err), BW_OK);
-        ingest_sighting_runs_compact = compact;
+        assert_int_equal(ingest_botnets_with(two, 2, &n, &read, err), BW_OK);
         assert_int_equal(read, 0);
         assert_int_equal(count_rows(two, "SELECT count(*) FROM sighting_runs"), 1);
         assert_int_equal(count_rows(two, "SELECT first_id FROM sighting_runs"), 1);
-        assert_int_equal(count_rows(two, "SELECT last_id FROM sighting_runs"), count_rows(two, "SELECT max(id) FROM messages"));
+        assert_int_equal(count_rows(two, "SELECT last_id FROM sighting_runs"),
+                         count_rows(two, "SELECT max(id) FROM messages"));
         assert_int_equal(count_rows(two, "SELECT sum(id * 7 + campaigns * 3 + messages + sender_ips) FROM botnets"),
                          sum_before);
         assert_int_equal(ingest_botnets(two, &n, &read, err), BW_OK);   // and it reads back
@@ -523,7 +521,8 @@ static void test_campaigns_day_after_day(void **state)
     ingest(two, &day1, 1, 2, &stats);
     assert_int_equal(stats.new_messages, 0);
     assert_false(stats.indexes_rebuilt);
-    assert_int_equal(count_rows(two, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'messages_seen'"), 1);
+    assert_int_equal(
+        count_rows(two, "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'messages_seen'"), 1);
     assert_int_equal(stats.botnets, (uint64_t)count_rows(two, "SELECT count(*) FROM botnets"));
     assert_int_equal(stats.botnet_rows_read, 0);
     assert_true(stats.botnets_kept);
@@ -537,7 +536,8 @@ static void test_campaigns_day_after_day(void **state)
     assert_false(stats.botnets_kept);
     assert_true(stats.botnet_rows_read > 0);
     assert_int_equal(count_rows(two, botnets_sql), botnets_sum);
-    assert_int_equal(count_rows(two, "SELECT max(last_id) FROM sighting_runs"), count_rows(two, "SELECT max(id) FROM messages"));
+    assert_int_equal(count_rows(two, "SELECT max(last_id) FROM sighting_runs"),
+                     count_rows(two, "SELECT max(id) FROM messages"));
     // Inferred again from the store alone (no feed): from the sighting_runs rows, then with
     // them gone from every message read back, then with a damaged row (its ids read back,
     // the row written anew), the botnets and the campaigns' botnet ids are the same.
@@ -554,7 +554,8 @@ static void test_campaigns_day_after_day(void **state)
     dump_hash(one, two_hash);
     assert_string_equal(one_hash, two_hash);
     assert_int_equal(count_rows(one, "SELECT count(*) FROM sighting_runs"), 1);
-    assert_int_equal(sqlite3_exec(bw_store_sqlite(one), "UPDATE sighting_runs SET blob = substr(blob, 1, length(blob) - 3)",
+    assert_int_equal(sqlite3_exec(bw_store_sqlite(one),
+                                  "UPDATE sighting_runs SET blob = substr(blob, 1, length(blob) - 3)",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
     assert_int_equal(ingest_botnets(one, &again, &rows_read, err), BW_OK);
@@ -568,7 +569,8 @@ static void test_campaigns_day_after_day(void **state)
     // The blob's checks: the mended row passes; cut, grown, with a wrong magic or a count
     // that promises more than the bytes hold, it is refused with the reason.
     sqlite3_stmt *q;
-    assert_int_equal(sqlite3_prepare_v2(bw_store_sqlite(one), "SELECT blob FROM sighting_runs", -1, &q, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(bw_store_sqlite(one), "SELECT blob FROM sighting_runs", -1, &q, NULL),
+                     SQLITE_OK);
     assert_int_equal(sqlite3_step(q), SQLITE_ROW);
     size_t blob_n = (size_t)sqlite3_column_bytes(q, 0);
     unsigned char *blob = malloc(blob_n + 1);
@@ -595,7 +597,8 @@ static void test_campaigns_day_after_day(void **state)
         assert_int_equal(sqlite3_exec(bw_store_sqlite(one), "DELETE FROM sighting_runs", NULL, NULL, NULL), SQLITE_OK);
         ingest_botnet_feed *feed = feed_from_store(one, 64, gap);
         ingest_botnet_plan *plan = NULL;
-        assert_int_equal(ingest_botnets_infer(bw_store_sqlite(one), NULL, feed, &plan, err), BW_OK);
+        assert_int_equal(
+            ingest_botnets_infer(bw_store_sqlite(one), NULL, feed, INGEST_SIGHTING_RUNS_COMPACT, &plan, err), BW_OK);
         assert_int_equal(ingest_botnet_plan_rows_read(plan), gap ? 6000 : 0);
         assert_int_equal(ingest_botnets_write(one, plan, &again, err), BW_OK);
         ingest_botnet_plan_free(plan);

@@ -35,18 +35,18 @@ static inline uint64_t bw_le64(const uint8_t *p)
     return v;
 }
 
-// Big-endian: two of these compare as memcmp compares the 8 bytes.
-static inline uint64_t bw_be64(const uint8_t *p)
+static inline uint64_t bw_bswap64(uint64_t v)
 {
-    uint64_t v;
-    memcpy(&v, p, sizeof v);
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    v = __builtin_bswap64(v);
-#elif !defined(__BYTE_ORDER__)
-    v = ((uint64_t)p[0] << 56) | ((uint64_t)p[1] << 48) | ((uint64_t)p[2] << 40) | ((uint64_t)p[3] << 32) |
-        ((uint64_t)p[4] << 24) | ((uint64_t)p[5] << 16) | ((uint64_t)p[6] << 8) | p[7];
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_bswap64(v);
+#else
+    v = (v >> 32) | (v << 32);
+    v = ((v & 0xFFFF0000FFFF0000ULL) >> 16) | ((v & 0x0000FFFF0000FFFFULL) << 16);
+    return ((v & 0xFF00FF00FF00FF00ULL) >> 8) | ((v & 0x00FF00FF00FF00FFULL) << 8);
 #endif
-    return v;
 }
+
+// Big-endian: two of these compare as memcmp compares the 8 bytes.
+static inline uint64_t bw_be64(const uint8_t *p) { return bw_bswap64(bw_le64(p)); }
 
 #endif
